@@ -1,0 +1,20 @@
+//! Lambda wiring: config and clients once at cold start, then the handler per request.
+
+use asyncdesk::config::{InboundConfig, process_env};
+use asyncdesk::store::dynamo::DynamoStore;
+use inbound_webhook::{Inbound, handle};
+use lambda_http::{Error, Request, service_fn};
+use std::sync::Arc;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    asyncdesk::init_lambda_tracing();
+    let config = InboundConfig::load(&process_env)?;
+    let store = DynamoStore::from_env(&config.table_name).await;
+    let deps = Arc::new(Inbound::new(store, &config));
+    lambda_http::run(service_fn(move |req: Request| {
+        let deps = Arc::clone(&deps);
+        async move { Ok::<_, Error>(handle(&req, &deps, chrono::Utc::now()).await) }
+    }))
+    .await
+}

@@ -1,0 +1,618 @@
+//! WhatsApp Cloud API: webhook verification (GET handshake, X-Hub-Signature-256),
+//! payload normalization into the conversation model, and sending through the Graph API.
+
+use super::{SendError, SentMessage};
+use crate::conversation::{
+    Channel, Choice, DeliveryState, Direction, Endpoint, InboundMessage, Location, Media, Message,
+    MessageKind, ProviderError, Reaction, StatusUpdate,
+};
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac};
+use serde::Deserialize;
+use serde_json::Value;
+use sha2::Sha256;
+use thiserror::Error;
+
+/// The Graph API base used when `WHATSAPP_API_BASE` is not set.
+pub const DEFAULT_API_BASE: &str = "https://graph.facebook.com/v23.0";
+
+/// WhatsApp's limit on a text message body.
+pub const MAX_TEXT_CHARS: usize = 4096;
+
+// ---------------------------------------------------------------------------------
+// Verification
+// ---------------------------------------------------------------------------------
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum SignatureError {
+    #[error("missing X-Hub-Signature-256 header")]
+    Missing,
+    #[error("malformed X-Hub-Signature-256 header")]
+    Malformed,
+    #[error("signature does not match the body")]
+    Mismatch,
+}
+
+/// Checks `X-Hub-Signature-256: sha256=<hex>` against HMAC-SHA256(app secret, raw body),
+/// in constant time. `body` must be the exact bytes received.
+pub fn verify_signature(app_secret: &[u8], body: &[u8], header: Option<&str>) -> Result<(), SignatureError> {
+    let header = header.ok_or(SignatureError::Missing)?;
+    let hex_sig = header.trim().strip_prefix("sha256=").ok_or(SignatureError::Malformed)?;
+    let expected = hex::decode(hex_sig).map_err(|_| SignatureError::Malformed)?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(app_secret).expect("HMAC takes keys of any length");
+    mac.update(body);
+    mac.verify_slice(&expected).map_err(|_| SignatureError::Mismatch)
+}
+
+/// The header value Meta would send for `body`; used by tests and the local stack.
+pub fn sign(app_secret: &[u8], body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(app_secret).expect("HMAC takes keys of any length");
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// The GET subscription handshake: returns the challenge to echo when the mode is
+/// `subscribe` and the token matches, `None` otherwise (answer 403).
+pub fn verify_handshake<'a>(
+    mode: Option<&str>,
+    token: Option<&str>,
+    challenge: Option<&'a str>,
+    verify_token: &str,
+) -> Option<&'a str> {
+    use subtle::ConstantTimeEq;
+    let token_ok: bool = token.map(|t| t.as_bytes().ct_eq(verify_token.as_bytes()).into()).unwrap_or(false);
+    (mode == Some("subscribe") && token_ok).then_some(challenge?)
+}
+
+// ---------------------------------------------------------------------------------
+// Inbound payloads
+// ---------------------------------------------------------------------------------
+
+#[derive(Debug, Error, PartialEq, Eq)]
+#[error("{0}")]
+pub struct PayloadError(pub String);
+
+/// Everything a webhook POST carried, normalized.
+#[derive(Debug, Default, PartialEq)]
+pub struct WebhookBatch {
+    pub messages: Vec<InboundMessage>,
+    pub statuses: Vec<StatusUpdate>,
+    /// Changes of other fields (account updates and the like), acknowledged but not stored.
+    pub ignored_changes: usize,
+}
+
+#[derive(Deserialize)]
+struct Webhook {
+    object: String,
+    entry: Vec<Entry>,
+}
+
+#[derive(Deserialize)]
+struct Entry {
+    #[serde(default)]
+    changes: Vec<Change>,
+}
+
+#[derive(Deserialize)]
+struct Change {
+    field: String,
+    value: Value,
+}
+
+#[derive(Deserialize)]
+struct MessagesValue {
+    metadata: Metadata,
+    #[serde(default)]
+    contacts: Vec<Contact>,
+    #[serde(default)]
+    messages: Vec<Value>,
+    #[serde(default)]
+    statuses: Vec<RawStatus>,
+}
+
+#[derive(Deserialize)]
+struct Metadata {
+    phone_number_id: String,
+}
+
+#[derive(Deserialize)]
+struct Contact {
+    wa_id: Option<String>,
+    profile: Option<Profile>,
+}
+
+#[derive(Deserialize)]
+struct Profile {
+    name: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawMessage {
+    from: String,
+    id: String,
+    timestamp: String,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    text: Option<TextBody>,
+    location: Option<RawLocation>,
+    reaction: Option<RawReaction>,
+    interactive: Option<RawInteractive>,
+    button: Option<RawButton>,
+    context: Option<RawContext>,
+}
+
+#[derive(Deserialize)]
+struct TextBody {
+    body: String,
+}
+
+#[derive(Deserialize)]
+struct RawMedia {
+    id: String,
+    mime_type: Option<String>,
+    sha256: Option<String>,
+    caption: Option<String>,
+    filename: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawLocation {
+    latitude: f64,
+    longitude: f64,
+    name: Option<String>,
+    address: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawReaction {
+    message_id: String,
+    emoji: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawInteractive {
+    button_reply: Option<RawChoice>,
+    list_reply: Option<RawChoice>,
+}
+
+#[derive(Deserialize)]
+struct RawChoice {
+    id: Option<String>,
+    title: String,
+    description: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawButton {
+    payload: Option<String>,
+    text: String,
+}
+
+#[derive(Deserialize)]
+struct RawContext {
+    id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawStatus {
+    id: String,
+    status: String,
+    timestamp: String,
+    #[serde(default)]
+    errors: Vec<RawError>,
+}
+
+#[derive(Deserialize)]
+struct RawError {
+    code: Option<i64>,
+    title: Option<String>,
+    message: Option<String>,
+    error_data: Option<ErrorData>,
+}
+
+#[derive(Deserialize)]
+struct ErrorData {
+    details: Option<String>,
+}
+
+impl From<RawError> for ProviderError {
+    fn from(e: RawError) -> Self {
+        ProviderError {
+            code: e.code,
+            title: e.title.or(e.message).unwrap_or_else(|| "unknown error".into()),
+            detail: e.error_data.and_then(|d| d.details),
+        }
+    }
+}
+
+fn parse_timestamp(s: &str, what: &str) -> Result<DateTime<Utc>, PayloadError> {
+    s.parse::<i64>()
+        .ok()
+        .and_then(|secs| DateTime::from_timestamp(secs, 0))
+        .ok_or_else(|| PayloadError(format!("{what}: timestamp {s:?} is not unix seconds")))
+}
+
+/// Parses a webhook body. Fails (-> 400) only when the payload is not a WhatsApp
+/// notification or a message or status lacks what is needed to store it; unknown
+/// message types are kept with their raw JSON.
+pub fn parse_webhook(body: &[u8], received_at: DateTime<Utc>) -> Result<WebhookBatch, PayloadError> {
+    let hook: Webhook =
+        serde_json::from_slice(body).map_err(|e| PayloadError(format!("not a WhatsApp webhook: {e}")))?;
+    if hook.object != "whatsapp_business_account" {
+        return Err(PayloadError(format!("unexpected object {:?}", hook.object)));
+    }
+    let mut batch = WebhookBatch::default();
+    for (ei, entry) in hook.entry.into_iter().enumerate() {
+        for (ci, change) in entry.changes.into_iter().enumerate() {
+            if change.field != "messages" {
+                batch.ignored_changes += 1;
+                continue;
+            }
+            let at = format!("entry[{ei}].changes[{ci}]");
+            let value: MessagesValue =
+                serde_json::from_value(change.value).map_err(|e| PayloadError(format!("{at}.value: {e}")))?;
+            let business_id = value.metadata.phone_number_id;
+            for (mi, raw) in value.messages.into_iter().enumerate() {
+                let inbound = parse_message(raw, &business_id, &value.contacts, received_at)
+                    .map_err(|e| PayloadError(format!("{at}.value.messages[{mi}]: {}", e.0)))?;
+                batch.messages.push(inbound);
+            }
+            for (si, st) in value.statuses.into_iter().enumerate() {
+                let state = match st.status.as_str() {
+                    "sent" => DeliveryState::Sent,
+                    "delivered" => DeliveryState::Delivered,
+                    "read" | "played" => DeliveryState::Read,
+                    "failed" => DeliveryState::Failed,
+                    other => {
+                        tracing::warn!(status = other, "ignoring unknown WhatsApp status");
+                        continue;
+                    }
+                };
+                batch.statuses.push(StatusUpdate {
+                    channel: Channel::Whatsapp,
+                    provider_message_id: st.id,
+                    state,
+                    at: parse_timestamp(&st.timestamp, &format!("{at}.value.statuses[{si}]"))?,
+                    error: st.errors.into_iter().next().map(ProviderError::from),
+                });
+            }
+        }
+    }
+    Ok(batch)
+}
+
+fn parse_message(
+    raw_json: Value,
+    business_id: &str,
+    contacts: &[Contact],
+    received_at: DateTime<Utc>,
+) -> Result<InboundMessage, PayloadError> {
+    let raw: RawMessage = serde_json::from_value(raw_json.clone()).map_err(|e| PayloadError(e.to_string()))?;
+    let sent_at = parse_timestamp(&raw.timestamp, "message")?;
+    let endpoint = Endpoint {
+        channel: Channel::Whatsapp,
+        business_id: business_id.to_string(),
+        customer_id: raw.from.clone(),
+    };
+    let customer_name = contacts
+        .iter()
+        .find(|c| c.wa_id.as_deref() == Some(raw.from.as_str()))
+        .or(contacts.first())
+        .and_then(|c| c.profile.as_ref()?.name.clone());
+    let mut msg = Message {
+        id: raw.id.clone(),
+        conversation_id: endpoint.conversation_id(),
+        endpoint,
+        direction: Direction::Inbound,
+        kind: MessageKind::Unknown,
+        sent_at,
+        stored_at: received_at,
+        text: None,
+        media: None,
+        location: None,
+        reaction: None,
+        choice: None,
+        reply_to: raw.context.and_then(|c| c.id),
+        provider_message_id: Some(raw.id.clone()),
+        raw: None,
+        author: None,
+        delivery: None,
+    };
+    let kind = raw.kind.as_deref().unwrap_or("unsupported");
+    let media_kind = match kind {
+        "image" => Some(MessageKind::Image),
+        "video" => Some(MessageKind::Video),
+        "audio" => Some(MessageKind::Audio),
+        "document" => Some(MessageKind::Document),
+        "sticker" => Some(MessageKind::Sticker),
+        _ => None,
+    };
+    let missing = |what: &str| PayloadError(format!("type {kind:?} without a {what:?} object"));
+    match (kind, media_kind) {
+        ("text", _) => {
+            msg.kind = MessageKind::Text;
+            msg.text = Some(raw.text.ok_or_else(|| missing("text"))?.body);
+        }
+        (_, Some(media_kind)) => {
+            let media: RawMedia = raw_json
+                .get(kind)
+                .cloned()
+                .ok_or_else(|| missing(kind))
+                .and_then(|v| serde_json::from_value(v).map_err(|e| PayloadError(format!("{kind}: {e}"))))?;
+            msg.kind = media_kind;
+            msg.text = media.caption;
+            msg.media = Some(Media {
+                id: media.id,
+                mime_type: media.mime_type,
+                sha256: media.sha256,
+                filename: media.filename,
+            });
+        }
+        ("location", _) => {
+            let l = raw.location.ok_or_else(|| missing("location"))?;
+            msg.kind = MessageKind::Location;
+            msg.location = Some(Location { latitude: l.latitude, longitude: l.longitude, name: l.name, address: l.address });
+        }
+        ("contacts", _) => {
+            msg.kind = MessageKind::Contacts;
+            msg.raw = Some(raw_json.get("contacts").ok_or_else(|| missing("contacts"))?.to_string());
+        }
+        ("interactive", _) => {
+            let i = raw.interactive.ok_or_else(|| missing("interactive"))?;
+            match i.button_reply.or(i.list_reply) {
+                Some(c) => {
+                    msg.kind = MessageKind::Interactive;
+                    msg.text = Some(c.title.clone());
+                    msg.choice = Some(Choice { id: c.id, title: c.title, description: c.description });
+                }
+                // Flow replies and future interactive types: keep them whole.
+                None => msg.raw = Some(raw_json.to_string()),
+            }
+        }
+        ("button", _) => {
+            let b = raw.button.ok_or_else(|| missing("button"))?;
+            msg.kind = MessageKind::Button;
+            msg.text = Some(b.text.clone());
+            msg.choice = Some(Choice { id: b.payload, title: b.text, description: None });
+        }
+        ("reaction", _) => {
+            let r = raw.reaction.ok_or_else(|| missing("reaction"))?;
+            msg.kind = MessageKind::Reaction;
+            // A reaction and its removal can carry the same message id; keep both.
+            msg.id = format!("{}~{}", raw.id, r.emoji.as_deref().unwrap_or("removed"));
+            msg.text = r.emoji.clone();
+            msg.reaction = Some(Reaction { message_id: r.message_id, emoji: r.emoji });
+        }
+        _ => msg.raw = Some(raw_json.to_string()),
+    }
+    let dedupe_key = format!("whatsapp#{}", msg.id);
+    Ok(InboundMessage { message: msg, customer_name, dedupe_key })
+}
+
+// ---------------------------------------------------------------------------------
+// Sending
+// ---------------------------------------------------------------------------------
+
+/// Sends through the Graph API: `POST {base}/{phone_number_id}/messages`.
+#[derive(Clone)]
+pub struct WhatsAppClient {
+    http: reqwest::Client,
+    api_base: String,
+    access_token: String,
+}
+
+#[derive(Deserialize)]
+struct SendResponse {
+    messages: Vec<SendResponseMessage>,
+}
+
+#[derive(Deserialize)]
+struct SendResponseMessage {
+    id: String,
+}
+
+#[derive(Deserialize)]
+struct GraphErrorBody {
+    error: GraphError,
+}
+
+#[derive(Deserialize)]
+struct GraphError {
+    message: Option<String>,
+    code: Option<i64>,
+    error_data: Option<ErrorData>,
+}
+
+impl WhatsAppClient {
+    pub fn new(http: reqwest::Client, api_base: &str, access_token: &str) -> Self {
+        WhatsAppClient {
+            http,
+            api_base: api_base.trim_end_matches('/').to_string(),
+            access_token: access_token.to_string(),
+        }
+    }
+
+    pub async fn send_text(&self, phone_number_id: &str, to: &str, text: &str) -> Result<SentMessage, SendError> {
+        let body = serde_json::json!({
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": to,
+            "type": "text",
+            "text": { "preview_url": false, "body": text },
+        });
+        let url = format!("{}/{}/messages", self.api_base, phone_number_id);
+        let resp = self
+            .http
+            .post(&url)
+            .bearer_auth(&self.access_token)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| SendError::Unavailable(format!("WhatsApp API unreachable: {}", without_url(e))))?;
+        let status = resp.status();
+        let retry_after = resp
+            .headers()
+            .get(http::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok()?.parse().ok());
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| SendError::Unavailable(format!("WhatsApp API response cut off: {}", without_url(e))))?;
+        if status.is_success() {
+            let parsed: SendResponse = serde_json::from_slice(&bytes)
+                .map_err(|e| SendError::Unavailable(format!("unexpected WhatsApp API response: {e}")))?;
+            let id = parsed
+                .messages
+                .into_iter()
+                .next()
+                .ok_or_else(|| SendError::Unavailable("WhatsApp API returned no message id".into()))?
+                .id;
+            return Ok(SentMessage { provider_message_id: id });
+        }
+        let graph = serde_json::from_slice::<GraphErrorBody>(&bytes).ok().map(|b| b.error);
+        let error = ProviderError {
+            code: graph.as_ref().and_then(|g| g.code),
+            title: graph
+                .as_ref()
+                .and_then(|g| g.message.clone())
+                .unwrap_or_else(|| format!("HTTP {status}")),
+            detail: graph.and_then(|g| g.error_data?.details),
+        };
+        // Graph API throughput and spam-rate limits (error codes 4, 80007, 130429, 131048, 131056).
+        let rate_limited = status.as_u16() == 429 || matches!(error.code, Some(4 | 80007 | 130429 | 131048 | 131056));
+        Err(if rate_limited {
+            SendError::RateLimited { retry_after, error }
+        } else if status.is_server_error() {
+            SendError::Unavailable(format!("WhatsApp API {status}: {}", error.title))
+        } else if status.as_u16() == 401 || status.as_u16() == 403 || error.code == Some(190) {
+            SendError::Unauthorized(error)
+        } else {
+            SendError::Rejected(error)
+        })
+    }
+}
+
+/// reqwest errors include the URL; keep it out of messages and logs.
+fn without_url(e: reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timeout"
+    } else if e.is_connect() {
+        "connection failed"
+    } else {
+        "request failed"
+    };
+    kind.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn now() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000, 0).unwrap()
+    }
+
+    fn envelope(messages: Value, statuses: Value) -> Vec<u8> {
+        json!({"object":"whatsapp_business_account","entry":[{"id":"WABA","changes":[{"field":"messages","value":{
+            "messaging_product":"whatsapp",
+            "metadata":{"display_phone_number":"15550001111","phone_number_id":"PNID"},
+            "contacts":[{"profile":{"name":"Ada"},"wa_id":"4915112345678"}],
+            "messages":messages,"statuses":statuses}}]}]})
+        .to_string()
+        .into_bytes()
+    }
+
+    #[test]
+    fn signature_accepts_exact_bytes_only() {
+        let body = "{\"text\":\"Grüße 👋\"}".as_bytes();
+        let sig = sign(b"s3cret", body);
+        assert_eq!(verify_signature(b"s3cret", body, Some(&sig)), Ok(()));
+        assert_eq!(verify_signature(b"other", body, Some(&sig)), Err(SignatureError::Mismatch));
+        let reencoded = "{\"text\":\"Gr\\u00fc\\u00dfe 👋\"}".as_bytes();
+        assert_eq!(verify_signature(b"s3cret", reencoded, Some(&sig)), Err(SignatureError::Mismatch));
+        assert_eq!(verify_signature(b"s3cret", body, None), Err(SignatureError::Missing));
+        assert_eq!(verify_signature(b"s3cret", body, Some("sha1=abc")), Err(SignatureError::Malformed));
+        assert_eq!(verify_signature(b"s3cret", body, Some("sha256=zz")), Err(SignatureError::Malformed));
+    }
+
+    #[test]
+    fn handshake_needs_subscribe_and_token() {
+        assert_eq!(verify_handshake(Some("subscribe"), Some("tok"), Some("42"), "tok"), Some("42"));
+        assert_eq!(verify_handshake(Some("subscribe"), Some("bad"), Some("42"), "tok"), None);
+        assert_eq!(verify_handshake(Some("unsubscribe"), Some("tok"), Some("42"), "tok"), None);
+        assert_eq!(verify_handshake(Some("subscribe"), None, Some("42"), "tok"), None);
+    }
+
+    #[test]
+    fn normalizes_each_message_type() {
+        let body = envelope(
+            json!([
+                {"from":"4915112345678","id":"w1","timestamp":"1800000000","type":"text","text":{"body":"hi"},"context":{"id":"w0"}},
+                {"from":"4915112345678","id":"w2","timestamp":"1800000001","type":"document","document":{"id":"M1","mime_type":"application/pdf","filename":"a.pdf","caption":"invoice"}},
+                {"from":"4915112345678","id":"w3","timestamp":"1800000002","type":"location","location":{"latitude":52.5,"longitude":13.4,"name":"Office"}},
+                {"from":"4915112345678","id":"w4","timestamp":"1800000003","type":"interactive","interactive":{"type":"list_reply","list_reply":{"id":"opt2","title":"Refund","description":"Money back"}}},
+                {"from":"4915112345678","id":"w5","timestamp":"1800000004","type":"reaction","reaction":{"message_id":"w0","emoji":"👍"}},
+                {"from":"4915112345678","id":"w5","timestamp":"1800000005","type":"reaction","reaction":{"message_id":"w0"}},
+                {"from":"4915112345678","id":"w6","timestamp":"1800000006","type":"contacts","contacts":[{"name":{"formatted_name":"Bob"}}]},
+                {"from":"4915112345678","id":"w7","timestamp":"1800000007","type":"hologram","hologram":{"x":1}},
+                {"from":"4915112345678","id":"w8","timestamp":"1800000008","type":"button","button":{"payload":"P","text":"Yes"}}
+            ]),
+            json!([]),
+        );
+        let batch = parse_webhook(&body, now()).unwrap();
+        let m = &batch.messages;
+        assert_eq!(m.len(), 9);
+        assert_eq!(m[0].message.text.as_deref(), Some("hi"));
+        assert_eq!(m[0].message.reply_to.as_deref(), Some("w0"));
+        assert_eq!(m[0].customer_name.as_deref(), Some("Ada"));
+        assert_eq!(m[0].message.conversation_id.as_str(), "wa.PNID.4915112345678");
+        assert_eq!(m[0].message.sent_at, now());
+        assert_eq!(m[1].message.kind, MessageKind::Document);
+        assert_eq!(m[1].message.text.as_deref(), Some("invoice"));
+        assert_eq!(m[1].message.media.as_ref().unwrap().filename.as_deref(), Some("a.pdf"));
+        assert_eq!(m[2].message.location.as_ref().unwrap().name.as_deref(), Some("Office"));
+        assert_eq!(m[3].message.choice.as_ref().unwrap().id.as_deref(), Some("opt2"));
+        assert_eq!(m[4].message.kind, MessageKind::Reaction);
+        assert_ne!(m[4].dedupe_key, m[5].dedupe_key, "removal must not dedupe against the reaction");
+        assert_eq!(m[5].message.reaction.as_ref().unwrap().emoji, None);
+        assert_eq!(m[6].message.kind, MessageKind::Contacts);
+        assert!(m[6].message.raw.as_ref().unwrap().contains("Bob"));
+        assert_eq!(m[7].message.kind, MessageKind::Unknown);
+        assert!(m[7].message.raw.as_ref().unwrap().contains("hologram"));
+        assert_eq!(m[8].message.kind, MessageKind::Button);
+    }
+
+    #[test]
+    fn statuses_become_delivery_updates() {
+        let body = envelope(
+            json!([]),
+            json!([
+                {"id":"out1","status":"delivered","timestamp":"1800000000","recipient_id":"4915112345678"},
+                {"id":"out2","status":"failed","timestamp":"1800000001","recipient_id":"4915112345678",
+                 "errors":[{"code":131047,"title":"Re-engagement message","error_data":{"details":"more than 24 hours"}}]},
+                {"id":"out3","status":"mystery","timestamp":"1800000001","recipient_id":"4915112345678"}
+            ]),
+        );
+        let batch = parse_webhook(&body, now()).unwrap();
+        assert_eq!(batch.statuses.len(), 2);
+        assert_eq!(batch.statuses[0].state, DeliveryState::Delivered);
+        let e = batch.statuses[1].error.as_ref().unwrap();
+        assert_eq!(e.code, Some(131047));
+        assert_eq!(e.detail.as_deref(), Some("more than 24 hours"));
+    }
+
+    #[test]
+    fn malformed_payloads_are_rejected_with_a_reason() {
+        for (body, needle) in [
+            (b"not json".to_vec(), "not a WhatsApp webhook"),
+            (br#"{"object":"page","entry":[]}"#.to_vec(), "unexpected object"),
+            (envelope(json!([{"from":"1","id":"x","timestamp":"yesterday","type":"text","text":{"body":"a"}}]), json!([])), "timestamp"),
+            (envelope(json!([{"id":"x","timestamp":"1","type":"text","text":{"body":"a"}}]), json!([])), "messages[0]"),
+            (envelope(json!([{"from":"1","id":"x","timestamp":"1","type":"text"}]), json!([])), "without a \"text\""),
+        ] {
+            let e = parse_webhook(&body, now()).unwrap_err();
+            assert!(e.0.contains(needle), "{e} should mention {needle}");
+        }
+    }
+}

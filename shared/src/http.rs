@@ -1,0 +1,135 @@
+//! HTTP edge helpers shared by the HTTP functions: JSON responses and the one mapping
+//! from library errors to status codes. Platforms retry 5xx for days, so only
+//! failures that a retry can fix are 5xx; bad input is always a 4xx with a JSON body.
+
+use crate::channels::SendError;
+use crate::store::StoreError;
+use lambda_http::{Body, Response};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+/// A JSON response with `status`.
+pub fn json<T: Serialize>(status: u16, body: &T) -> Response<Body> {
+    let bytes = serde_json::to_vec(body).expect("response types serialize");
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(Body::Binary(bytes))
+        .expect("static parts are valid")
+}
+
+/// A plain-text response (the webhook handshake echoes its challenge as text).
+pub fn text(status: u16, body: &str) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "text/plain; charset=utf-8")
+        .body(Body::Text(body.to_string()))
+        .expect("static parts are valid")
+}
+
+/// An error answered as `{"error": {"code", "message", ...}}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    pub status: u16,
+    pub code: &'static str,
+    pub message: String,
+    pub details: Option<Value>,
+    pub retry_after: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError { status, code, message: message.into(), details: None, retry_after: None }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(400, "bad_request", message)
+    }
+
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(401, "unauthorized", message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(404, "not_found", message)
+    }
+
+    pub fn method_not_allowed() -> Self {
+        Self::new(405, "method_not_allowed", "method not allowed on this route")
+    }
+
+    pub fn with_details(mut self, details: Value) -> Self {
+        self.details = Some(details);
+        self
+    }
+
+    pub fn into_response(self) -> Response<Body> {
+        let mut error = json!({ "code": self.code, "message": self.message });
+        if let Some(d) = self.details {
+            error["details"] = d;
+        }
+        let mut resp = json(self.status, &json!({ "error": error }));
+        if let Some(secs) = self.retry_after {
+            resp.headers_mut().insert("retry-after", secs.into());
+        }
+        resp
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::InvalidCursor => ApiError::new(400, "invalid_cursor", "cursor is not valid for this listing"),
+            StoreError::NotFound(what) => ApiError::not_found(format!("{what} not found")),
+            StoreError::Unavailable(_) => {
+                tracing::error!(error = %e, "store unavailable");
+                ApiError::new(503, "store_unavailable", "the conversation store is unavailable; retry later")
+            }
+            StoreError::Corrupt(_) => {
+                tracing::error!(error = %e, "unreadable store item");
+                ApiError::new(500, "internal", "internal error")
+            }
+        }
+    }
+}
+
+impl From<SendError> for ApiError {
+    fn from(e: SendError) -> Self {
+        let provider = serde_json::to_value(e.provider_error()).unwrap_or(Value::Null);
+        let (status, code, message) = match &e {
+            SendError::Rejected(_) => (422, "channel_rejected", "the channel rejected the message"),
+            SendError::Unauthorized(_) => (502, "channel_auth_failed", "the channel refused asyncdesk's credentials"),
+            SendError::RateLimited { .. } => (429, "channel_rate_limited", "the channel is rate limiting; retry later"),
+            SendError::Unavailable(_) => (502, "channel_unavailable", "the channel could not be reached; retry later"),
+        };
+        let mut err = ApiError::new(status, code, message).with_details(json!({ "provider": provider }));
+        if let SendError::RateLimited { retry_after, .. } = e {
+            err.retry_after = retry_after.or(Some(30));
+        }
+        err
+    }
+}
+
+/// Query parameters of a request, from the URI (API Gateway HTTP API and the local
+/// stack both put the raw query string there).
+pub fn query_param(uri: &http::Uri, name: &str) -> Option<String> {
+    let query = uri.query()?;
+    url_pairs(query).find(|(k, _)| k == name).map(|(_, v)| v)
+}
+
+fn url_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
+    form_urlencoded::parse(query.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_params_are_decoded() {
+        let uri: http::Uri = "/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token=a%20b+c&hub.challenge=12".parse().unwrap();
+        assert_eq!(query_param(&uri, "hub.mode").as_deref(), Some("subscribe"));
+        assert_eq!(query_param(&uri, "hub.verify_token").as_deref(), Some("a b c"));
+                assert_eq!(query_param(&uri, "missing"), None);
+    }
+}

@@ -1,0 +1,463 @@
+//! The DynamoDB adapter of the store port. Conditional writes decide every race;
+//! each method's request count is documented in docs/data-model.md.
+
+use super::items::*;
+use super::{ConversationPage, ConversationStore, OutboundEffect, Recorded, StatusApplied, StoreError, Thread};
+use crate::conversation::{Conversation, ConversationId, ConversationStatus, Delivery, InboundMessage, Message, StatusUpdate};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+
+type Item = HashMap<String, AttributeValue>;
+
+/// Dedupe items outlive Meta's 7 days of webhook retries.
+const DEDUPE_TTL_SECS: i64 = 8 * 24 * 3600;
+/// Status callbacks for a sent message arrive within days; keep the link for 30.
+const PROVIDER_LINK_TTL_SECS: i64 = 30 * 24 * 3600;
+
+#[derive(Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        DynamoStore { client, table: table.into() }
+    }
+
+    /// Builds the client from the standard AWS environment (region, credentials,
+    /// `AWS_ENDPOINT_URL[_DYNAMODB]`). Call once, at cold start.
+    pub async fn from_env(table: impl Into<String>) -> Self {
+        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        Self::new(Client::new(&config), table)
+    }
+
+    pub fn table_name(&self) -> &str {
+        &self.table
+    }
+
+    fn put(&self, item: Item, condition: &str) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition)
+            .build()
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    fn conversation_update(
+        &self,
+        id: &ConversationId,
+        expression: String,
+        names: Vec<(&str, &str)>,
+        values: Vec<(&str, AttributeValue)>,
+        condition: Option<&str>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .key(PK, s(conversation_pk(id)))
+            .key(SK, s(META))
+            .update_expression(expression)
+            .set_expression_attribute_names(Some(names.into_iter().map(|(k, v)| (k.into(), v.into())).collect()))
+            .set_expression_attribute_values(Some(values.into_iter().map(|(k, v)| (k.into(), v)).collect()))
+            .set_condition_expression(condition.map(str::to_string))
+            .build()
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), TransactFailure> {
+        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                if let Some(TransactWriteItemsError::TransactionCanceledException(c)) = e.as_service_error() {
+                    let failed: Vec<usize> = c
+                        .cancellation_reasons()
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
+                        .map(|(i, _)| i)
+                        .collect();
+                    if !failed.is_empty() {
+                        return Err(TransactFailure::Condition(failed));
+                    }
+                }
+                Err(TransactFailure::Store(unavailable(e)))
+            }
+        }
+    }
+}
+
+enum TransactFailure {
+    /// Indexes of the items whose condition failed.
+    Condition(Vec<usize>),
+    Store(StoreError),
+}
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn unavailable<E: std::error::Error>(e: E) -> StoreError {
+    StoreError::Unavailable(DisplayErrorContext(e).to_string())
+}
+
+fn to_item<T: serde::Serialize>(v: &T) -> Result<Item, StoreError> {
+    serde_dynamo::to_item(v).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn get_s<'a>(item: &'a Item, key: &str) -> Result<&'a str, StoreError> {
+    item.get(key)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
+        .ok_or_else(|| StoreError::Corrupt(format!("attribute {key} missing")))
+}
+
+/// Pagination cursors are the index's LastEvaluatedKey, base64url JSON.
+fn encode_cursor(key: &Item) -> Option<String> {
+    let mut map = serde_json::Map::new();
+    for (name, value) in key {
+        let v = match value {
+            AttributeValue::S(v) => serde_json::json!({ "S": v }),
+            AttributeValue::N(v) => serde_json::json!({ "N": v }),
+            _ => return None,
+        };
+        map.insert(name.clone(), v);
+    }
+    Some(URL_SAFE_NO_PAD.encode(serde_json::Value::Object(map).to_string()))
+}
+
+fn decode_cursor(cursor: &str, status: ConversationStatus) -> Result<Item, StoreError> {
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| StoreError::InvalidCursor)?;
+    let map: HashMap<String, HashMap<String, String>> =
+        serde_json::from_slice(&bytes).map_err(|_| StoreError::InvalidCursor)?;
+    let expected = [PK, SK, "status", "status_since"];
+    if map.len() != expected.len() || !expected.iter().all(|k| map.contains_key(*k)) {
+        return Err(StoreError::InvalidCursor);
+    }
+    let mut key = Item::new();
+    for (name, typed) in map {
+        let value = match (typed.get("S"), typed.get("N")) {
+            (Some(v), None) => s(v.clone()),
+            (None, Some(v)) if v.parse::<i64>().is_ok() => n(v),
+            _ => return Err(StoreError::InvalidCursor),
+        };
+        key.insert(name, value);
+    }
+    if key.get("status").and_then(|v| v.as_s().ok()).map(String::as_str) != Some(status.as_str()) {
+        return Err(StoreError::InvalidCursor);
+    }
+    Ok(key)
+}
+
+#[async_trait]
+impl ConversationStore for DynamoStore {
+    async fn record_inbound(&self, inbound: &InboundMessage, now: DateTime<Utc>) -> Result<Recorded, StoreError> {
+        let m = &inbound.message;
+        let message_item = MessageItem::new(m);
+        let dedupe = Item::from([
+            (PK.into(), s(dedupe_pk(&inbound.dedupe_key))),
+            (SK.into(), s("DEDUPE")),
+            ("item_type".into(), s(TYPE_DEDUPE)),
+            ("conversation_id".into(), s(m.conversation_id.as_str())),
+            ("message_sk".into(), s(&message_item.sk)),
+            (EXPIRES_AT.into(), n(now.timestamp() + DEDUPE_TTL_SECS)),
+        ]);
+        let mut set = vec![
+            "#ty = :ty",
+            "#id = :id",
+            "#ch = :ch",
+            "#b = :b",
+            "#c = :c",
+            "#ua = :now",
+            "#lm = :t",
+            "#ca = if_not_exists(#ca, :now)",
+        ];
+        if m.kind.wants_answer() {
+            // Open (or reopen); a conversation already open keeps its waiting_since.
+            set.extend(["#st = :open", "#ws = if_not_exists(#ws, :t)", "#ss = if_not_exists(#ws, :t)"]);
+        } else {
+            // Reactions neither reopen a conversation nor restart the wait.
+            set.extend(["#st = if_not_exists(#st, :open)", "#ss = if_not_exists(#ss, :t)"]);
+        }
+        let mut names = vec![
+            ("#ty", "item_type"),
+            ("#id", "id"),
+            ("#ch", "channel"),
+            ("#b", "business_id"),
+            ("#c", "customer_id"),
+            ("#ua", "updated_at"),
+            ("#lm", "last_message_at"),
+            ("#ca", "created_at"),
+            ("#st", "status"),
+            ("#ss", "status_since"),
+            ("#mc", "message_count"),
+        ];
+        if m.kind.wants_answer() {
+            names.push(("#ws", "waiting_since"));
+        }
+        let mut values = vec![
+            (":ty", s(TYPE_CONVERSATION)),
+            (":id", s(m.conversation_id.as_str())),
+            (":ch", s(m.endpoint.channel.as_str())),
+            (":b", s(&m.endpoint.business_id)),
+            (":c", s(&m.endpoint.customer_id)),
+            (":now", n(now.timestamp_millis())),
+            (":t", n(m.sent_at.timestamp_millis())),
+            (":open", s(ConversationStatus::Open.as_str())),
+            (":one", n(1)),
+        ];
+        if let Some(name) = &inbound.customer_name {
+            set.push("#cn = :cn");
+            names.push(("#cn", "customer_name"));
+            values.push((":cn", s(name)));
+        }
+        let expression = format!("SET {} ADD #mc :one", set.join(", "));
+        let items = vec![
+            self.put(dedupe, "attribute_not_exists(pk)")?,
+            self.put(to_item(&message_item)?, "attribute_not_exists(pk)")?,
+            self.conversation_update(&m.conversation_id, expression, names, values, None)?,
+        ];
+        match self.transact(items).await {
+            Ok(()) => Ok(Recorded::Stored),
+            Err(TransactFailure::Condition(_)) => Ok(Recorded::Duplicate),
+            Err(TransactFailure::Store(e)) => Err(e),
+        }
+    }
+
+    async fn apply_status(&self, update: &StatusUpdate) -> Result<StatusApplied, StoreError> {
+        let link = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, s(provider_link_pk(update.channel, &update.provider_message_id)))
+            .key(SK, s("PMSG"))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let Some(link) = link.item else {
+            return Ok(StatusApplied::UnknownMessage);
+        };
+        let delivery = Delivery { state: update.state, at: update.at, error: update.error.clone() };
+        let delivery = serde_dynamo::to_attribute_value(&delivery).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(format!("CONV#{}", get_s(&link, "conversation_id")?)))
+            .key(SK, s(get_s(&link, "message_sk")?))
+            .update_expression("SET #d = :d, #r = :r")
+            .condition_expression("attribute_exists(pk) AND (attribute_not_exists(#r) OR #r < :r)")
+            .expression_attribute_names("#d", "delivery")
+            .expression_attribute_names("#r", "delivery_rank")
+            .expression_attribute_values(":d", delivery)
+            .expression_attribute_values(":r", n(delivery_rank(update.state)))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(StatusApplied::Applied),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                Ok(StatusApplied::Stale)
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn list_conversations(
+        &self,
+        status: ConversationStatus,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<ConversationPage, StoreError> {
+        let start = cursor.map(|c| decode_cursor(c, status)).transpose()?;
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(STATUS_INDEX)
+            .key_condition_expression("#st = :s")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_values(":s", s(status.as_str()))
+            .scan_index_forward(true)
+            .limit(limit.clamp(1, 100) as i32)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let conversations = out
+            .items()
+            .iter()
+            .map(|i| from_item::<_, ConversationItem>(i.clone()).map(Conversation::from))
+            .collect::<Result<_, _>>()?;
+        Ok(ConversationPage { conversations, next_cursor: out.last_evaluated_key().and_then(encode_cursor) })
+    }
+
+    async fn get_conversation(&self, id: &ConversationId) -> Result<Option<Conversation>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, s(conversation_pk(id)))
+            .key(SK, s(META))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        out.item.map(|i| from_item::<_, ConversationItem>(i).map(Conversation::from)).transpose()
+    }
+
+    async fn get_thread(&self, id: &ConversationId) -> Result<Option<Thread>, StoreError> {
+        let mut conversation = None;
+        let mut messages = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", s(conversation_pk(id)))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for item in out.items() {
+                match item.get("item_type").and_then(|v| v.as_s().ok()).map(String::as_str) {
+                    Some(TYPE_CONVERSATION) => {
+                        conversation = Some(Conversation::from(from_item::<_, ConversationItem>(item.clone())?))
+                    }
+                    Some(TYPE_MESSAGE) => messages.push(from_item::<_, MessageItem>(item.clone())?.message),
+                    _ => {}
+                }
+            }
+            match out.last_evaluated_key {
+                Some(k) => start = Some(k),
+                None => break,
+            }
+        }
+        Ok(conversation.map(|conversation| Thread { conversation, messages }))
+    }
+
+    async fn record_outbound(
+        &self,
+        message: &Message,
+        effect: OutboundEffect,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let item = MessageItem::new(message);
+        let mut items = vec![self.put(to_item(&item)?, "attribute_not_exists(pk)")?];
+        if let Some(pid) = &message.provider_message_id {
+            let link = Item::from([
+                (PK.into(), s(provider_link_pk(message.endpoint.channel, pid))),
+                (SK.into(), s("PMSG")),
+                ("item_type".into(), s(TYPE_PROVIDER_LINK)),
+                ("conversation_id".into(), s(message.conversation_id.as_str())),
+                ("message_sk".into(), s(&item.sk)),
+                (EXPIRES_AT.into(), n(now.timestamp() + PROVIDER_LINK_TTL_SECS)),
+            ]);
+            items.push(self.put(link, "attribute_not_exists(pk)")?);
+        }
+        let mut names = vec![("#ua", "updated_at"), ("#lm", "last_message_at"), ("#mc", "message_count")];
+        let mut values = vec![
+            (":now", n(now.timestamp_millis())),
+            (":t", n(message.sent_at.timestamp_millis())),
+            (":one", n(1)),
+        ];
+        let expression = match effect {
+            OutboundEffect::AwaitCustomer => {
+                names.extend([("#st", "status"), ("#ss", "status_since"), ("#ws", "waiting_since")]);
+                values.push((":pending", s(ConversationStatus::Pending.as_str())));
+                "SET #ua = :now, #lm = :t, #st = :pending, #ss = :now ADD #mc :one REMOVE #ws"
+            }
+            OutboundEffect::KeepStatus => "SET #ua = :now, #lm = :t ADD #mc :one",
+        };
+        let conv_index = items.len();
+        items.push(self.conversation_update(
+            &message.conversation_id,
+            expression.to_string(),
+            names,
+            values,
+            Some("attribute_exists(pk)"),
+        )?);
+        match self.transact(items).await {
+            Ok(()) => Ok(()),
+            Err(TransactFailure::Condition(failed)) if failed.contains(&conv_index) => {
+                Err(StoreError::NotFound(format!("conversation {}", message.conversation_id)))
+            }
+            Err(TransactFailure::Condition(_)) => {
+                Err(StoreError::Corrupt(format!("message {} was already stored", message.id)))
+            }
+            Err(TransactFailure::Store(e)) => Err(e),
+        }
+    }
+
+    async fn claim_auto_reply(
+        &self,
+        id: &ConversationId,
+        period_key: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item(PK, s(conversation_pk(id)))
+            .item(SK, s(auto_reply_sk(period_key)))
+            .item("item_type", s(TYPE_AUTO_REPLY_CLAIM))
+            .item("claimed_at", n(now.timestamp_millis()))
+            .item(EXPIRES_AT, n(expires_at.timestamp()))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(false),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn release_auto_reply(&self, id: &ConversationId, period_key: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key(PK, s(conversation_pk(id)))
+            .key(SK, s(auto_reply_sk(period_key)))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_reject_tampering() {
+        let key = Item::from([
+            (PK.into(), s("CONV#wa.1.2")),
+            (SK.into(), s(META)),
+            ("status".into(), s("open")),
+            ("status_since".into(), n(1_800_000_000_000i64)),
+        ]);
+        let c = encode_cursor(&key).unwrap();
+        assert_eq!(decode_cursor(&c, ConversationStatus::Open).unwrap(), key);
+        assert!(matches!(decode_cursor(&c, ConversationStatus::Pending), Err(StoreError::InvalidCursor)));
+        assert!(matches!(decode_cursor("!!", ConversationStatus::Open), Err(StoreError::InvalidCursor)));
+        let other = URL_SAFE_NO_PAD.encode(r#"{"pk":{"S":"x"}}"#);
+        assert!(matches!(decode_cursor(&other, ConversationStatus::Open), Err(StoreError::InvalidCursor)));
+    }
+}

@@ -1,0 +1,177 @@
+//! Item <-> model conversion, in one place, for the table and its stream.
+//!
+//! Key shapes (single-table design, see docs/data-model.md):
+//! - conversation: `pk = CONV#<conversation id>`, `sk = META`
+//! - message:      `pk = CONV#<conversation id>`, `sk = MSG#<sent_at ms, 13 digits>#<message id>`
+//! - auto-reply claim: `pk = CONV#<conversation id>`, `sk = AUTOREPLY#<period key>`
+//! - dedupe:       `pk = DEDUPE#<channel>#<message id>`, `sk = DEDUPE` (TTL)
+//! - provider id link: `pk = PMSG#<channel>#<provider message id>`, `sk = PMSG` (TTL)
+
+use super::StoreError;
+use crate::conversation::{
+    Channel, Conversation, ConversationId, ConversationStatus, DeliveryState, Endpoint, Message,
+};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+pub const PK: &str = "pk";
+pub const SK: &str = "sk";
+pub const META: &str = "META";
+/// The index agents' queues are read from: partition `status`, sort `status_since`.
+pub const STATUS_INDEX: &str = "by_status";
+/// The TTL attribute (epoch seconds).
+pub const EXPIRES_AT: &str = "expires_at";
+
+pub const TYPE_CONVERSATION: &str = "conversation";
+pub const TYPE_MESSAGE: &str = "message";
+pub const TYPE_DEDUPE: &str = "dedupe";
+pub const TYPE_PROVIDER_LINK: &str = "provider_link";
+pub const TYPE_AUTO_REPLY_CLAIM: &str = "auto_reply_claim";
+
+pub fn conversation_pk(id: &ConversationId) -> String {
+    format!("CONV#{id}")
+}
+
+pub fn message_sk(message: &Message) -> String {
+    format!("MSG#{:013}#{}", message.sent_at.timestamp_millis().max(0), message.id)
+}
+
+pub fn dedupe_pk(dedupe_key: &str) -> String {
+    format!("DEDUPE#{dedupe_key}")
+}
+
+pub fn provider_link_pk(channel: Channel, provider_message_id: &str) -> String {
+    format!("PMSG#{channel}#{provider_message_id}")
+}
+
+pub fn auto_reply_sk(period_key: &str) -> String {
+    format!("AUTOREPLY#{period_key}")
+}
+
+/// A conversation as stored. Times are epoch milliseconds so that the status index
+/// sorts them numerically.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ConversationItem {
+    pub pk: String,
+    pub sk: String,
+    pub item_type: String,
+    pub id: ConversationId,
+    pub channel: Channel,
+    pub business_id: String,
+    pub customer_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_name: Option<String>,
+    pub status: ConversationStatus,
+    #[serde(default, with = "chrono::serde::ts_milliseconds_option", skip_serializing_if = "Option::is_none")]
+    pub waiting_since: Option<DateTime<Utc>>,
+    #[serde(with = "chrono::serde::ts_milliseconds")]
+    pub status_since: DateTime<Utc>,
+    #[serde(with = "chrono::serde::ts_milliseconds")]
+    pub created_at: DateTime<Utc>,
+    #[serde(with = "chrono::serde::ts_milliseconds")]
+    pub updated_at: DateTime<Utc>,
+    #[serde(with = "chrono::serde::ts_milliseconds")]
+    pub last_message_at: DateTime<Utc>,
+    #[serde(default)]
+    pub message_count: u64,
+}
+
+impl From<ConversationItem> for Conversation {
+    fn from(i: ConversationItem) -> Self {
+        Conversation {
+            id: i.id,
+            endpoint: Endpoint { channel: i.channel, business_id: i.business_id, customer_id: i.customer_id },
+            customer_name: i.customer_name,
+            status: i.status,
+            waiting_since: i.waiting_since,
+            status_since: i.status_since,
+            created_at: i.created_at,
+            updated_at: i.updated_at,
+            last_message_at: i.last_message_at,
+            message_count: i.message_count,
+        }
+    }
+}
+
+/// A message as stored: the model plus keys, a type tag for stream filters, and the
+/// delivery rank that keeps status updates from going backwards.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct MessageItem {
+    pub pk: String,
+    pub sk: String,
+    pub item_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery_rank: Option<u8>,
+    #[serde(flatten)]
+    pub message: Message,
+}
+
+impl MessageItem {
+    pub fn new(message: &Message) -> Self {
+        MessageItem {
+            pk: conversation_pk(&message.conversation_id),
+            sk: message_sk(message),
+            item_type: TYPE_MESSAGE.to_string(),
+            delivery_rank: message.delivery.as_ref().map(|d| d.state.rank()),
+            message: message.clone(),
+        }
+    }
+}
+
+/// Rank stored for a delivery state (see `DeliveryState::rank`).
+pub fn delivery_rank(state: DeliveryState) -> u8 {
+    state.rank()
+}
+
+/// Reads any item shape serde_dynamo understands (SDK items, stream images).
+pub fn from_item<I, T>(item: I) -> Result<T, StoreError>
+where
+    I: Into<serde_dynamo::Item>,
+    T: serde::de::DeserializeOwned,
+{
+    serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// The message in a stream record's new image, if the image is a message item.
+pub fn message_from_image(image: serde_dynamo::Item) -> Result<Option<Message>, StoreError> {
+    let is_message = matches!(image.get("item_type"), Some(serde_dynamo::AttributeValue::S(t)) if t == TYPE_MESSAGE);
+    if !is_message {
+        return Ok(None);
+    }
+    let item: MessageItem = from_item(image)?;
+    Ok(Some(item.message))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conversation::{Direction, MessageKind};
+
+    #[test]
+    fn message_item_round_trips_through_a_stream_image() {
+        let ep = Endpoint { channel: Channel::Whatsapp, business_id: "1".into(), customer_id: "2".into() };
+        let msg = Message {
+            id: "wamid.X".into(),
+            conversation_id: ep.conversation_id(),
+            endpoint: ep,
+            direction: Direction::Inbound,
+            kind: MessageKind::Text,
+            sent_at: DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
+            stored_at: DateTime::from_timestamp(1_800_000_001, 0).unwrap(),
+            text: Some("hello".into()),
+            media: None,
+            location: None,
+            reaction: None,
+            choice: None,
+            reply_to: None,
+            provider_message_id: Some("wamid.X".into()),
+            raw: None,
+            author: None,
+            delivery: None,
+        };
+        let item = MessageItem::new(&msg);
+        assert_eq!(item.sk, "MSG#1800000000000#wamid.X");
+        let image: serde_dynamo::Item = serde_dynamo::to_item(&item).unwrap();
+        assert_eq!(message_from_image(image).unwrap(), Some(msg));
+    }
+}

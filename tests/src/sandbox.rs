@@ -1,0 +1,120 @@
+//! A stand-in for the WhatsApp Cloud API's send endpoint (`POST /{phone_number_id}/messages`).
+//! It checks requests the way the Graph API does, records what was sent (the local
+//! stack shows it at `GET /dev/outbox`), and can be told to fail the next sends.
+
+use crate::server::{self, Request, Response};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct OutboxEntry {
+    pub id: String,
+    pub channel: &'static str,
+    pub phone_number_id: String,
+    pub to: String,
+    pub text: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Default)]
+struct State {
+    sent: Vec<OutboxEntry>,
+    failures: VecDeque<(u16, Value)>,
+    authorizations: Vec<String>,
+    requests: usize,
+}
+
+#[derive(Clone, Default)]
+pub struct GraphSandbox {
+    state: Arc<Mutex<State>>,
+}
+
+fn graph_error(status: u16, code: i64, message: &str) -> Response {
+    server::json_response(status, &json!({"error": {"message": message, "type": "OAuthException", "code": code, "fbtrace_id": "sandbox"}}))
+}
+
+impl GraphSandbox {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Messages accepted so far, oldest first.
+    pub fn outbox(&self) -> Vec<OutboxEntry> {
+        self.state.lock().unwrap().sent.clone()
+    }
+
+    /// Every Authorization header received.
+    pub fn authorizations(&self) -> Vec<String> {
+        self.state.lock().unwrap().authorizations.clone()
+    }
+
+    /// Requests received, accepted or not.
+    pub fn requests(&self) -> usize {
+        self.state.lock().unwrap().requests
+    }
+
+    /// The next send answers `status` with `body` instead of succeeding.
+    pub fn fail_next(&self, status: u16, body: Value) {
+        self.state.lock().unwrap().failures.push_back((status, body));
+    }
+
+    /// Handles a request whose path, relative to the API base, is `path`.
+    pub fn handle(&self, path: &str, req: &Request) -> Response {
+        let mut state = self.state.lock().unwrap();
+        state.requests += 1;
+        let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+        let [phone_number_id, "messages"] = segments.as_slice() else {
+            return graph_error(400, 100, "Unsupported request: unknown path");
+        };
+        if req.method() != http::Method::POST {
+            return graph_error(400, 100, "Unsupported request: method");
+        }
+        let auth = req.headers().get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+        if !auth.starts_with("Bearer ") || auth.len() <= "Bearer ".len() {
+            return graph_error(401, 190, "Invalid OAuth access token");
+        }
+        state.authorizations.push(auth);
+        if let Some((status, body)) = state.failures.pop_front() {
+            return server::json_response(status, &body);
+        }
+        let Ok(body) = serde_json::from_slice::<Value>(req.body()) else {
+            return graph_error(400, 100, "Invalid JSON body");
+        };
+        let (Some("whatsapp"), Some(to), Some("text"), Some(text)) = (
+            body["messaging_product"].as_str(),
+            body["to"].as_str(),
+            body["type"].as_str(),
+            body["text"]["body"].as_str(),
+        ) else {
+            return graph_error(400, 100, "(#100) Invalid parameter");
+        };
+        let id = format!("wamid.sandbox.{}", uuid::Uuid::new_v4().simple());
+        state.sent.push(OutboxEntry {
+            id: id.clone(),
+            channel: "whatsapp",
+            phone_number_id: phone_number_id.to_string(),
+            to: to.to_string(),
+            text: text.to_string(),
+            at: Utc::now(),
+        });
+        server::json_response(
+            200,
+            &json!({"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": to}], "messages": [{"id": id}]}),
+        )
+    }
+
+    /// Serves the sandbox on its own port; returns the API base URL.
+    pub async fn start(&self) -> (String, tokio::task::JoinHandle<()>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind sandbox");
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let me = self.clone();
+        let task = server::serve(listener, move |req: Request| {
+            let me = me.clone();
+            async move { me.handle(req.uri().path(), &req) }
+        });
+        (base, task)
+    }
+}

@@ -1,0 +1,62 @@
+//! A small HTTP/1 server over hyper, and the conversion between hyper requests and
+//! the `lambda_http` types the function handlers take.
+
+use hyper::body::{Bytes, Incoming};
+use http_body_util::{BodyExt, Full};
+use std::convert::Infallible;
+use std::future::Future;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+pub type Request = http::Request<Bytes>;
+pub type Response = http::Response<Bytes>;
+
+/// Serves `handler` on `listener` until the returned task is aborted.
+pub fn serve<F, Fut>(listener: TcpListener, handler: F) -> JoinHandle<()>
+where
+    F: Fn(Request) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Response> + Send + 'static,
+{
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else { continue };
+            let handler = handler.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
+                    let handler = handler.clone();
+                    async move {
+                        let (parts, body) = req.into_parts();
+                        let bytes = match body.collect().await {
+                            Ok(b) => b.to_bytes(),
+                            Err(_) => return Ok::<_, Infallible>(http::Response::builder().status(400).body(Full::new(Bytes::new())).unwrap()),
+                        };
+                        let resp = handler(http::Request::from_parts(parts, bytes)).await;
+                        Ok(resp.map(Full::new))
+                    }
+                });
+                let io = hyper_util::rt::TokioIo::new(stream);
+                let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;
+            });
+        }
+    })
+}
+
+/// The request as API Gateway (through lambda_http) hands it to a function.
+pub fn to_lambda(req: Request) -> lambda_http::Request {
+    let (parts, body) = req.into_parts();
+    let body = if body.is_empty() { lambda_http::Body::Empty } else { lambda_http::Body::Binary(body.to_vec()) };
+    http::Request::from_parts(parts, body)
+}
+
+pub fn from_lambda(resp: lambda_http::Response<lambda_http::Body>) -> Response {
+    let (parts, body) = resp.into_parts();
+    http::Response::from_parts(parts, Bytes::copy_from_slice(body.as_ref()))
+}
+
+pub fn json_response(status: u16, value: &serde_json::Value) -> Response {
+    http::Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(Bytes::from(value.to_string()))
+        .expect("valid response")
+}

@@ -1,0 +1,233 @@
+//! The whole product on 127.0.0.1: moto (or the DynamoDB-API server `AWS_ENDPOINT_URL`
+//! names), the table from the template, the HTTP routes of the deployed API served by
+//! the same handlers, the stream fed to the auto-reply handler, and a WhatsApp sandbox.
+
+use crate::sandbox::GraphSandbox;
+use crate::server::{self, Request, Response};
+use crate::template::Template;
+use crate::tools::MotoServer;
+use crate::{BoxError, aws, stream};
+use agent_reply::Agent;
+use asyncdesk::auth::hash_key;
+use asyncdesk::channels::Channels;
+use asyncdesk::config::{AgentConfig, AutoReplyConfig, InboundConfig};
+use asyncdesk::store::dynamo::DynamoStore;
+use inbound_webhook::Inbound;
+use off_hours_auto_reply::AutoReply;
+use serde_json::json;
+use std::collections::HashMap;
+use std::sync::Arc;
+use tokio::task::JoinHandle;
+
+/// The dev agent key printed at start; `AGENT_API_KEYS` defaults to its hash.
+pub const DEV_AGENT_KEY: &str = "dev-agent-key";
+/// Path under which the local server plays the Graph API.
+pub const SANDBOX_PREFIX: &str = "/dev/graph";
+
+/// Dev defaults of every setting; each is overridden by the variable of that name.
+pub fn dev_defaults() -> Vec<(&'static str, String)> {
+    vec![
+        ("PORT", "3000".into()),
+        ("TABLE_NAME", "asyncdesk-local".into()),
+        ("WHATSAPP_APP_SECRET", "dev-app-secret".into()),
+        ("WHATSAPP_VERIFY_TOKEN", "dev-verify-token".into()),
+        ("WHATSAPP_ACCESS_TOKEN", "dev-access-token".into()),
+        (
+            "BUSINESS_HOURS",
+            r#"{"timezone":"Europe/Berlin","weekly":{"mon":["09:00-17:00"],"tue":["09:00-12:30","13:30-17:00"],"wed":["09:00-17:00"],"thu":["09:00-17:00"],"fri":["09:00-15:00"]},"first_response_minutes":60,"auto_reply":{"default":"Thanks for your message. We're away right now; we'll reply by {reply_by}."}}"#.into(),
+        ),
+        ("AGENT_API_KEYS", format!("dev={}", hash_key(DEV_AGENT_KEY))),
+    ]
+}
+
+/// Settings: dev defaults, overridden by `overrides` (the process environment for
+/// the binary, a map in tests).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    vars: HashMap<String, String>,
+}
+
+impl Settings {
+    pub fn new(overrides: &dyn Fn(&str) -> Option<String>) -> Self {
+        let mut vars: HashMap<String, String> = dev_defaults().into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        for key in [
+            "PORT",
+            "TABLE_NAME",
+            "WHATSAPP_APP_SECRET",
+            "WHATSAPP_VERIFY_TOKEN",
+            "WHATSAPP_ACCESS_TOKEN",
+            "WHATSAPP_API_BASE",
+            "BUSINESS_HOURS",
+            "AUTO_REPLY_MAX_AGE_MINUTES",
+            "AGENT_API_KEYS",
+            "AWS_ENDPOINT_URL",
+            "AWS_ENDPOINT_URL_DYNAMODB",
+        ] {
+            if let Some(v) = overrides(key) {
+                vars.insert(key.to_string(), v);
+            }
+        }
+        Settings { vars }
+    }
+
+    pub fn get(&self, key: &str) -> Option<String> {
+        self.vars.get(key).cloned()
+    }
+
+    pub fn set(&mut self, key: &str, value: impl Into<String>) {
+        self.vars.insert(key.to_string(), value.into());
+    }
+
+    /// The DynamoDB-API server to use instead of starting moto.
+    fn endpoint(&self) -> Option<String> {
+        self.get("AWS_ENDPOINT_URL_DYNAMODB").or_else(|| self.get("AWS_ENDPOINT_URL"))
+    }
+
+    /// Whether the agent keys are the dev default (so the dev key works).
+    pub fn uses_dev_agent_key(&self) -> bool {
+        self.get("AGENT_API_KEYS") == Some(format!("dev={}", hash_key(DEV_AGENT_KEY)))
+    }
+}
+
+pub struct RunningStack {
+    pub base_url: String,
+    pub sandbox: GraphSandbox,
+    pub dynamodb_endpoint: String,
+    pub table_name: String,
+    pub auto_reply: AutoReplyConfig,
+    tasks: Vec<JoinHandle<()>>,
+    _moto: Option<MotoServer>,
+}
+
+impl RunningStack {
+    /// Stops the server and the stream feeder, and moto if the stack started it.
+    pub fn stop(self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+impl Drop for RunningStack {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+pub async fn start(mut settings: Settings) -> Result<RunningStack, BoxError> {
+    let template = Template::load()?;
+    let port: u16 = settings
+        .get("PORT")
+        .and_then(|p| p.parse().ok())
+        .ok_or("PORT: must be a port number")?;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .map_err(|e| format!("PORT: cannot listen on 127.0.0.1:{port}: {e}"))?;
+    let base_url = format!("http://{}", listener.local_addr()?);
+    let sandboxed = settings.get("WHATSAPP_API_BASE").is_none();
+    if sandboxed {
+        settings.set("WHATSAPP_API_BASE", format!("{base_url}{SANDBOX_PREFIX}"));
+    }
+
+    // The same validation as the deployed functions, on the same variables.
+    let env = |k: &str| settings.get(k);
+    let inbound_config = InboundConfig::load(&env)?;
+    let auto_reply_config = AutoReplyConfig::load(&env)?;
+    let agent_config = AgentConfig::load(&env)?;
+
+    let (moto, endpoint) = match settings.endpoint() {
+        Some(ep) => (None, ep),
+        None => {
+            let moto = MotoServer::start()?;
+            let ep = moto.endpoint.clone();
+            (Some(moto), ep)
+        }
+    };
+    let sdk = aws::local_config(&endpoint).await;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+    let table_def = template.table()?;
+    let created = aws::create_table(&dynamodb, &inbound_config.table_name, &table_def).await?;
+    let stream_arn = dynamodb
+        .describe_table()
+        .table_name(&inbound_config.table_name)
+        .send()
+        .await?
+        .table()
+        .and_then(|t| t.latest_stream_arn())
+        .map(str::to_string)
+        .ok_or("the table has no stream (StreamSpecification missing?)")?;
+    let store = DynamoStore::new(dynamodb, &inbound_config.table_name);
+    let channels = Channels::new(&agent_config.outbound);
+    let sandbox = GraphSandbox::new();
+
+    let inbound = Arc::new(Inbound::new(store.clone(), &inbound_config));
+    let agent = Arc::new(Agent::new(store.clone(), channels.clone(), &agent_config));
+    let auto_reply = Arc::new(AutoReply::new(store, channels, &auto_reply_config));
+
+    let routes = {
+        let sandbox = sandbox.clone();
+        move |req: Request| {
+            let (inbound, agent, sandbox) = (inbound.clone(), agent.clone(), sandbox.clone());
+            async move { route(req, &inbound, &agent, &sandbox, sandboxed).await }
+        }
+    };
+    let server_task = server::serve(listener, routes);
+
+    let (_, patterns) = template.stream_consumer()?;
+    let streams = aws_sdk_dynamodbstreams::Client::new(&sdk);
+    let feeder = tokio::spawn(async move {
+        let handler = |event| {
+            let auto_reply = auto_reply.clone();
+            async move { off_hours_auto_reply::handle_batch(event, &auto_reply, chrono::Utc::now()).await }
+        };
+        if let Err(e) = stream::feed(streams, stream_arn, patterns, created, handler).await {
+            tracing::error!(error = %e, "stream feeder stopped");
+        }
+    });
+
+    Ok(RunningStack {
+        base_url,
+        sandbox,
+        dynamodb_endpoint: endpoint,
+        table_name: inbound_config.table_name,
+        auto_reply: auto_reply_config,
+        tasks: vec![server_task, feeder],
+        _moto: moto,
+    })
+}
+
+async fn route<S, O>(
+    req: Request,
+    inbound: &Inbound<S>,
+    agent: &Agent<S, O>,
+    sandbox: &GraphSandbox,
+    sandboxed: bool,
+) -> Response
+where
+    S: asyncdesk::store::ConversationStore,
+    O: asyncdesk::channels::Outbound,
+{
+    let path = req.uri().path().to_string();
+    let now = chrono::Utc::now();
+    if path.starts_with("/webhooks/") {
+        return server::from_lambda(inbound_webhook::handle(&server::to_lambda(req), inbound, now).await);
+    }
+    if path == "/conversations" || path.starts_with("/conversations/") {
+        return server::from_lambda(agent_reply::handle(&server::to_lambda(req), agent, now).await);
+    }
+    if path == "/dev/outbox" && sandboxed {
+        return server::json_response(200, &json!({ "messages": sandbox.outbox() }));
+    }
+    if let Some(rest) = path.strip_prefix(SANDBOX_PREFIX).filter(|_| sandboxed) {
+        let rest = rest.to_string();
+        let resp = sandbox.handle(&rest, &req);
+        if resp.status().is_success() {
+            let sent: serde_json::Value = serde_json::from_slice(resp.body()).unwrap_or_default();
+            tracing::info!(event = "outbox", message_id = %sent["messages"][0]["id"].as_str().unwrap_or(""), "WhatsApp sandbox accepted a message (GET /dev/outbox)");
+        }
+        return resp;
+    }
+    server::json_response(404, &json!({"error": {"code": "not_found", "message": "no such route"}}))
+}

@@ -1,0 +1,166 @@
+//! Reads `infra/template.yaml`, so the local stack and the tests use the deployed
+//! definitions (table schema, routes, stream filter) instead of a second copy.
+
+use crate::{BoxError, workspace_root};
+use serde_yaml::Value;
+
+pub struct Template {
+    root: Value,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableDefinition {
+    pub logical_id: String,
+    /// (name, S|N|B)
+    pub attributes: Vec<(String, String)>,
+    /// (name, HASH|RANGE)
+    pub key_schema: Vec<(String, String)>,
+    pub indexes: Vec<IndexDefinition>,
+    pub stream_view_type: String,
+    pub ttl_attribute: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexDefinition {
+    pub name: String,
+    pub key_schema: Vec<(String, String)>,
+    pub projection: String,
+}
+
+/// An HTTP API route and the function behind it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub method: String,
+    pub path: String,
+    pub function: String,
+}
+
+fn str_at<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get(key)?.as_str()
+}
+
+fn pairs(list: Option<&Value>, a: &str, b: &str) -> Vec<(String, String)> {
+    list.and_then(Value::as_sequence)
+        .map(|seq| {
+            seq.iter()
+                .filter_map(|e| Some((str_at(e, a)?.to_string(), str_at(e, b)?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+impl Template {
+    pub fn load() -> Result<Self, BoxError> {
+        let path = workspace_root().join("infra").join("template.yaml");
+        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(Template { root: serde_yaml::from_str(&text)? })
+    }
+
+    fn resources(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.root
+            .get("Resources")
+            .and_then(Value::as_mapping)
+            .into_iter()
+            .flat_map(|m| m.iter())
+            .filter_map(|(k, v)| Some((k.as_str()?, v)))
+    }
+
+    fn of_type<'a>(&'a self, ty: &'a str) -> impl Iterator<Item = (&'a str, &'a Value)> + 'a {
+        self.resources().filter(move |(_, r)| str_at(r, "Type") == Some(ty))
+    }
+
+    /// The conversation table (the template's one DynamoDB table).
+    pub fn table(&self) -> Result<TableDefinition, BoxError> {
+        let (id, res) = self.of_type("AWS::DynamoDB::Table").next().ok_or("template has no AWS::DynamoDB::Table")?;
+        let p = res.get("Properties").ok_or("table without Properties")?;
+        let indexes = p
+            .get("GlobalSecondaryIndexes")
+            .and_then(Value::as_sequence)
+            .map(|seq| {
+                seq.iter()
+                    .filter_map(|g| {
+                        Some(IndexDefinition {
+                            name: str_at(g, "IndexName")?.to_string(),
+                            key_schema: pairs(g.get("KeySchema"), "AttributeName", "KeyType"),
+                            projection: str_at(g.get("Projection")?, "ProjectionType")?.to_string(),
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let ttl = p.get("TimeToLiveSpecification");
+        Ok(TableDefinition {
+            logical_id: id.to_string(),
+            attributes: pairs(p.get("AttributeDefinitions"), "AttributeName", "AttributeType"),
+            key_schema: pairs(p.get("KeySchema"), "AttributeName", "KeyType"),
+            indexes,
+            stream_view_type: p
+                .get("StreamSpecification")
+                .and_then(|s| str_at(s, "StreamViewType"))
+                .ok_or("table without a stream")?
+                .to_string(),
+            ttl_attribute: ttl
+                .filter(|t| t.get("Enabled").and_then(Value::as_bool) == Some(true))
+                .and_then(|t| str_at(t, "AttributeName"))
+                .map(str::to_string),
+        })
+    }
+
+    fn events<'a>(&'a self, event_type: &'a str) -> impl Iterator<Item = (&'a str, &'a Value)> + 'a {
+        self.of_type("AWS::Serverless::Function").flat_map(move |(id, f)| {
+            f.get("Properties")
+                .and_then(|p| p.get("Events"))
+                .and_then(Value::as_mapping)
+                .into_iter()
+                .flat_map(|m| m.values())
+                .filter(move |e| str_at(e, "Type") == Some(event_type))
+                .filter_map(move |e| Some((id, e.get("Properties")?)))
+        })
+    }
+
+    /// Every HttpApi route of every function.
+    pub fn http_routes(&self) -> Vec<Route> {
+        self.events("HttpApi")
+            .filter_map(|(id, p)| {
+                Some(Route {
+                    method: str_at(p, "Method")?.to_uppercase(),
+                    path: str_at(p, "Path")?.to_string(),
+                    function: id.to_string(),
+                })
+            })
+            .collect()
+    }
+
+    /// The stream event source of the table: (function, filter patterns).
+    pub fn stream_consumer(&self) -> Result<(String, Vec<serde_json::Value>), BoxError> {
+        let (id, p) = self.events("DynamoDB").next().ok_or("no DynamoDB stream event in the template")?;
+        let patterns = p
+            .get("FilterCriteria")
+            .and_then(|f| f.get("Filters"))
+            .and_then(Value::as_sequence)
+            .map(|seq| {
+                seq.iter()
+                    .filter_map(|f| str_at(f, "Pattern"))
+                    .map(serde_json::from_str)
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?
+            .unwrap_or_default();
+        Ok((id.to_string(), patterns))
+    }
+
+    /// The environment variable names a function is given.
+    pub fn function_env(&self, function: &str) -> Vec<String> {
+        let names = |v: Option<&Value>| -> Vec<String> {
+            v.and_then(|e| e.get("Variables"))
+                .and_then(Value::as_mapping)
+                .map(|m| m.keys().filter_map(|k| k.as_str().map(str::to_string)).collect())
+                .unwrap_or_default()
+        };
+        let mut all = names(self.root.get("Globals").and_then(|g| g.get("Function")).and_then(|f| f.get("Environment")));
+        if let Some((_, f)) = self.resources().find(|(id, _)| *id == function) {
+            all.extend(names(f.get("Properties").and_then(|p| p.get("Environment"))));
+        }
+        all
+    }
+}
