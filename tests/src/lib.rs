@@ -5,6 +5,7 @@
 
 pub mod aws;
 pub mod filter;
+pub mod kit;
 pub mod proxy;
 pub mod sandbox;
 pub mod server;

@@ -1,0 +1,153 @@
+//! Helpers for the integration tests: fresh tables on the shared moto server, signed
+//! webhook requests, payload builders and the table's stream as Lambda events.
+
+use crate::template::Template;
+use crate::{aws, filter, stream, tools};
+use asyncdesk::channels::whatsapp;
+use asyncdesk::store::dynamo::DynamoStore;
+use aws_lambda_events::event::dynamodb::Event;
+use aws_sdk_dynamodbstreams::types::ShardIteratorType;
+use serde_json::{Value, json};
+
+pub const APP_SECRET: &str = "test-app-secret";
+pub const VERIFY_TOKEN: &str = "test-verify-token";
+pub const PHONE_NUMBER_ID: &str = "106540352242922";
+
+/// A table made from the template on the shared moto server.
+pub struct TestTable {
+    pub name: String,
+    pub endpoint: String,
+    pub client: aws_sdk_dynamodb::Client,
+    pub store: DynamoStore,
+}
+
+impl TestTable {
+    pub async fn new() -> Self {
+        Self::on(tools::shared_endpoint()).await
+    }
+
+    /// A fresh table on the server at `endpoint` (e.g. a counting proxy in front of moto).
+    pub async fn on(endpoint: &str) -> Self {
+        let name = format!("asyncdesk-test-{}", uuid::Uuid::new_v4().simple());
+        let sdk = aws::local_config(endpoint).await;
+        let client = aws_sdk_dynamodb::Client::new(&sdk);
+        let def = Template::load().expect("template loads").table().expect("template has the table");
+        aws::create_table(&client, &name, &def).await.expect("create table");
+        let store = DynamoStore::new(client.clone(), &name);
+        TestTable { name, endpoint: endpoint.to_string(), client, store }
+    }
+
+    /// The same table seen through another endpoint (e.g. a counting proxy).
+    pub async fn store_via(&self, endpoint: &str) -> DynamoStore {
+        let sdk = aws::local_config(endpoint).await;
+        DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &self.name)
+    }
+
+    /// Every item in the table (a Scan; tests only).
+    pub async fn items(&self) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+        let out = self.client.scan().table_name(&self.name).send().await.expect("scan");
+        out.items().to_vec()
+    }
+
+    /// The `item_type`s in the table, sorted.
+    pub async fn item_types(&self) -> Vec<String> {
+        let mut types: Vec<String> = self
+            .items()
+            .await
+            .iter()
+            .map(|i| i.get("item_type").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default())
+            .collect();
+        types.sort();
+        types
+    }
+
+    /// All stream records written so far, in the Lambda event shape, filtered by the
+    /// template's FilterCriteria exactly as the event source mapping would.
+    pub async fn stream_event(&self) -> Event {
+        let sdk = aws::local_config(&self.endpoint).await;
+        let streams = aws_sdk_dynamodbstreams::Client::new(&sdk);
+        let arn = self
+            .client
+            .describe_table()
+            .table_name(&self.name)
+            .send()
+            .await
+            .unwrap()
+            .table()
+            .and_then(|t| t.latest_stream_arn())
+            .unwrap()
+            .to_string();
+        let (_, patterns) = Template::load().unwrap().stream_consumer().unwrap();
+        let desc = streams.describe_stream().stream_arn(&arn).send().await.unwrap();
+        let mut records = Vec::new();
+        for shard in desc.stream_description().unwrap().shards() {
+            let mut it = streams
+                .get_shard_iterator()
+                .stream_arn(&arn)
+                .shard_id(shard.shard_id().unwrap())
+                .shard_iterator_type(ShardIteratorType::TrimHorizon)
+                .send()
+                .await
+                .unwrap()
+                .shard_iterator()
+                .map(str::to_string);
+            while let Some(i) = it {
+                let out = streams.get_records().shard_iterator(&i).send().await.unwrap();
+                if out.records().is_empty() {
+                    break;
+                }
+                records.extend(out.records().iter().map(|r| stream::record_json(r, &arn)));
+                it = out.next_shard_iterator().map(str::to_string);
+            }
+        }
+        let records: Vec<Value> = records.into_iter().filter(|r| filter::passes(&patterns, r)).collect();
+        serde_json::from_value(json!({ "Records": records })).expect("Lambda event shape")
+    }
+}
+
+/// A WhatsApp webhook body with `messages` and `statuses` for one customer.
+pub fn webhook(customer: &str, name: &str, messages: Value, statuses: Value) -> Vec<u8> {
+    json!({"object":"whatsapp_business_account","entry":[{"id":"WABA-1","changes":[{"field":"messages","value":{
+        "messaging_product":"whatsapp",
+        "metadata":{"display_phone_number":"15550783881","phone_number_id":PHONE_NUMBER_ID},
+        "contacts":[{"profile":{"name":name},"wa_id":customer}],
+        "messages":messages,"statuses":statuses}}]}]})
+    .to_string()
+    .into_bytes()
+}
+
+/// A text message object sent by `customer` at unix time `ts`.
+pub fn text_message(customer: &str, id: &str, ts: i64, body: &str) -> Value {
+    json!({"from":customer,"id":id,"timestamp":ts.to_string(),"type":"text","text":{"body":body}})
+}
+
+/// A POST as API Gateway's HTTP API delivers it to the function, signed with `secret`.
+pub fn signed_post(path: &str, body: &[u8], secret: &str) -> lambda_http::Request {
+    http::Request::builder()
+        .method("POST")
+        .uri(path)
+        .header("content-type", "application/json")
+        .header("x-hub-signature-256", whatsapp::sign(secret.as_bytes(), body))
+        .body(lambda_http::Body::Binary(body.to_vec()))
+        .unwrap()
+}
+
+/// A request with a bearer key and optional JSON body.
+pub fn agent_request(method: &str, path: &str, key: Option<&str>, body: Option<Value>) -> lambda_http::Request {
+    let mut b = http::Request::builder().method(method).uri(path);
+    if let Some(k) = key {
+        b = b.header("authorization", format!("Bearer {k}"));
+    }
+    let body = match body {
+        Some(v) => lambda_http::Body::Text(v.to_string()),
+        None => lambda_http::Body::Empty,
+    };
+    b.body(body).unwrap()
+}
+
+/// Status and JSON body of a handler response.
+pub fn read(resp: lambda_http::Response<lambda_http::Body>) -> (u16, Value) {
+    let status = resp.status().as_u16();
+    let body = serde_json::from_slice(resp.body().as_ref()).unwrap_or(Value::Null);
+    (status, body)
+}
