@@ -25,13 +25,24 @@ pub fn hash_key(key: &str) -> String {
 impl AgentKeys {
     pub fn parse(spec: &str) -> Result<Self, String> {
         let mut keys = Vec::new();
-        for (i, part) in spec.split(',').map(str::trim).filter(|p| !p.is_empty()).enumerate() {
+        for (i, part) in spec
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .enumerate()
+        {
             let (id, hash) = part
                 .split_once('=')
                 .ok_or_else(|| format!("entry {i} must look like agent_id=<sha256 hex>"))?;
             let id = id.trim();
-            if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'@')) {
-                return Err(format!("entry {i}: agent id {id:?} must be non-empty and use a-z, 0-9, '_', '-', '.', '@'"));
+            if id.is_empty()
+                || !id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'@'))
+            {
+                return Err(format!(
+                    "entry {i}: agent id {id:?} must be non-empty and use a-z, 0-9, '_', '-', '.', '@'"
+                ));
             }
             let bytes = hex::decode(hash.trim()).ok().and_then(|b| <[u8; 32]>::try_from(b).ok()).ok_or_else(|| {
                 format!("entry {i} ({id}): the value must be the 64-character hex SHA-256 of the key, not the key")
@@ -70,7 +81,12 @@ mod tests {
 
     #[test]
     fn bearer_keys_match_their_hash() {
-        let keys = AgentKeys::parse(&format!("alice={}, bob={}", hash_key("k-alice"), hash_key("k-bob"))).unwrap();
+        let keys = AgentKeys::parse(&format!(
+            "alice={}, bob={}",
+            hash_key("k-alice"),
+            hash_key("k-bob")
+        ))
+        .unwrap();
         assert_eq!(keys.authenticate(Some("Bearer k-alice")), Some("alice"));
         assert_eq!(keys.authenticate(Some("Bearer k-bob")), Some("bob"));
         assert_eq!(keys.authenticate(Some("Bearer k-eve")), None);
@@ -82,9 +98,17 @@ mod tests {
 
     #[test]
     fn rejects_plain_keys_and_duplicates() {
-        assert!(AgentKeys::parse("alice=k-alice").unwrap_err().contains("SHA-256"));
+        assert!(
+            AgentKeys::parse("alice=k-alice")
+                .unwrap_err()
+                .contains("SHA-256")
+        );
         let h = hash_key("x");
-        assert!(AgentKeys::parse(&format!("a={h},a={h}")).unwrap_err().contains("twice"));
+        assert!(
+            AgentKeys::parse(&format!("a={h},a={h}"))
+                .unwrap_err()
+                .contains("twice")
+        );
         assert!(AgentKeys::parse("").is_err());
     }
 }

@@ -25,15 +25,23 @@ pub fn process_env(name: &str) -> Option<String> {
 fn required(env: Lookup, name: &str) -> Result<String, ConfigError> {
     match env(name) {
         Some(v) if !v.trim().is_empty() => Ok(v),
-        Some(_) => Err(ConfigError { field: name.into(), reason: "must not be empty".into() }),
-        None => Err(ConfigError { field: name.into(), reason: "is not set".into() }),
+        Some(_) => Err(ConfigError {
+            field: name.into(),
+            reason: "must not be empty".into(),
+        }),
+        None => Err(ConfigError {
+            field: name.into(),
+            reason: "is not set".into(),
+        }),
     }
 }
 
 fn table_name(env: Lookup) -> Result<String, ConfigError> {
     let name = required(env, "TABLE_NAME")?;
     let ok = (3..=255).contains(&name.len())
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
     if !ok {
         return Err(ConfigError {
             field: "TABLE_NAME".into(),
@@ -74,9 +82,15 @@ impl OutboundConfig {
             .filter(|v| !v.trim().is_empty())
             .unwrap_or_else(|| whatsapp::DEFAULT_API_BASE.to_string());
         if !(base.starts_with("https://") || base.starts_with("http://")) {
-            return Err(ConfigError { field: "WHATSAPP_API_BASE".into(), reason: "must be an http(s) URL".into() });
+            return Err(ConfigError {
+                field: "WHATSAPP_API_BASE".into(),
+                reason: "must be an http(s) URL".into(),
+            });
         }
-        Ok(OutboundConfig { whatsapp_access_token: required(env, "WHATSAPP_ACCESS_TOKEN")?, whatsapp_api_base: base })
+        Ok(OutboundConfig {
+            whatsapp_access_token: required(env, "WHATSAPP_ACCESS_TOKEN")?,
+            whatsapp_api_base: base,
+        })
     }
 }
 
@@ -92,14 +106,23 @@ pub struct AutoReplyConfig {
 
 impl AutoReplyConfig {
     pub fn load(env: Lookup) -> Result<Self, ConfigError> {
-        let hours = BusinessHours::from_json(&required(env, "BUSINESS_HOURS")?)
-            .map_err(|e| ConfigError { field: format!("BUSINESS_HOURS.{}", e.field), reason: e.reason })?;
+        let hours = BusinessHours::from_json(&required(env, "BUSINESS_HOURS")?).map_err(|e| {
+            ConfigError {
+                field: format!("BUSINESS_HOURS.{}", e.field),
+                reason: e.reason,
+            }
+        })?;
         let max_age_minutes = match env("AUTO_REPLY_MAX_AGE_MINUTES") {
             None => 60,
-            Some(v) => v.trim().parse::<u32>().ok().filter(|m| *m > 0).ok_or_else(|| ConfigError {
-                field: "AUTO_REPLY_MAX_AGE_MINUTES".into(),
-                reason: format!("{v:?} is not a positive whole number of minutes"),
-            })?,
+            Some(v) => v
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|m| *m > 0)
+                .ok_or_else(|| ConfigError {
+                    field: "AUTO_REPLY_MAX_AGE_MINUTES".into(),
+                    reason: format!("{v:?} is not a positive whole number of minutes"),
+                })?,
         };
         Ok(AutoReplyConfig {
             table_name: table_name(env)?,
@@ -123,8 +146,12 @@ impl AgentConfig {
         Ok(AgentConfig {
             table_name: table_name(env)?,
             outbound: OutboundConfig::load(env)?,
-            agent_keys: AgentKeys::parse(&required(env, "AGENT_API_KEYS")?)
-                .map_err(|reason| ConfigError { field: "AGENT_API_KEYS".into(), reason })?,
+            agent_keys: AgentKeys::parse(&required(env, "AGENT_API_KEYS")?).map_err(|reason| {
+                ConfigError {
+                    field: "AGENT_API_KEYS".into(),
+                    reason,
+                }
+            })?,
         })
     }
 }
@@ -135,7 +162,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |k| map.get(k).cloned()
     }
 
@@ -144,11 +174,17 @@ mod tests {
         let env = lookup(&[("TABLE_NAME", "t")]);
         assert_eq!(InboundConfig::load(&env).unwrap_err().field, "TABLE_NAME");
         let env = lookup(&[("TABLE_NAME", "asyncdesk"), ("WHATSAPP_APP_SECRET", "s")]);
-        assert_eq!(InboundConfig::load(&env).unwrap_err().field, "WHATSAPP_VERIFY_TOKEN");
+        assert_eq!(
+            InboundConfig::load(&env).unwrap_err().field,
+            "WHATSAPP_VERIFY_TOKEN"
+        );
         let env = lookup(&[
             ("TABLE_NAME", "asyncdesk"),
             ("WHATSAPP_ACCESS_TOKEN", "t"),
-            ("BUSINESS_HOURS", r#"{"timezone":"Nowhere/Land","weekly":{"mon":["09:00-17:00"]},"auto_reply":{"default":"x"}}"#),
+            (
+                "BUSINESS_HOURS",
+                r#"{"timezone":"Nowhere/Land","weekly":{"mon":["09:00-17:00"]},"auto_reply":{"default":"x"}}"#,
+            ),
         ]);
         let e = AutoReplyConfig::load(&env).unwrap_err();
         assert_eq!(e.field, "BUSINESS_HOURS.timezone");
@@ -156,13 +192,31 @@ mod tests {
         let env = lookup(&[
             ("TABLE_NAME", "asyncdesk"),
             ("WHATSAPP_ACCESS_TOKEN", "t"),
-            ("BUSINESS_HOURS", r#"{"timezone":"UTC","weekly":{"mon":["09:00-17:00"]},"auto_reply":{"default":"x"}}"#),
+            (
+                "BUSINESS_HOURS",
+                r#"{"timezone":"UTC","weekly":{"mon":["09:00-17:00"]},"auto_reply":{"default":"x"}}"#,
+            ),
             ("AUTO_REPLY_MAX_AGE_MINUTES", "soon"),
         ]);
-        assert_eq!(AutoReplyConfig::load(&env).unwrap_err().field, "AUTO_REPLY_MAX_AGE_MINUTES");
-        let env = lookup(&[("TABLE_NAME", "asyncdesk"), ("WHATSAPP_ACCESS_TOKEN", "t"), ("AGENT_API_KEYS", "alice")]);
+        assert_eq!(
+            AutoReplyConfig::load(&env).unwrap_err().field,
+            "AUTO_REPLY_MAX_AGE_MINUTES"
+        );
+        let env = lookup(&[
+            ("TABLE_NAME", "asyncdesk"),
+            ("WHATSAPP_ACCESS_TOKEN", "t"),
+            ("AGENT_API_KEYS", "alice"),
+        ]);
         assert_eq!(AgentConfig::load(&env).unwrap_err().field, "AGENT_API_KEYS");
-        let env = lookup(&[("TABLE_NAME", "asyncdesk"), ("WHATSAPP_ACCESS_TOKEN", "t"), ("WHATSAPP_API_BASE", "ftp://x"), ("AGENT_API_KEYS", "a=b")]);
-        assert_eq!(AgentConfig::load(&env).unwrap_err().field, "WHATSAPP_API_BASE");
+        let env = lookup(&[
+            ("TABLE_NAME", "asyncdesk"),
+            ("WHATSAPP_ACCESS_TOKEN", "t"),
+            ("WHATSAPP_API_BASE", "ftp://x"),
+            ("AGENT_API_KEYS", "a=b"),
+        ]);
+        assert_eq!(
+            AgentConfig::load(&env).unwrap_err().field,
+            "WHATSAPP_API_BASE"
+        );
     }
 }

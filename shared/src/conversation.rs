@@ -109,7 +109,8 @@ impl ConversationId {
         let safe = |p: &str| {
             !p.is_empty()
                 && p.len() <= 128
-                && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'+')
+                && p.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'+')
         };
         (safe(business) && safe(customer)).then(|| {
             Endpoint {
@@ -320,7 +321,13 @@ pub struct Message {
 
 impl Message {
     /// A new outbound text message to `endpoint`, with a fresh id.
-    pub fn outbound(endpoint: &Endpoint, kind: MessageKind, text: &str, author: &str, at: DateTime<Utc>) -> Self {
+    pub fn outbound(
+        endpoint: &Endpoint,
+        kind: MessageKind,
+        text: &str,
+        author: &str,
+        at: DateTime<Utc>,
+    ) -> Self {
         Message {
             id: format!("out-{}", uuid::Uuid::new_v4().simple()),
             conversation_id: endpoint.conversation_id(),
@@ -343,14 +350,25 @@ impl Message {
     }
 
     /// Records the channel's answer to sending this message.
-    pub fn with_send_result(mut self, result: &Result<crate::channels::SentMessage, crate::channels::SendError>) -> Self {
+    pub fn with_send_result(
+        mut self,
+        result: &Result<crate::channels::SentMessage, crate::channels::SendError>,
+    ) -> Self {
         match result {
             Ok(sent) => {
                 self.provider_message_id = Some(sent.provider_message_id.clone());
-                self.delivery = Some(Delivery { state: DeliveryState::Accepted, at: self.sent_at, error: None });
+                self.delivery = Some(Delivery {
+                    state: DeliveryState::Accepted,
+                    at: self.sent_at,
+                    error: None,
+                });
             }
             Err(e) => {
-                self.delivery = Some(Delivery { state: DeliveryState::Failed, at: self.sent_at, error: Some(e.provider_error()) });
+                self.delivery = Some(Delivery {
+                    state: DeliveryState::Failed,
+                    at: self.sent_at,
+                    error: Some(e.provider_error()),
+                });
             }
         }
         self
@@ -390,7 +408,9 @@ mod tests {
         let id = ep.conversation_id();
         assert_eq!(id.as_str(), "wa.106540352242922.16505551234");
         assert_eq!(ConversationId::parse(id.as_str()), Some(id));
-        for bad in ["", "wa", "wa.1", "xx.1.2", "wa..2", "wa.1.2/3", "wa.1.2.3", "wa.1.#"] {
+        for bad in [
+            "", "wa", "wa.1", "xx.1.2", "wa..2", "wa.1.2/3", "wa.1.2.3", "wa.1.#",
+        ] {
             assert_eq!(ConversationId::parse(bad), None, "{bad}");
         }
     }

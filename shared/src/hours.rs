@@ -1,7 +1,9 @@
 //! Time rules: business hours in an IANA time zone, off-hours periods and the reply-by
 //! promise. Pure functions of (config, instant): nothing here reads the clock.
 
-use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
+use chrono::{
+    DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveTime, TimeZone, Utc, Weekday,
+};
 use chrono_tz::Tz;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -16,7 +18,10 @@ pub struct HoursError {
 }
 
 fn err(field: impl Into<String>, reason: impl Into<String>) -> HoursError {
-    HoursError { field: field.into(), reason: reason.into() }
+    HoursError {
+        field: field.into(),
+        reason: reason.into(),
+    }
 }
 
 /// One opening window in local wall-clock time. `end <= start` means the window runs
@@ -33,7 +38,8 @@ impl Window {
         let (a, b) = s
             .split_once('-')
             .ok_or_else(|| format!("window {s:?} must look like \"09:00-17:30\""))?;
-        let start_min = parse_hhmm(a.trim()).ok_or_else(|| format!("bad start time {a:?} in {s:?}"))?;
+        let start_min =
+            parse_hhmm(a.trim()).ok_or_else(|| format!("bad start time {a:?} in {s:?}"))?;
         let end_min = parse_hhmm(b.trim()).ok_or_else(|| format!("bad end time {b:?} in {s:?}"))?;
         if start_min == 24 * 60 {
             return Err(format!("window {s:?} cannot start at 24:00"));
@@ -41,7 +47,11 @@ impl Window {
         if start_min == end_min {
             return Err(format!("window {s:?} is empty"));
         }
-        let end_offset = if end_min > start_min { end_min } else { end_min + 24 * 60 };
+        let end_offset = if end_min > start_min {
+            end_min
+        } else {
+            end_min + 24 * 60
+        };
         Ok(Window {
             start: NaiveTime::from_hms_opt(start_min / 60, start_min % 60, 0).expect("checked"),
             end_offset_minutes: end_offset,
@@ -115,16 +125,23 @@ impl BusinessHours {
             let field = msg.split('`').nth(1).unwrap_or("(root)").to_string();
             err(field, msg)
         })?;
-        let timezone: Tz = raw
-            .timezone
-            .parse()
-            .map_err(|_| err("timezone", format!("{:?} is not an IANA time zone", raw.timezone)))?;
+        let timezone: Tz = raw.timezone.parse().map_err(|_| {
+            err(
+                "timezone",
+                format!("{:?} is not an IANA time zone", raw.timezone),
+            )
+        })?;
         let mut weekly: [Vec<Window>; 7] = Default::default();
         for (day, windows) in &raw.weekly {
             let idx = DAYS
                 .iter()
                 .position(|(name, _)| name == day)
-                .ok_or_else(|| err(format!("weekly.{day}"), "day must be one of mon, tue, wed, thu, fri, sat, sun"))?;
+                .ok_or_else(|| {
+                    err(
+                        format!("weekly.{day}"),
+                        "day must be one of mon, tue, wed, thu, fri, sat, sun",
+                    )
+                })?;
             let mut parsed = Vec::with_capacity(windows.len());
             for (i, w) in windows.iter().enumerate() {
                 parsed.push(Window::parse(w).map_err(|r| err(format!("weekly.{day}[{i}]"), r))?);
@@ -141,15 +158,26 @@ impl BusinessHours {
             return Err(err("weekly", "at least one opening window is required"));
         }
         if raw.first_response_minutes > 7 * 24 * 60 {
-            return Err(err("first_response_minutes", "must be at most one week (10080)"));
+            return Err(err(
+                "first_response_minutes",
+                "must be at most one week (10080)",
+            ));
         }
         if raw.auto_reply.default.trim().is_empty() {
             return Err(err("auto_reply.default", "must not be empty"));
         }
         check_placeholders(&raw.auto_reply.default).map_err(|r| err("auto_reply.default", r))?;
-        let reply_by_format = raw.auto_reply.reply_by_format.unwrap_or_else(|| DEFAULT_REPLY_BY_FORMAT.to_string());
-        if chrono::format::StrftimeItems::new(&reply_by_format).any(|i| matches!(i, chrono::format::Item::Error)) {
-            return Err(err("auto_reply.reply_by_format", format!("{reply_by_format:?} is not a valid strftime format")));
+        let reply_by_format = raw
+            .auto_reply
+            .reply_by_format
+            .unwrap_or_else(|| DEFAULT_REPLY_BY_FORMAT.to_string());
+        if chrono::format::StrftimeItems::new(&reply_by_format)
+            .any(|i| matches!(i, chrono::format::Item::Error))
+        {
+            return Err(err(
+                "auto_reply.reply_by_format",
+                format!("{reply_by_format:?} is not a valid strftime format"),
+            ));
         }
         Ok(BusinessHours {
             timezone,
@@ -165,10 +193,14 @@ impl BusinessHours {
     }
 
     /// The concrete (start, end) instants of every window that begins on local `date`.
-    fn windows_on(&self, date: NaiveDate) -> impl Iterator<Item = (DateTime<Utc>, DateTime<Utc>)> + '_ {
+    fn windows_on(
+        &self,
+        date: NaiveDate,
+    ) -> impl Iterator<Item = (DateTime<Utc>, DateTime<Utc>)> + '_ {
         self.windows(date.weekday()).iter().map(move |w| {
             let start = date.and_time(w.start);
-            let end = date.and_time(NaiveTime::MIN) + Duration::minutes(w.end_offset_minutes.into());
+            let end =
+                date.and_time(NaiveTime::MIN) + Duration::minutes(w.end_offset_minutes.into());
             (self.resolve(start), self.resolve(end))
         })
     }
@@ -212,7 +244,12 @@ impl BusinessHours {
         let mut date = self.local_date(at).pred_opt().unwrap_or(NaiveDate::MIN);
         // Validation guarantees at least one window a week, so eight days always suffice.
         for _ in 0..9 {
-            if let Some(start) = self.windows_on(date).map(|(s, _)| s).filter(|s| *s > at).min() {
+            if let Some(start) = self
+                .windows_on(date)
+                .map(|(s, _)| s)
+                .filter(|s| *s > at)
+                .min()
+            {
                 return start;
             }
             date = date.succ_opt().expect("date in range");
@@ -227,17 +264,24 @@ impl BusinessHours {
             return None;
         }
         let opens_at = self.next_opening(at);
-        Some(OffHoursPeriod { opens_at, reply_by: opens_at + self.first_response })
+        Some(OffHoursPeriod {
+            opens_at,
+            reply_by: opens_at + self.first_response,
+        })
     }
 
     /// Renders `reply_by` for a customer in the business's time zone.
     pub fn render_reply_by(&self, reply_by: DateTime<Utc>) -> String {
-        reply_by.with_timezone(&self.timezone).format(&self.reply_by_format).to_string()
+        reply_by
+            .with_timezone(&self.timezone)
+            .format(&self.reply_by_format)
+            .to_string()
     }
 
     /// The auto-reply text for a message received in `period`.
     pub fn auto_reply_text(&self, period: &OffHoursPeriod) -> String {
-        self.auto_reply_template.replace("{reply_by}", &self.render_reply_by(period.reply_by))
+        self.auto_reply_template
+            .replace("{reply_by}", &self.render_reply_by(period.reply_by))
     }
 }
 
@@ -247,7 +291,9 @@ fn check_placeholders(template: &str) -> Result<(), String> {
         let close = rest[open..].find('}').ok_or("unclosed '{' in template")? + open;
         let name = &rest[open + 1..close];
         if name != "reply_by" {
-            return Err(format!("unknown placeholder {{{name}}}; the only one is {{reply_by}}"));
+            return Err(format!(
+                "unknown placeholder {{{name}}}; the only one is {{reply_by}}"
+            ));
         }
         rest = &rest[close + 1..];
     }
@@ -293,7 +339,10 @@ mod tests {
         // 2026-11-24 is a Tuesday; Berlin is UTC+1 in November.
         assert!(h.is_open(utc("2026-11-24T10:00:00Z"))); // 11:00 local
         assert!(!h.is_open(utc("2026-11-24T11:30:00Z"))); // 12:30 local, lunch
-        assert_eq!(h.next_opening(utc("2026-11-24T11:30:00Z")), utc("2026-11-24T12:00:00Z"));
+        assert_eq!(
+            h.next_opening(utc("2026-11-24T11:30:00Z")),
+            utc("2026-11-24T12:00:00Z")
+        );
         assert!(h.is_open(utc("2026-11-24T12:00:00Z"))); // 13:00 local, start inclusive
         assert!(!h.is_open(utc("2026-11-24T17:00:00Z"))); // 18:00 local, end exclusive
     }
@@ -306,7 +355,10 @@ mod tests {
         assert_eq!(p.opens_at, utc("2026-11-30T07:00:00Z"));
         assert_eq!(p.reply_by, utc("2026-11-30T08:00:00Z"));
         assert_eq!(h.render_reply_by(p.reply_by), "Mon 30 Nov, 09:00 CET");
-        assert_eq!(h.auto_reply_text(&p), "Thanks. We'll reply by Mon 30 Nov, 09:00 CET.");
+        assert_eq!(
+            h.auto_reply_text(&p),
+            "Thanks. We'll reply by Mon 30 Nov, 09:00 CET."
+        );
         // Saturday is in the same period: same key.
         let sat = h.off_hours_period(utc("2026-11-28T12:00:00Z")).unwrap();
         assert_eq!(sat.key(), p.key());
@@ -315,35 +367,72 @@ mod tests {
 
     #[test]
     fn overnight_shift_spans_midnight() {
-        let h = hours(r#"{"timezone":"UTC","weekly":{"fri":["22:00-06:00"]},
-            "auto_reply":{"default":"later"}}"#);
+        let h = hours(
+            r#"{"timezone":"UTC","weekly":{"fri":["22:00-06:00"]},
+            "auto_reply":{"default":"later"}}"#,
+        );
         assert!(h.is_open(utc("2026-11-27T23:00:00Z"))); // Fri 23:00
         assert!(h.is_open(utc("2026-11-28T05:59:00Z"))); // Sat 05:59
         assert!(!h.is_open(utc("2026-11-28T06:00:00Z")));
-        assert_eq!(h.next_opening(utc("2026-11-28T06:00:00Z")), utc("2026-12-04T22:00:00Z"));
+        assert_eq!(
+            h.next_opening(utc("2026-11-28T06:00:00Z")),
+            utc("2026-12-04T22:00:00Z")
+        );
     }
 
     #[test]
     fn dst_spring_forward_uses_local_wall_clock() {
         // Berlin switches to CEST on 2026-03-29 at 02:00 local.
-        let h = hours(r#"{"timezone":"Europe/Berlin","weekly":{"sun":["02:30-04:00"],"mon":["09:00-17:00"]},
-            "auto_reply":{"default":"later"}}"#);
+        let h = hours(
+            r#"{"timezone":"Europe/Berlin","weekly":{"sun":["02:30-04:00"],"mon":["09:00-17:00"]},
+            "auto_reply":{"default":"later"}}"#,
+        );
         // 02:30 does not exist that day; the window opens when the clock reaches 03:00 CEST.
-        assert_eq!(h.next_opening(utc("2026-03-28T12:00:00Z")), utc("2026-03-29T01:00:00Z"));
-        assert_eq!(h.next_opening(utc("2026-03-29T03:00:00Z")), utc("2026-03-30T07:00:00Z"));
+        assert_eq!(
+            h.next_opening(utc("2026-03-28T12:00:00Z")),
+            utc("2026-03-29T01:00:00Z")
+        );
+        assert_eq!(
+            h.next_opening(utc("2026-03-29T03:00:00Z")),
+            utc("2026-03-30T07:00:00Z")
+        );
     }
 
     #[test]
     fn invalid_config_names_the_field() {
         let cases = [
-            (r#"{"timezone":"Mars/Olympus","weekly":{"mon":["08:00-18:00"]},"auto_reply":{"default":"x"}}"#, "timezone"),
-            (r#"{"timezone":"UTC","weekly":{"monday":["08:00-18:00"]},"auto_reply":{"default":"x"}}"#, "weekly.monday"),
-            (r#"{"timezone":"UTC","weekly":{"tue":["08:00-12:00","8-9"]},"auto_reply":{"default":"x"}}"#, "weekly.tue[1]"),
-            (r#"{"timezone":"UTC","weekly":{"tue":["08:00-12:00","11:00-13:00"]},"auto_reply":{"default":"x"}}"#, "weekly.tue"),
-            (r#"{"timezone":"UTC","weekly":{},"auto_reply":{"default":"x"}}"#, "weekly"),
-            (r#"{"timezone":"UTC","weekly":{"mon":["08:00-18:00"]},"auto_reply":{"default":"by {when}"}}"#, "auto_reply.default"),
-            (r#"{"timezone":"UTC","weekly":{"mon":["08:00-18:00"]}}"#, "auto_reply"),
-            (r#"{"timezone":"UTC","wekly":{"mon":["08:00-18:00"]},"auto_reply":{"default":"x"}}"#, "wekly"),
+            (
+                r#"{"timezone":"Mars/Olympus","weekly":{"mon":["08:00-18:00"]},"auto_reply":{"default":"x"}}"#,
+                "timezone",
+            ),
+            (
+                r#"{"timezone":"UTC","weekly":{"monday":["08:00-18:00"]},"auto_reply":{"default":"x"}}"#,
+                "weekly.monday",
+            ),
+            (
+                r#"{"timezone":"UTC","weekly":{"tue":["08:00-12:00","8-9"]},"auto_reply":{"default":"x"}}"#,
+                "weekly.tue[1]",
+            ),
+            (
+                r#"{"timezone":"UTC","weekly":{"tue":["08:00-12:00","11:00-13:00"]},"auto_reply":{"default":"x"}}"#,
+                "weekly.tue",
+            ),
+            (
+                r#"{"timezone":"UTC","weekly":{},"auto_reply":{"default":"x"}}"#,
+                "weekly",
+            ),
+            (
+                r#"{"timezone":"UTC","weekly":{"mon":["08:00-18:00"]},"auto_reply":{"default":"by {when}"}}"#,
+                "auto_reply.default",
+            ),
+            (
+                r#"{"timezone":"UTC","weekly":{"mon":["08:00-18:00"]}}"#,
+                "auto_reply",
+            ),
+            (
+                r#"{"timezone":"UTC","wekly":{"mon":["08:00-18:00"]},"auto_reply":{"default":"x"}}"#,
+                "wekly",
+            ),
         ];
         for (json, field) in cases {
             let e = BusinessHours::from_json(json).unwrap_err();

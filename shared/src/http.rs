@@ -39,7 +39,13 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into(), details: None, retry_after: None }
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            details: None,
+            retry_after: None,
+        }
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -55,7 +61,11 @@ impl ApiError {
     }
 
     pub fn method_not_allowed() -> Self {
-        Self::new(405, "method_not_allowed", "method not allowed on this route")
+        Self::new(
+            405,
+            "method_not_allowed",
+            "method not allowed on this route",
+        )
     }
 
     pub fn with_details(mut self, details: Value) -> Self {
@@ -79,11 +89,19 @@ impl ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::InvalidCursor => ApiError::new(400, "invalid_cursor", "cursor is not valid for this listing"),
+            StoreError::InvalidCursor => ApiError::new(
+                400,
+                "invalid_cursor",
+                "cursor is not valid for this listing",
+            ),
             StoreError::NotFound(what) => ApiError::not_found(format!("{what} not found")),
             StoreError::Unavailable(_) => {
                 tracing::error!(error = %e, "store unavailable");
-                ApiError::new(503, "store_unavailable", "the conversation store is unavailable; retry later")
+                ApiError::new(
+                    503,
+                    "store_unavailable",
+                    "the conversation store is unavailable; retry later",
+                )
             }
             StoreError::Corrupt(_) => {
                 tracing::error!(error = %e, "unreadable store item");
@@ -98,11 +116,24 @@ impl From<SendError> for ApiError {
         let provider = serde_json::to_value(e.provider_error()).unwrap_or(Value::Null);
         let (status, code, message) = match &e {
             SendError::Rejected(_) => (422, "channel_rejected", "the channel rejected the message"),
-            SendError::Unauthorized(_) => (502, "channel_auth_failed", "the channel refused asyncdesk's credentials"),
-            SendError::RateLimited { .. } => (429, "channel_rate_limited", "the channel is rate limiting; retry later"),
-            SendError::Unavailable(_) => (502, "channel_unavailable", "the channel could not be reached; retry later"),
+            SendError::Unauthorized(_) => (
+                502,
+                "channel_auth_failed",
+                "the channel refused asyncdesk's credentials",
+            ),
+            SendError::RateLimited { .. } => (
+                429,
+                "channel_rate_limited",
+                "the channel is rate limiting; retry later",
+            ),
+            SendError::Unavailable(_) => (
+                502,
+                "channel_unavailable",
+                "the channel could not be reached; retry later",
+            ),
         };
-        let mut err = ApiError::new(status, code, message).with_details(json!({ "provider": provider }));
+        let mut err =
+            ApiError::new(status, code, message).with_details(json!({ "provider": provider }));
         if let SendError::RateLimited { retry_after, .. } = e {
             err.retry_after = retry_after.or(Some(30));
         }
@@ -127,9 +158,15 @@ mod tests {
 
     #[test]
     fn query_params_are_decoded() {
-        let uri: http::Uri = "/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token=a%20b+c&hub.challenge=12".parse().unwrap();
+        let uri: http::Uri =
+            "/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token=a%20b+c&hub.challenge=12"
+                .parse()
+                .unwrap();
         assert_eq!(query_param(&uri, "hub.mode").as_deref(), Some("subscribe"));
-        assert_eq!(query_param(&uri, "hub.verify_token").as_deref(), Some("a b c"));
-                assert_eq!(query_param(&uri, "missing"), None);
+        assert_eq!(
+            query_param(&uri, "hub.verify_token").as_deref(),
+            Some("a b c")
+        );
+        assert_eq!(query_param(&uri, "missing"), None);
     }
 }

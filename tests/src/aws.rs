@@ -1,12 +1,13 @@
 //! SDK configuration for a local DynamoDB-API endpoint (dummy credentials, a fixed
 //! region), and table creation from the SAM template.
 
-use crate::template::TableDefinition;
 use crate::BoxError;
+use crate::template::TableDefinition;
 use aws_sdk_dynamodb::config::{Credentials, Region};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification, BillingMode,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
+    TimeToLiveSpecification,
 };
 use std::time::Duration;
 
@@ -20,15 +21,31 @@ pub async fn local_config(endpoint: &str) -> aws_config::SdkConfig {
         .endpoint_url(endpoint)
         .region(Region::new(region));
     if std::env::var("AWS_ACCESS_KEY_ID").is_err() {
-        loader = loader.credentials_provider(Credentials::new("local", "local", None, None, "asyncdesk-local"));
+        loader = loader.credentials_provider(Credentials::new(
+            "local",
+            "local",
+            None,
+            None,
+            "asyncdesk-local",
+        ));
     }
     loader.load().await
 }
 
 /// Creates `name` with the keys, index, stream and TTL of the template's table and
 /// waits until it is active. An existing table of that name is left as it is.
-pub async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str, def: &TableDefinition) -> Result<bool, BoxError> {
-    if client.describe_table().table_name(name).send().await.is_ok() {
+pub async fn create_table(
+    client: &aws_sdk_dynamodb::Client,
+    name: &str,
+    def: &TableDefinition,
+) -> Result<bool, BoxError> {
+    if client
+        .describe_table()
+        .table_name(name)
+        .send()
+        .await
+        .is_ok()
+    {
         return Ok(false);
     }
     let key = |(attr, kind): &(String, String)| {
@@ -63,11 +80,20 @@ pub async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str, def: &T
             GlobalSecondaryIndex::builder()
                 .index_name(&gsi.name)
                 .set_key_schema(Some(gsi.key_schema.iter().map(key).collect()))
-                .projection(Projection::builder().projection_type(ProjectionType::from(gsi.projection.as_str())).build())
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::from(gsi.projection.as_str()))
+                        .build(),
+                )
                 .build()?,
         );
     }
-    req.send().await.map_err(|e| format!("CreateTable {name}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+    req.send().await.map_err(|e| {
+        format!(
+            "CreateTable {name}: {}",
+            aws_sdk_dynamodb::error::DisplayErrorContext(e)
+        )
+    })?;
     for _ in 0..100 {
         let t = client.describe_table().table_name(name).send().await?;
         if t.table().and_then(|t| t.table_status()).map(|s| s.as_str()) == Some("ACTIVE") {
@@ -79,7 +105,12 @@ pub async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str, def: &T
         client
             .update_time_to_live()
             .table_name(name)
-            .time_to_live_specification(TimeToLiveSpecification::builder().attribute_name(ttl).enabled(true).build()?)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .attribute_name(ttl)
+                    .enabled(true)
+                    .build()?,
+            )
             .send()
             .await?;
     }

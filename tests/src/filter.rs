@@ -10,7 +10,9 @@ pub fn passes(patterns: &[Value], record: &Value) -> bool {
 
 /// Whether `record` matches one pattern.
 pub fn matches(pattern: &Value, record: &Value) -> bool {
-    let Some(fields) = pattern.as_object() else { return false };
+    let Some(fields) = pattern.as_object() else {
+        return false;
+    };
     fields.iter().all(|(key, rule)| {
         let value = record.get(key);
         match rule {
@@ -52,15 +54,16 @@ mod tests {
     #[test]
     fn supports_the_rules_the_template_uses() {
         let p = json!({"eventName":["INSERT"],"dynamodb":{"NewImage":{"direction":{"S":["inbound"]},"kind":{"S":[{"anything-but":["reaction"]}]}}}});
-        let rec = |name: &str, dir: &str, kind: &str| {
-            json!({"eventName":name,"dynamodb":{"NewImage":{"direction":{"S":dir},"kind":{"S":kind}}}})
-        };
+        let rec = |name: &str, dir: &str, kind: &str| json!({"eventName":name,"dynamodb":{"NewImage":{"direction":{"S":dir},"kind":{"S":kind}}}});
         assert!(matches(&p, &rec("INSERT", "inbound", "text")));
         assert!(!matches(&p, &rec("MODIFY", "inbound", "text")));
         assert!(!matches(&p, &rec("INSERT", "outbound", "text")));
         assert!(!matches(&p, &rec("INSERT", "inbound", "reaction")));
         assert!(!matches(&p, &json!({"eventName":"INSERT"})));
-        assert!(matches(&json!({"a":[{"prefix":"MSG#"}]}), &json!({"a":"MSG#1"})));
+        assert!(matches(
+            &json!({"a":[{"prefix":"MSG#"}]}),
+            &json!({"a":"MSG#1"})
+        ));
         assert!(matches(&json!({"a":[{"exists":false}]}), &json!({})));
     }
 }

@@ -31,10 +31,20 @@ impl TestTable {
         let name = format!("asyncdesk-test-{}", uuid::Uuid::new_v4().simple());
         let sdk = aws::local_config(endpoint).await;
         let client = aws_sdk_dynamodb::Client::new(&sdk);
-        let def = Template::load().expect("template loads").table().expect("template has the table");
-        aws::create_table(&client, &name, &def).await.expect("create table");
+        let def = Template::load()
+            .expect("template loads")
+            .table()
+            .expect("template has the table");
+        aws::create_table(&client, &name, &def)
+            .await
+            .expect("create table");
         let store = DynamoStore::new(client.clone(), &name);
-        TestTable { name, endpoint: endpoint.to_string(), client, store }
+        TestTable {
+            name,
+            endpoint: endpoint.to_string(),
+            client,
+            store,
+        }
     }
 
     /// The same table seen through another endpoint (e.g. a counting proxy).
@@ -44,8 +54,16 @@ impl TestTable {
     }
 
     /// Every item in the table (a Scan; tests only).
-    pub async fn items(&self) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
-        let out = self.client.scan().table_name(&self.name).send().await.expect("scan");
+    pub async fn items(
+        &self,
+    ) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+        let out = self
+            .client
+            .scan()
+            .table_name(&self.name)
+            .send()
+            .await
+            .expect("scan");
         out.items().to_vec()
     }
 
@@ -55,7 +73,12 @@ impl TestTable {
             .items()
             .await
             .iter()
-            .map(|i| i.get("item_type").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default())
+            .map(|i| {
+                i.get("item_type")
+                    .and_then(|v| v.as_s().ok())
+                    .cloned()
+                    .unwrap_or_default()
+            })
             .collect();
         types.sort();
         types
@@ -78,7 +101,12 @@ impl TestTable {
             .unwrap()
             .to_string();
         let (_, patterns) = Template::load().unwrap().stream_consumer().unwrap();
-        let desc = streams.describe_stream().stream_arn(&arn).send().await.unwrap();
+        let desc = streams
+            .describe_stream()
+            .stream_arn(&arn)
+            .send()
+            .await
+            .unwrap();
         let mut records = Vec::new();
         for shard in desc.stream_description().unwrap().shards() {
             let mut it = streams
@@ -92,7 +120,12 @@ impl TestTable {
                 .shard_iterator()
                 .map(str::to_string);
             while let Some(i) = it {
-                let out = streams.get_records().shard_iterator(&i).send().await.unwrap();
+                let out = streams
+                    .get_records()
+                    .shard_iterator(&i)
+                    .send()
+                    .await
+                    .unwrap();
                 if out.records().is_empty() {
                     break;
                 }
@@ -100,7 +133,10 @@ impl TestTable {
                 it = out.next_shard_iterator().map(str::to_string);
             }
         }
-        let records: Vec<Value> = records.into_iter().filter(|r| filter::passes(&patterns, r)).collect();
+        let records: Vec<Value> = records
+            .into_iter()
+            .filter(|r| filter::passes(&patterns, r))
+            .collect();
         serde_json::from_value(json!({ "Records": records })).expect("Lambda event shape")
     }
 }
@@ -127,13 +163,21 @@ pub fn signed_post(path: &str, body: &[u8], secret: &str) -> lambda_http::Reques
         .method("POST")
         .uri(path)
         .header("content-type", "application/json")
-        .header("x-hub-signature-256", whatsapp::sign(secret.as_bytes(), body))
+        .header(
+            "x-hub-signature-256",
+            whatsapp::sign(secret.as_bytes(), body),
+        )
         .body(lambda_http::Body::Binary(body.to_vec()))
         .unwrap()
 }
 
 /// A request with a bearer key and optional JSON body.
-pub fn agent_request(method: &str, path: &str, key: Option<&str>, body: Option<Value>) -> lambda_http::Request {
+pub fn agent_request(
+    method: &str,
+    path: &str,
+    key: Option<&str>,
+    body: Option<Value>,
+) -> lambda_http::Request {
     let mut b = http::Request::builder().method(method).uri(path);
     if let Some(k) = key {
         b = b.header("authorization", format!("Bearer {k}"));

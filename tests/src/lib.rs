@@ -16,7 +16,10 @@ pub mod tools;
 
 /// The workspace root (where `infra/`, `.venv` and `README.md` live).
 pub fn workspace_root() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
 }
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;

@@ -13,7 +13,9 @@ pub struct CountingProxy {
 
 impl CountingProxy {
     pub async fn start(upstream: &str) -> (Self, tokio::task::JoinHandle<()>) {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind proxy");
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
         let operations = Arc::new(Mutex::new(Vec::new()));
         let client = reqwest::Client::new();
@@ -23,7 +25,13 @@ impl CountingProxy {
             let (client, upstream, ops) = (client.clone(), upstream.clone(), ops.clone());
             async move { forward(&client, &upstream, &ops, req).await }
         });
-        (CountingProxy { endpoint, operations }, task)
+        (
+            CountingProxy {
+                endpoint,
+                operations,
+            },
+            task,
+        )
     }
 
     /// Operations seen so far, e.g. "DynamoDB_20120810.TransactWriteItems".
@@ -36,10 +44,26 @@ impl CountingProxy {
     }
 }
 
-async fn forward(client: &reqwest::Client, upstream: &str, ops: &Mutex<Vec<String>>, req: Request) -> Response {
-    let target = req.headers().get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("(none)").to_string();
+async fn forward(
+    client: &reqwest::Client,
+    upstream: &str,
+    ops: &Mutex<Vec<String>>,
+    req: Request,
+) -> Response {
+    let target = req
+        .headers()
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("(none)")
+        .to_string();
     ops.lock().unwrap().push(target);
-    let url = format!("{upstream}{}", req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/"));
+    let url = format!(
+        "{upstream}{}",
+        req.uri()
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/")
+    );
     let mut out = client.request(req.method().clone(), url);
     for (name, value) in req.headers() {
         if name != http::header::HOST && name != http::header::CONTENT_LENGTH {
@@ -54,8 +78,13 @@ async fn forward(client: &reqwest::Client, upstream: &str, ops: &Mutex<Vec<Strin
                     builder = builder.header(name, value);
                 }
             }
-            builder.body(resp.bytes().await.unwrap_or_default()).expect("valid response")
+            builder
+                .body(resp.bytes().await.unwrap_or_default())
+                .expect("valid response")
         }
-        Err(e) => http::Response::builder().status(502).body(Bytes::from(e.to_string())).unwrap(),
+        Err(e) => http::Response::builder()
+            .status(502)
+            .body(Bytes::from(e.to_string()))
+            .unwrap(),
     }
 }

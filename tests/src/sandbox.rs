@@ -33,7 +33,10 @@ pub struct GraphSandbox {
 }
 
 fn graph_error(status: u16, code: i64, message: &str) -> Response {
-    server::json_response(status, &json!({"error": {"message": message, "type": "OAuthException", "code": code, "fbtrace_id": "sandbox"}}))
+    server::json_response(
+        status,
+        &json!({"error": {"message": message, "type": "OAuthException", "code": code, "fbtrace_id": "sandbox"}}),
+    )
 }
 
 impl GraphSandbox {
@@ -58,7 +61,11 @@ impl GraphSandbox {
 
     /// The next send answers `status` with `body` instead of succeeding.
     pub fn fail_next(&self, status: u16, body: Value) {
-        self.state.lock().unwrap().failures.push_back((status, body));
+        self.state
+            .lock()
+            .unwrap()
+            .failures
+            .push_back((status, body));
     }
 
     /// Handles a request whose path, relative to the API base, is `path`.
@@ -72,7 +79,12 @@ impl GraphSandbox {
         if req.method() != http::Method::POST {
             return graph_error(400, 100, "Unsupported request: method");
         }
-        let auth = req.headers().get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+        let auth = req
+            .headers()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
         if !auth.starts_with("Bearer ") || auth.len() <= "Bearer ".len() {
             return graph_error(401, 190, "Invalid OAuth access token");
         }
@@ -108,7 +120,9 @@ impl GraphSandbox {
 
     /// Serves the sandbox on its own port; returns the API base URL.
     pub async fn start(&self) -> (String, tokio::task::JoinHandle<()>) {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind sandbox");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind sandbox");
         let base = format!("http://{}", listener.local_addr().unwrap());
         let me = self.clone();
         let task = server::serve(listener, move |req: Request| {

@@ -1,8 +1,8 @@
 //! A small HTTP/1 server over hyper, and the conversion between hyper requests and
 //! the `lambda_http` types the function handlers take.
 
-use hyper::body::{Bytes, Incoming};
 use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
 use std::convert::Infallible;
 use std::future::Future;
 use tokio::net::TcpListener;
@@ -19,7 +19,9 @@ where
 {
     tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else { continue };
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
             let handler = handler.clone();
             tokio::spawn(async move {
                 let service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
@@ -28,14 +30,23 @@ where
                         let (parts, body) = req.into_parts();
                         let bytes = match body.collect().await {
                             Ok(b) => b.to_bytes(),
-                            Err(_) => return Ok::<_, Infallible>(http::Response::builder().status(400).body(Full::new(Bytes::new())).unwrap()),
+                            Err(_) => {
+                                return Ok::<_, Infallible>(
+                                    http::Response::builder()
+                                        .status(400)
+                                        .body(Full::new(Bytes::new()))
+                                        .unwrap(),
+                                );
+                            }
                         };
                         let resp = handler(http::Request::from_parts(parts, bytes)).await;
                         Ok(resp.map(Full::new))
                     }
                 });
                 let io = hyper_util::rt::TokioIo::new(stream);
-                let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(io, service)
+                    .await;
             });
         }
     })
@@ -44,7 +55,11 @@ where
 /// The request as API Gateway (through lambda_http) hands it to a function.
 pub fn to_lambda(req: Request) -> lambda_http::Request {
     let (parts, body) = req.into_parts();
-    let body = if body.is_empty() { lambda_http::Body::Empty } else { lambda_http::Body::Binary(body.to_vec()) };
+    let body = if body.is_empty() {
+        lambda_http::Body::Empty
+    } else {
+        lambda_http::Body::Binary(body.to_vec())
+    };
     http::Request::from_parts(parts, body)
 }
 

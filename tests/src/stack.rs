@@ -49,7 +49,10 @@ pub struct Settings {
 
 impl Settings {
     pub fn new(overrides: &dyn Fn(&str) -> Option<String>) -> Self {
-        let mut vars: HashMap<String, String> = dev_defaults().into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        let mut vars: HashMap<String, String> = dev_defaults()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
         for key in [
             "PORT",
             "TABLE_NAME",
@@ -80,7 +83,8 @@ impl Settings {
 
     /// The DynamoDB-API server to use instead of starting moto.
     fn endpoint(&self) -> Option<String> {
-        self.get("AWS_ENDPOINT_URL_DYNAMODB").or_else(|| self.get("AWS_ENDPOINT_URL"))
+        self.get("AWS_ENDPOINT_URL_DYNAMODB")
+            .or_else(|| self.get("AWS_ENDPOINT_URL"))
     }
 
     /// Whether the agent keys are the dev default (so the dev key works).
@@ -180,7 +184,9 @@ pub async fn start(mut settings: Settings) -> Result<RunningStack, BoxError> {
     let feeder = tokio::spawn(async move {
         let handler = |event| {
             let auto_reply = auto_reply.clone();
-            async move { off_hours_auto_reply::handle_batch(event, &auto_reply, chrono::Utc::now()).await }
+            async move {
+                off_hours_auto_reply::handle_batch(event, &auto_reply, chrono::Utc::now()).await
+            }
         };
         if let Err(e) = stream::feed(streams, stream_arn, patterns, created, handler).await {
             tracing::error!(error = %e, "stream feeder stopped");
@@ -212,7 +218,9 @@ where
     let path = req.uri().path().to_string();
     let now = chrono::Utc::now();
     if path.starts_with("/webhooks/") {
-        return server::from_lambda(inbound_webhook::handle(&server::to_lambda(req), inbound, now).await);
+        return server::from_lambda(
+            inbound_webhook::handle(&server::to_lambda(req), inbound, now).await,
+        );
     }
     if path == "/conversations" || path.starts_with("/conversations/") {
         return server::from_lambda(agent_reply::handle(&server::to_lambda(req), agent, now).await);
@@ -229,5 +237,8 @@ where
         }
         return resp;
     }
-    server::json_response(404, &json!({"error": {"code": "not_found", "message": "no such route"}}))
+    server::json_response(
+        404,
+        &json!({"error": {"code": "not_found", "message": "no such route"}}),
+    )
 }

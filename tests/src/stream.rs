@@ -19,7 +19,9 @@ pub const BATCH_SIZE: usize = 10;
 
 /// DynamoDB JSON, as in Lambda events.
 pub fn attribute_json(v: &AttributeValue) -> Value {
-    let b64 = |b: &aws_sdk_dynamodbstreams::primitives::Blob| base64::engine::general_purpose::STANDARD.encode(b.as_ref());
+    let b64 = |b: &aws_sdk_dynamodbstreams::primitives::Blob| {
+        base64::engine::general_purpose::STANDARD.encode(b.as_ref())
+    };
     match v {
         AttributeValue::S(s) => json!({ "S": s }),
         AttributeValue::N(n) => json!({ "N": n }),
@@ -36,7 +38,11 @@ pub fn attribute_json(v: &AttributeValue) -> Value {
 }
 
 fn item_json(item: &HashMap<String, AttributeValue>) -> Value {
-    Value::Object(item.iter().map(|(k, v)| (k.clone(), attribute_json(v))).collect::<Map<_, _>>())
+    Value::Object(
+        item.iter()
+            .map(|(k, v)| (k.clone(), attribute_json(v)))
+            .collect::<Map<_, _>>(),
+    )
 }
 
 /// One stream record in the JSON shape Lambda delivers.
@@ -46,14 +52,21 @@ pub fn record_json(r: &Record, stream_arn: &str) -> Value {
         if let Some(t) = d.approximate_creation_date_time() {
             change.insert("ApproximateCreationDateTime".into(), json!(t.as_secs_f64()));
         }
-        for (name, image) in [("Keys", d.keys()), ("NewImage", d.new_image()), ("OldImage", d.old_image())] {
+        for (name, image) in [
+            ("Keys", d.keys()),
+            ("NewImage", d.new_image()),
+            ("OldImage", d.old_image()),
+        ] {
             if let Some(image) = image {
                 change.insert(name.into(), item_json(image));
             }
         }
         change.insert("SequenceNumber".into(), json!(d.sequence_number()));
         change.insert("SizeBytes".into(), json!(d.size_bytes().unwrap_or(0)));
-        change.insert("StreamViewType".into(), json!(d.stream_view_type().map(|s| s.as_str())));
+        change.insert(
+            "StreamViewType".into(),
+            json!(d.stream_view_type().map(|s| s.as_str())),
+        );
     }
     json!({
         "eventID": r.event_id(),
@@ -82,14 +95,26 @@ where
     let mut iterators: HashMap<String, Option<String>> = HashMap::new();
     let mut tick = 0u64;
     loop {
-        if tick % 25 == 0 {
-            let desc = client.describe_stream().stream_arn(&stream_arn).send().await?;
-            for shard in desc.stream_description().map(|d| d.shards()).unwrap_or_default() {
+        if tick.is_multiple_of(25) {
+            let desc = client
+                .describe_stream()
+                .stream_arn(&stream_arn)
+                .send()
+                .await?;
+            for shard in desc
+                .stream_description()
+                .map(|d| d.shards())
+                .unwrap_or_default()
+            {
                 let Some(id) = shard.shard_id() else { continue };
                 if iterators.contains_key(id) {
                     continue;
                 }
-                let kind = if from_start || tick > 0 { ShardIteratorType::TrimHorizon } else { ShardIteratorType::Latest };
+                let kind = if from_start || tick > 0 {
+                    ShardIteratorType::TrimHorizon
+                } else {
+                    ShardIteratorType::Latest
+                };
                 let it = client
                     .get_shard_iterator()
                     .stream_arn(&stream_arn)
@@ -103,7 +128,13 @@ where
         tick += 1;
         for iterator in iterators.values_mut() {
             let Some(it) = iterator.clone() else { continue };
-            let out = match client.get_records().shard_iterator(&it).limit(100).send().await {
+            let out = match client
+                .get_records()
+                .shard_iterator(&it)
+                .limit(100)
+                .send()
+                .await
+            {
                 Ok(out) => out,
                 Err(e) => {
                     tracing::warn!(error = %aws_sdk_dynamodbstreams::error::DisplayErrorContext(e), "stream read failed; retrying");
@@ -145,13 +176,20 @@ where
         let Some(first) = failures
             .iter()
             .filter_map(|f| f.item_identifier.as_deref())
-            .filter_map(|id| batch.iter().position(|r| r["dynamodb"]["SequenceNumber"].as_str() == Some(id)))
+            .filter_map(|id| {
+                batch
+                    .iter()
+                    .position(|r| r["dynamodb"]["SequenceNumber"].as_str() == Some(id))
+            })
             .min()
         else {
             return;
         };
         if attempt == MAX_RETRIES {
-            tracing::error!(records = batch.len() - first, "stream records failed {MAX_RETRIES} retries; dropped (on-failure queue when deployed)");
+            tracing::error!(
+                records = batch.len() - first,
+                "stream records failed {MAX_RETRIES} retries; dropped (on-failure queue when deployed)"
+            );
             return;
         }
         batch.drain(..first);

@@ -52,8 +52,11 @@ fn pairs(list: Option<&Value>, a: &str, b: &str) -> Vec<(String, String)> {
 impl Template {
     pub fn load() -> Result<Self, BoxError> {
         let path = workspace_root().join("infra").join("template.yaml");
-        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        Ok(Template { root: serde_yaml::from_str(&text)? })
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(Template {
+            root: serde_yaml::from_str(&text)?,
+        })
     }
 
     fn resources(&self) -> impl Iterator<Item = (&str, &Value)> {
@@ -66,12 +69,16 @@ impl Template {
     }
 
     fn of_type<'a>(&'a self, ty: &'a str) -> impl Iterator<Item = (&'a str, &'a Value)> + 'a {
-        self.resources().filter(move |(_, r)| str_at(r, "Type") == Some(ty))
+        self.resources()
+            .filter(move |(_, r)| str_at(r, "Type") == Some(ty))
     }
 
     /// The conversation table (the template's one DynamoDB table).
     pub fn table(&self) -> Result<TableDefinition, BoxError> {
-        let (id, res) = self.of_type("AWS::DynamoDB::Table").next().ok_or("template has no AWS::DynamoDB::Table")?;
+        let (id, res) = self
+            .of_type("AWS::DynamoDB::Table")
+            .next()
+            .ok_or("template has no AWS::DynamoDB::Table")?;
         let p = res.get("Properties").ok_or("table without Properties")?;
         let indexes = p
             .get("GlobalSecondaryIndexes")
@@ -91,7 +98,11 @@ impl Template {
         let ttl = p.get("TimeToLiveSpecification");
         Ok(TableDefinition {
             logical_id: id.to_string(),
-            attributes: pairs(p.get("AttributeDefinitions"), "AttributeName", "AttributeType"),
+            attributes: pairs(
+                p.get("AttributeDefinitions"),
+                "AttributeName",
+                "AttributeType",
+            ),
             key_schema: pairs(p.get("KeySchema"), "AttributeName", "KeyType"),
             indexes,
             stream_view_type: p
@@ -106,16 +117,20 @@ impl Template {
         })
     }
 
-    fn events<'a>(&'a self, event_type: &'a str) -> impl Iterator<Item = (&'a str, &'a Value)> + 'a {
-        self.of_type("AWS::Serverless::Function").flat_map(move |(id, f)| {
-            f.get("Properties")
-                .and_then(|p| p.get("Events"))
-                .and_then(Value::as_mapping)
-                .into_iter()
-                .flat_map(|m| m.values())
-                .filter(move |e| str_at(e, "Type") == Some(event_type))
-                .filter_map(move |e| Some((id, e.get("Properties")?)))
-        })
+    fn events<'a>(
+        &'a self,
+        event_type: &'a str,
+    ) -> impl Iterator<Item = (&'a str, &'a Value)> + 'a {
+        self.of_type("AWS::Serverless::Function")
+            .flat_map(move |(id, f)| {
+                f.get("Properties")
+                    .and_then(|p| p.get("Events"))
+                    .and_then(Value::as_mapping)
+                    .into_iter()
+                    .flat_map(|m| m.values())
+                    .filter(move |e| str_at(e, "Type") == Some(event_type))
+                    .filter_map(move |e| Some((id, e.get("Properties")?)))
+            })
     }
 
     /// Every HttpApi route of every function.
@@ -133,7 +148,10 @@ impl Template {
 
     /// The stream event source of the table: (function, filter patterns).
     pub fn stream_consumer(&self) -> Result<(String, Vec<serde_json::Value>), BoxError> {
-        let (id, p) = self.events("DynamoDB").next().ok_or("no DynamoDB stream event in the template")?;
+        let (id, p) = self
+            .events("DynamoDB")
+            .next()
+            .ok_or("no DynamoDB stream event in the template")?;
         let patterns = p
             .get("FilterCriteria")
             .and_then(|f| f.get("Filters"))
@@ -154,12 +172,23 @@ impl Template {
         let names = |v: Option<&Value>| -> Vec<String> {
             v.and_then(|e| e.get("Variables"))
                 .and_then(Value::as_mapping)
-                .map(|m| m.keys().filter_map(|k| k.as_str().map(str::to_string)).collect())
+                .map(|m| {
+                    m.keys()
+                        .filter_map(|k| k.as_str().map(str::to_string))
+                        .collect()
+                })
                 .unwrap_or_default()
         };
-        let mut all = names(self.root.get("Globals").and_then(|g| g.get("Function")).and_then(|f| f.get("Environment")));
+        let mut all = names(
+            self.root
+                .get("Globals")
+                .and_then(|g| g.get("Function"))
+                .and_then(|f| f.get("Environment")),
+        );
         if let Some((_, f)) = self.resources().find(|(id, _)| *id == function) {
-            all.extend(names(f.get("Properties").and_then(|p| p.get("Environment"))));
+            all.extend(names(
+                f.get("Properties").and_then(|p| p.get("Environment")),
+            ));
         }
         all
     }

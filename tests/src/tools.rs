@@ -16,7 +16,11 @@ pub fn venv_bin(tool: &str) -> PathBuf {
 /// Creates `.venv` and installs the tools unless they are there. Safe to call from
 /// several processes at once (a file lock serialises the install).
 pub fn ensure_python_tools() -> Result<(), BoxError> {
-    let ready = || ["moto_server", "cfn-lint"].iter().all(|t| venv_bin(t).exists());
+    let ready = || {
+        ["moto_server", "cfn-lint"]
+            .iter()
+            .all(|t| venv_bin(t).exists())
+    };
     if ready() {
         return Ok(());
     }
@@ -26,14 +30,22 @@ pub fn ensure_python_tools() -> Result<(), BoxError> {
     if ready() {
         return Ok(());
     }
-    eprintln!("asyncdesk: installing {} into .venv (first run only)...", PIP_PACKAGES.join(", "));
+    eprintln!(
+        "asyncdesk: installing {} into .venv (first run only)...",
+        PIP_PACKAGES.join(", ")
+    );
     let venv = root.join(".venv");
     if !venv.join("bin").join("pip").exists() {
         let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-        run(Command::new(&python).args(["-m", "venv"]).arg(&venv), "python3 -m venv .venv")?;
+        run(
+            Command::new(&python).args(["-m", "venv"]).arg(&venv),
+            "python3 -m venv .venv",
+        )?;
     }
     run(
-        Command::new(venv.join("bin").join("pip")).args(["install", "--quiet", "--disable-pip-version-check"]).args(PIP_PACKAGES),
+        Command::new(venv.join("bin").join("pip"))
+            .args(["install", "--quiet", "--disable-pip-version-check"])
+            .args(PIP_PACKAGES),
         "pip install",
     )?;
     if !ready() {
@@ -43,7 +55,10 @@ pub fn ensure_python_tools() -> Result<(), BoxError> {
 }
 
 fn run(cmd: &mut Command, what: &str) -> Result<(), BoxError> {
-    let status = cmd.stdout(Stdio::null()).status().map_err(|e| format!("{what}: {e}"))?;
+    let status = cmd
+        .stdout(Stdio::null())
+        .status()
+        .map_err(|e| format!("{what}: {e}"))?;
     if !status.success() {
         return Err(format!("{what} failed ({status})").into());
     }
@@ -52,7 +67,10 @@ fn run(cmd: &mut Command, what: &str) -> Result<(), BoxError> {
 
 /// A free TCP port on 127.0.0.1.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("bind 127.0.0.1:0")
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("bind 127.0.0.1:0")
 }
 
 /// A moto server on 127.0.0.1; killed when dropped (and when this process dies).
@@ -66,7 +84,9 @@ impl MotoServer {
         ensure_python_tools()?;
         let port = free_port();
         let mut cmd = Command::new(venv_bin("moto_server"));
-        cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]).stdout(Stdio::null()).stderr(Stdio::null());
+        cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
         #[cfg(target_os = "linux")]
         unsafe {
             use std::os::unix::process::CommandExt;
@@ -76,8 +96,13 @@ impl MotoServer {
                 Ok(())
             });
         }
-        let child = cmd.spawn().map_err(|e| format!("starting moto_server: {e}"))?;
-        let server = MotoServer { child, endpoint: format!("http://127.0.0.1:{port}") };
+        let child = cmd
+            .spawn()
+            .map_err(|e| format!("starting moto_server: {e}"))?;
+        let server = MotoServer {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
         let deadline = Instant::now() + Duration::from_secs(60);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             if Instant::now() > deadline {
@@ -117,6 +142,8 @@ pub fn shared_endpoint() -> &'static str {
                 tx.send(Err(e.to_string())).ok();
             }
         });
-        rx.recv().expect("moto thread answers").unwrap_or_else(|e| panic!("cannot start moto: {e}"))
+        rx.recv()
+            .expect("moto thread answers")
+            .unwrap_or_else(|e| panic!("cannot start moto: {e}"))
     })
 }

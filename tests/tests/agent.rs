@@ -26,35 +26,87 @@ async fn rig() -> Rig {
     let (base, task) = sandbox.start().await;
     let deps = Agent {
         store: table.store.clone(),
-        outbound: Channels::new(&OutboundConfig { whatsapp_access_token: "wa-token".into(), whatsapp_api_base: base }),
-        keys: AgentKeys::parse(&format!("alice={},bob={}", hash_key(KEY), hash_key("bob-key"))).unwrap(),
+        outbound: Channels::new(&OutboundConfig {
+            whatsapp_access_token: "wa-token".into(),
+            whatsapp_api_base: base,
+        }),
+        keys: AgentKeys::parse(&format!(
+            "alice={},bob={}",
+            hash_key(KEY),
+            hash_key("bob-key")
+        ))
+        .unwrap(),
     };
-    Rig { table, sandbox, deps, _task: task }
+    Rig {
+        table,
+        sandbox,
+        deps,
+        _task: task,
+    }
 }
 
 async fn customer_writes(rig: &Rig, customer: &str, minutes_ago: i64) -> String {
     let now = Utc::now();
     let ts = (now - Duration::minutes(minutes_ago)).timestamp();
-    let body = kit::webhook(customer, "Cust", json!([kit::text_message(customer, &format!("w{customer}{ts}"), ts, "help")]), json!([]));
-    let inbound = whatsapp::parse_webhook(&body, now).unwrap().messages.remove(0);
+    let body = kit::webhook(
+        customer,
+        "Cust",
+        json!([kit::text_message(
+            customer,
+            &format!("w{customer}{ts}"),
+            ts,
+            "help"
+        )]),
+        json!([]),
+    );
+    let inbound = whatsapp::parse_webhook(&body, now)
+        .unwrap()
+        .messages
+        .remove(0);
     rig.table.store.record_inbound(&inbound, now).await.unwrap();
     inbound.message.conversation_id.to_string()
 }
 
-async fn call(rig: &Rig, method: &str, path: &str, key: Option<&str>, body: Option<serde_json::Value>) -> (u16, serde_json::Value) {
-    kit::read(handle(&kit::agent_request(method, path, key, body), &rig.deps, Utc::now()).await)
+async fn call(
+    rig: &Rig,
+    method: &str,
+    path: &str,
+    key: Option<&str>,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    kit::read(
+        handle(
+            &kit::agent_request(method, path, key, body),
+            &rig.deps,
+            Utc::now(),
+        )
+        .await,
+    )
 }
 
 #[tokio::test]
 async fn every_route_needs_a_valid_bearer_key() {
     let rig = rig().await;
     let id = customer_writes(&rig, "4940", 5).await;
-    for (method, path) in [("GET", "/conversations".to_string()), ("GET", format!("/conversations/{id}")), ("POST", format!("/conversations/{id}/messages"))] {
+    for (method, path) in [
+        ("GET", "/conversations".to_string()),
+        ("GET", format!("/conversations/{id}")),
+        ("POST", format!("/conversations/{id}/messages")),
+    ] {
         for key in [None, Some("wrong"), Some(hash_key(KEY).as_str())] {
-            let resp = handle(&kit::agent_request(method, &path, key, Some(json!({"text":"x"}))), &rig.deps, Utc::now()).await;
+            let resp = handle(
+                &kit::agent_request(method, &path, key, Some(json!({"text":"x"}))),
+                &rig.deps,
+                Utc::now(),
+            )
+            .await;
             assert_eq!(resp.headers().get("www-authenticate").unwrap(), "Bearer");
             let (status, body) = kit::read(resp);
-            assert_eq!((status, body["error"]["code"].as_str()), (401, Some("unauthorized")), "{method} {path} {key:?}");
+            assert_eq!(
+                (status, body["error"]["code"].as_str()),
+                (401, Some("unauthorized")),
+                "{method} {path} {key:?}"
+            );
         }
     }
     assert!(rig.sandbox.outbox().is_empty());
@@ -66,16 +118,45 @@ async fn queue_is_longest_waiting_first_and_paginates() {
     for (customer, minutes_ago) in [("4941", 10), ("4942", 30), ("4943", 20)] {
         customer_writes(&rig, customer, minutes_ago).await;
     }
-    let (status, page) = call(&rig, "GET", "/conversations?status=open&limit=2", Some(KEY), None).await;
+    let (status, page) = call(
+        &rig,
+        "GET",
+        "/conversations?status=open&limit=2",
+        Some(KEY),
+        None,
+    )
+    .await;
     assert_eq!(status, 200);
-    let ids: Vec<&str> = page["conversations"].as_array().unwrap().iter().map(|c| c["customer_id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = page["conversations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["customer_id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, ["4942", "4943"]);
     let cursor = page["next_cursor"].as_str().unwrap();
-    let (_, page2) = call(&rig, "GET", &format!("/conversations?limit=2&cursor={cursor}"), Some(KEY), None).await;
+    let (_, page2) = call(
+        &rig,
+        "GET",
+        &format!("/conversations?limit=2&cursor={cursor}"),
+        Some(KEY),
+        None,
+    )
+    .await;
     assert_eq!(page2["conversations"][0]["customer_id"], "4941");
-    assert_eq!(page2["conversations"][0]["waiting_since"].as_str().map(|s| s.ends_with('Z')), Some(true));
+    assert_eq!(
+        page2["conversations"][0]["waiting_since"]
+            .as_str()
+            .map(|s| s.ends_with('Z')),
+        Some(true)
+    );
 
-    for bad in ["/conversations?status=closed", "/conversations?limit=0", "/conversations?limit=lots", "/conversations?cursor=xyz"] {
+    for bad in [
+        "/conversations?status=closed",
+        "/conversations?limit=0",
+        "/conversations?limit=lots",
+        "/conversations?cursor=xyz",
+    ] {
         let (status, body) = call(&rig, "GET", bad, Some(KEY), None).await;
         assert_eq!(status, 400, "{bad}: {body}");
         assert!(body["error"]["message"].is_string());
@@ -87,36 +168,85 @@ async fn thread_is_oldest_first_and_unknown_ids_are_404() {
     let rig = rig().await;
     let id = customer_writes(&rig, "4944", 30).await;
     customer_writes(&rig, "4944", 10).await;
-    let (status, thread) = call(&rig, "GET", &format!("/conversations/{id}"), Some(KEY), None).await;
+    let (status, thread) = call(
+        &rig,
+        "GET",
+        &format!("/conversations/{id}"),
+        Some(KEY),
+        None,
+    )
+    .await;
     assert_eq!(status, 200);
     assert_eq!(thread["conversation"]["id"], id.as_str());
     let msgs = thread["messages"].as_array().unwrap();
     assert_eq!(msgs.len(), 2);
     assert!(msgs[0]["sent_at"].as_str() < msgs[1]["sent_at"].as_str());
-    for missing in ["/conversations/wa.1.2", "/conversations/not-an-id", "/conversations/wa.1.2%2F3"] {
-        assert_eq!(call(&rig, "GET", missing, Some(KEY), None).await.0, 404, "{missing}");
+    for missing in [
+        "/conversations/wa.1.2",
+        "/conversations/not-an-id",
+        "/conversations/wa.1.2%2F3",
+    ] {
+        assert_eq!(
+            call(&rig, "GET", missing, Some(KEY), None).await.0,
+            404,
+            "{missing}"
+        );
     }
     assert_eq!(call(&rig, "GET", "/agents", Some(KEY), None).await.0, 404);
-    assert_eq!(call(&rig, "DELETE", &format!("/conversations/{id}"), Some(KEY), None).await.0, 405);
+    assert_eq!(
+        call(
+            &rig,
+            "DELETE",
+            &format!("/conversations/{id}"),
+            Some(KEY),
+            None
+        )
+        .await
+        .0,
+        405
+    );
 }
 
 #[tokio::test]
 async fn reply_goes_out_on_whatsapp_is_stored_and_sets_pending() {
     let rig = rig().await;
     let id = customer_writes(&rig, "4945", 15).await;
-    let (status, body) = call(&rig, "POST", &format!("/conversations/{id}/messages"), Some(KEY), Some(json!({"text":"  Your parcel left today.  "}))).await;
+    let (status, body) = call(
+        &rig,
+        "POST",
+        &format!("/conversations/{id}/messages"),
+        Some(KEY),
+        Some(json!({"text":"  Your parcel left today.  "})),
+    )
+    .await;
     assert_eq!(status, 201, "{body}");
     let outbox = rig.sandbox.outbox();
     assert_eq!(outbox.len(), 1);
-    assert_eq!((outbox[0].to.as_str(), outbox[0].text.as_str()), ("4945", "Your parcel left today."));
+    assert_eq!(
+        (outbox[0].to.as_str(), outbox[0].text.as_str()),
+        ("4945", "Your parcel left today.")
+    );
     assert_eq!(rig.sandbox.authorizations(), vec!["Bearer wa-token"]);
-    assert_eq!(body["message"]["provider_message_id"], outbox[0].id.as_str());
+    assert_eq!(
+        body["message"]["provider_message_id"],
+        outbox[0].id.as_str()
+    );
     assert_eq!(body["message"]["author"], "alice");
     assert_eq!(body["message"]["delivery"]["state"], "accepted");
 
-    let (_, thread) = call(&rig, "GET", &format!("/conversations/{id}"), Some(KEY), None).await;
+    let (_, thread) = call(
+        &rig,
+        "GET",
+        &format!("/conversations/{id}"),
+        Some(KEY),
+        None,
+    )
+    .await;
     assert_eq!(thread["conversation"]["status"], "pending");
-    assert_eq!(thread["conversation"]["waiting_since"], serde_json::Value::Null);
+    assert_eq!(
+        thread["conversation"]["waiting_since"],
+        serde_json::Value::Null
+    );
     assert_eq!(thread["messages"][1]["text"], "Your parcel left today.");
     let (_, open) = call(&rig, "GET", "/conversations", Some(KEY), None).await;
     assert!(open["conversations"].as_array().unwrap().is_empty());
@@ -127,7 +257,12 @@ async fn bad_reply_bodies_are_400_and_send_nothing() {
     let rig = rig().await;
     let id = customer_writes(&rig, "4946", 5).await;
     let path = format!("/conversations/{id}/messages");
-    for body in [json!({"text":"   "}), json!({"txt":"hi"}), json!({"text": 5}), json!({"text": "x".repeat(4097)})] {
+    for body in [
+        json!({"text":"   "}),
+        json!({"txt":"hi"}),
+        json!({"text": 5}),
+        json!({"text": "x".repeat(4097)}),
+    ] {
         let (status, err) = call(&rig, "POST", &path, Some(KEY), Some(body.clone())).await;
         assert_eq!(status, 400, "{body}: {err}");
     }
@@ -138,7 +273,18 @@ async fn bad_reply_bodies_are_400_and_send_nothing() {
         .body(lambda_http::Body::Text("{oops".into()))
         .unwrap();
     assert_eq!(kit::read(handle(&req, &rig.deps, Utc::now()).await).0, 400);
-    assert_eq!(call(&rig, "POST", "/conversations/wa.1.999/messages", Some(KEY), Some(json!({"text":"hi"}))).await.0, 404);
+    assert_eq!(
+        call(
+            &rig,
+            "POST",
+            "/conversations/wa.1.999/messages",
+            Some(KEY),
+            Some(json!({"text":"hi"}))
+        )
+        .await
+        .0,
+        404
+    );
     assert_eq!(rig.sandbox.requests(), 0);
 }
 
@@ -149,28 +295,81 @@ async fn provider_errors_are_clear_json_and_the_attempt_is_kept() {
     let path = format!("/conversations/{id}/messages");
 
     rig.sandbox.fail_next(400, json!({"error":{"message":"(#131047) Re-engagement message","code":131047,"error_data":{"details":"Message failed to send because more than 24 hours have passed since the customer last replied to this number."}}}));
-    let (status, err) = call(&rig, "POST", &path, Some(KEY), Some(json!({"text":"late answer"}))).await;
+    let (status, err) = call(
+        &rig,
+        "POST",
+        &path,
+        Some(KEY),
+        Some(json!({"text":"late answer"})),
+    )
+    .await;
     assert_eq!(status, 422);
     assert_eq!(err["error"]["code"], "channel_rejected");
     assert_eq!(err["error"]["details"]["provider"]["code"], 131047);
-    assert_eq!(err["error"]["details"]["message"]["delivery"]["state"], "failed");
+    assert_eq!(
+        err["error"]["details"]["message"]["delivery"]["state"],
+        "failed"
+    );
 
-    rig.sandbox.fail_next(500, json!({"error":{"message":"An unknown error occurred","code":1}}));
-    let (status, err) = call(&rig, "POST", &path, Some(KEY), Some(json!({"text":"try again"}))).await;
-    assert_eq!((status, err["error"]["code"].as_str()), (502, Some("channel_unavailable")));
+    rig.sandbox.fail_next(
+        500,
+        json!({"error":{"message":"An unknown error occurred","code":1}}),
+    );
+    let (status, err) = call(
+        &rig,
+        "POST",
+        &path,
+        Some(KEY),
+        Some(json!({"text":"try again"})),
+    )
+    .await;
+    assert_eq!(
+        (status, err["error"]["code"].as_str()),
+        (502, Some("channel_unavailable"))
+    );
 
-    rig.sandbox.fail_next(429, json!({"error":{"message":"Rate limit hit","code":130429}}));
-    let resp = handle(&kit::agent_request("POST", &path, Some(KEY), Some(json!({"text":"slow down"}))), &rig.deps, Utc::now()).await;
+    rig.sandbox.fail_next(
+        429,
+        json!({"error":{"message":"Rate limit hit","code":130429}}),
+    );
+    let resp = handle(
+        &kit::agent_request("POST", &path, Some(KEY), Some(json!({"text":"slow down"}))),
+        &rig.deps,
+        Utc::now(),
+    )
+    .await;
     assert!(resp.headers().get("retry-after").is_some());
     assert_eq!(kit::read(resp).0, 429);
 
-    rig.sandbox.fail_next(401, json!({"error":{"message":"Invalid OAuth access token","code":190}}));
-    assert_eq!(call(&rig, "POST", &path, Some(KEY), Some(json!({"text":"token?"}))).await.0, 502);
+    rig.sandbox.fail_next(
+        401,
+        json!({"error":{"message":"Invalid OAuth access token","code":190}}),
+    );
+    assert_eq!(
+        call(
+            &rig,
+            "POST",
+            &path,
+            Some(KEY),
+            Some(json!({"text":"token?"}))
+        )
+        .await
+        .0,
+        502
+    );
 
     // Nothing lost: all four attempts are in the thread, marked failed; still open.
     let cid = asyncdesk::conversation::ConversationId::parse(&id).unwrap();
     let thread = rig.table.store.get_thread(&cid).await.unwrap().unwrap();
-    let failed: Vec<_> = thread.messages.iter().filter(|m| m.delivery.as_ref().is_some_and(|d| d.state == asyncdesk::conversation::DeliveryState::Failed)).collect();
+    let failed: Vec<_> = thread
+        .messages
+        .iter()
+        .filter(|m| {
+            m.delivery
+                .as_ref()
+                .is_some_and(|d| d.state == asyncdesk::conversation::DeliveryState::Failed)
+        })
+        .collect();
     assert_eq!(failed.len(), 4);
     assert_eq!(thread.conversation.status, ConversationStatus::Open);
 }

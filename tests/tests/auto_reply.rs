@@ -31,14 +31,22 @@ async fn rig() -> Rig {
     let table = TestTable::new().await;
     let sandbox = GraphSandbox::new();
     let (base, task) = sandbox.start().await;
-    let channels = Channels::new(&OutboundConfig { whatsapp_access_token: "token-xyz".into(), whatsapp_api_base: base });
+    let channels = Channels::new(&OutboundConfig {
+        whatsapp_access_token: "token-xyz".into(),
+        whatsapp_api_base: base,
+    });
     let deps = AutoReply {
         store: table.store.clone(),
         outbound: channels,
         hours: BusinessHours::from_json(HOURS).unwrap(),
         max_age: Duration::minutes(60),
     };
-    Rig { table, sandbox, deps, _task: task }
+    Rig {
+        table,
+        sandbox,
+        deps,
+        _task: task,
+    }
 }
 
 async fn receive(rig: &Rig, customer: &str, messages: serde_json::Value, now: DateTime<Utc>) {
@@ -52,11 +60,37 @@ async fn receive(rig: &Rig, customer: &str, messages: serde_json::Value, now: Da
 async fn off_hours_message_gets_exactly_one_auto_reply_per_period() {
     let rig = rig().await;
     let now = at("2026-11-24T21:00:00Z"); // Tuesday evening: closed until Monday 08:00.
-    receive(&rig, "4930", json!([kit::text_message("4930", "w1", now.timestamp() - 60, "Hello?")]), now).await;
-    receive(&rig, "4930", json!([kit::text_message("4930", "w2", now.timestamp() - 30, "Anyone?")]), now).await;
+    receive(
+        &rig,
+        "4930",
+        json!([kit::text_message(
+            "4930",
+            "w1",
+            now.timestamp() - 60,
+            "Hello?"
+        )]),
+        now,
+    )
+    .await;
+    receive(
+        &rig,
+        "4930",
+        json!([kit::text_message(
+            "4930",
+            "w2",
+            now.timestamp() - 30,
+            "Anyone?"
+        )]),
+        now,
+    )
+    .await;
 
     let event = rig.table.stream_event().await;
-    assert_eq!(event.records.len(), 2, "the filter passes new inbound messages only");
+    assert_eq!(
+        event.records.len(),
+        2,
+        "the filter passes new inbound messages only"
+    );
     let resp = handle_batch(event.clone(), &rig.deps, now).await;
     assert!(resp.batch_item_failures.is_empty());
     // Lambda may deliver the same records again: still one auto-reply.
@@ -66,7 +100,10 @@ async fn off_hours_message_gets_exactly_one_auto_reply_per_period() {
     assert_eq!(outbox.len(), 1, "{outbox:?}");
     assert_eq!(outbox[0].to, "4930");
     assert_eq!(outbox[0].phone_number_id, kit::PHONE_NUMBER_ID);
-    assert_eq!(outbox[0].text, "We're away; we'll reply by Mon 30 Nov, 08:30 UTC.");
+    assert_eq!(
+        outbox[0].text,
+        "We're away; we'll reply by Mon 30 Nov, 08:30 UTC."
+    );
     assert_eq!(rig.sandbox.authorizations(), vec!["Bearer token-xyz"]);
 
     let id = asyncdesk::conversation::Endpoint {
@@ -76,16 +113,32 @@ async fn off_hours_message_gets_exactly_one_auto_reply_per_period() {
     }
     .conversation_id();
     let thread = rig.table.store.get_thread(&id).await.unwrap().unwrap();
-    let auto: Vec<_> = thread.messages.iter().filter(|m| m.kind == MessageKind::AutoReply).collect();
+    let auto: Vec<_> = thread
+        .messages
+        .iter()
+        .filter(|m| m.kind == MessageKind::AutoReply)
+        .collect();
     assert_eq!(auto.len(), 1);
-    assert_eq!(auto[0].provider_message_id.as_deref(), Some(outbox[0].id.as_str()));
+    assert_eq!(
+        auto[0].provider_message_id.as_deref(),
+        Some(outbox[0].id.as_str())
+    );
     assert_eq!(auto[0].author.as_deref(), Some("asyncdesk"));
     // The auto-reply does not count as an answer: the customer is still waiting.
-    assert_eq!(thread.conversation.status, asyncdesk::conversation::ConversationStatus::Open);
+    assert_eq!(
+        thread.conversation.status,
+        asyncdesk::conversation::ConversationStatus::Open
+    );
 
     // The next off-hours period (after Monday's opening) gets its own auto-reply.
     let later = at("2026-11-30T19:00:00Z");
-    receive(&rig, "4930", json!([kit::text_message("4930", "w3", later.timestamp(), "Again")]), later).await;
+    receive(
+        &rig,
+        "4930",
+        json!([kit::text_message("4930", "w3", later.timestamp(), "Again")]),
+        later,
+    )
+    .await;
     let event = rig.table.stream_event().await;
     handle_batch(event, &rig.deps, later).await;
     assert_eq!(rig.sandbox.outbox().len(), 2);
@@ -95,22 +148,52 @@ async fn off_hours_message_gets_exactly_one_auto_reply_per_period() {
 async fn no_auto_reply_in_hours_for_old_messages_or_reactions() {
     let rig = rig().await;
     let monday_noon = at("2026-11-30T12:00:00Z");
-    receive(&rig, "4931", json!([kit::text_message("4931", "in-hours", monday_noon.timestamp(), "hi")]), monday_noon).await;
+    receive(
+        &rig,
+        "4931",
+        json!([kit::text_message(
+            "4931",
+            "in-hours",
+            monday_noon.timestamp(),
+            "hi"
+        )]),
+        monday_noon,
+    )
+    .await;
     let sunday = at("2026-11-29T12:00:00Z");
     // Sent two hours before it reached us (a delayed redelivery): too old.
-    receive(&rig, "4932", json!([kit::text_message("4932", "old", sunday.timestamp() - 7200, "hi")]), sunday).await;
+    receive(
+        &rig,
+        "4932",
+        json!([kit::text_message(
+            "4932",
+            "old",
+            sunday.timestamp() - 7200,
+            "hi"
+        )]),
+        sunday,
+    )
+    .await;
     let reaction = json!({"from":"4933","id":"r1","timestamp":sunday.timestamp().to_string(),"type":"reaction","reaction":{"message_id":"x","emoji":"👍"}});
     receive(&rig, "4933", json!([reaction]), sunday).await;
 
     let event = rig.table.stream_event().await;
-    assert_eq!(event.records.len(), 2, "the template's filter drops the reaction");
+    assert_eq!(
+        event.records.len(),
+        2,
+        "the template's filter drops the reaction"
+    );
     handle_batch(event, &rig.deps, sunday).await;
     assert!(rig.sandbox.outbox().is_empty());
     assert_eq!(rig.sandbox.requests(), 0);
 
     // Even handed a reaction directly, the handler does not answer it.
     let body = kit::webhook("4933", "R", json!([reaction]), json!([]));
-    let msg = whatsapp::parse_webhook(&body, sunday).unwrap().messages.remove(0).message;
+    let msg = whatsapp::parse_webhook(&body, sunday)
+        .unwrap()
+        .messages
+        .remove(0)
+        .message;
     let outcome = auto_reply_to(&msg, &rig.deps, sunday).await.unwrap();
     assert!(matches!(outcome, off_hours_auto_reply::Outcome::Skipped(_)));
 }
@@ -119,11 +202,20 @@ async fn no_auto_reply_in_hours_for_old_messages_or_reactions() {
 async fn transient_send_failure_is_reported_for_retry_and_sends_once_later() {
     let rig = rig().await;
     let now = at("2026-11-25T02:00:00Z");
-    receive(&rig, "4934", json!([kit::text_message("4934", "w", now.timestamp(), "hi")]), now).await;
+    receive(
+        &rig,
+        "4934",
+        json!([kit::text_message("4934", "w", now.timestamp(), "hi")]),
+        now,
+    )
+    .await;
     let event = rig.table.stream_event().await;
     let seq = event.records[0].change.sequence_number.clone();
 
-    rig.sandbox.fail_next(503, json!({"error":{"message":"Service temporarily unavailable","code":2}}));
+    rig.sandbox.fail_next(
+        503,
+        json!({"error":{"message":"Service temporarily unavailable","code":2}}),
+    );
     let resp = handle_batch(event.clone(), &rig.deps, now).await;
     assert_eq!(resp.batch_item_failures.len(), 1);
     assert_eq!(resp.batch_item_failures[0].item_identifier, seq);
@@ -138,16 +230,37 @@ async fn transient_send_failure_is_reported_for_retry_and_sends_once_later() {
 async fn a_refused_auto_reply_is_recorded_as_failed_and_not_retried() {
     let rig = rig().await;
     let now = at("2026-11-25T02:00:00Z");
-    receive(&rig, "4935", json!([kit::text_message("4935", "w", now.timestamp(), "hi")]), now).await;
+    receive(
+        &rig,
+        "4935",
+        json!([kit::text_message("4935", "w", now.timestamp(), "hi")]),
+        now,
+    )
+    .await;
     let event = rig.table.stream_event().await;
     rig.sandbox.fail_next(400, json!({"error":{"message":"Recipient phone number not in allowed list","code":131030,"error_data":{"details":"not allowed"}}}));
     let resp = handle_batch(event.clone(), &rig.deps, now).await;
-    assert!(resp.batch_item_failures.is_empty(), "permanent failures must not block the shard");
+    assert!(
+        resp.batch_item_failures.is_empty(),
+        "permanent failures must not block the shard"
+    );
     handle_batch(event, &rig.deps, now).await;
-    assert_eq!(rig.sandbox.requests(), 1, "no second attempt in the same period");
-    let id = asyncdesk::conversation::ConversationId::parse(&format!("wa.{}.4935", kit::PHONE_NUMBER_ID)).unwrap();
+    assert_eq!(
+        rig.sandbox.requests(),
+        1,
+        "no second attempt in the same period"
+    );
+    let id = asyncdesk::conversation::ConversationId::parse(&format!(
+        "wa.{}.4935",
+        kit::PHONE_NUMBER_ID
+    ))
+    .unwrap();
     let thread = rig.table.store.get_thread(&id).await.unwrap().unwrap();
-    let failed = thread.messages.iter().find(|m| m.kind == MessageKind::AutoReply).unwrap();
+    let failed = thread
+        .messages
+        .iter()
+        .find(|m| m.kind == MessageKind::AutoReply)
+        .unwrap();
     let delivery = failed.delivery.as_ref().unwrap();
     assert_eq!(delivery.state, DeliveryState::Failed);
     assert_eq!(delivery.error.as_ref().unwrap().code, Some(131030));

@@ -14,12 +14,22 @@ use std::time::{Duration, Instant};
 
 /// Business hours that are closed now: open one hour, two days from today.
 fn closed_now_hours() -> String {
-    let day = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"][(Utc::now().weekday().num_days_from_monday() as usize + 2) % 7];
-    format!(r#"{{"timezone":"UTC","weekly":{{"{day}":["09:00-10:00"]}},"first_response_minutes":45,"auto_reply":{{"default":"Thanks! A human will reply by {{reply_by}}."}}}}"#)
+    let day = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        [(Utc::now().weekday().num_days_from_monday() as usize + 2) % 7];
+    format!(
+        r#"{{"timezone":"UTC","weekly":{{"{day}":["09:00-10:00"]}},"first_response_minutes":45,"auto_reply":{{"default":"Thanks! A human will reply by {{reply_by}}."}}}}"#
+    )
 }
 
 async fn outbox(client: &reqwest::Client, base: &str) -> Vec<Value> {
-    let v: Value = client.get(format!("{base}/dev/outbox")).send().await.unwrap().json().await.unwrap();
+    let v: Value = client
+        .get(format!("{base}/dev/outbox"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     v["messages"].as_array().unwrap().clone()
 }
 
@@ -38,12 +48,18 @@ async fn post_webhook(client: &reqwest::Client, base: &str, body: &[u8]) -> (u16
     let resp = client
         .post(format!("{base}/webhooks/whatsapp"))
         .header("content-type", "application/json")
-        .header("x-hub-signature-256", whatsapp::sign(b"dev-app-secret", body))
+        .header(
+            "x-hub-signature-256",
+            whatsapp::sign(b"dev-app-secret", body),
+        )
         .body(body.to_vec())
         .send()
         .await
         .unwrap();
-    (resp.status().as_u16(), resp.json().await.unwrap_or(Value::Null))
+    (
+        resp.status().as_u16(),
+        resp.json().await.unwrap_or(Value::Null),
+    )
 }
 
 #[tokio::test]
@@ -52,7 +68,10 @@ async fn webhook_to_auto_reply_to_agent_reply_through_the_local_stack() {
     let overrides: HashMap<&str, String> = HashMap::from([
         ("PORT", "0".to_string()),
         ("BUSINESS_HOURS", hours_json.clone()),
-        ("TABLE_NAME", format!("asyncdesk-e2e-{}", uuid::Uuid::new_v4().simple())),
+        (
+            "TABLE_NAME",
+            format!("asyncdesk-e2e-{}", uuid::Uuid::new_v4().simple()),
+        ),
     ]);
     let settings = Settings::new(&|k| overrides.get(k).cloned());
     let running = stack::start(settings).await.expect("local stack starts");
@@ -71,25 +90,77 @@ async fn webhook_to_auto_reply_to_agent_reply_through_the_local_stack() {
 
     // An off-hours message, delivered twice (Meta retries), then a follow-up.
     let now = Utc::now();
-    let first = kit::webhook("4917012345678", "Ada", json!([kit::text_message("4917012345678", "wamid.e2e.1", now.timestamp(), "Is my order on its way?")]), json!([]));
-    assert_eq!(post_webhook(&http, &base, &first).await, (200, json!({"messages":1,"stored":1,"duplicates":0,"statuses":0,"statuses_applied":0})));
+    let first = kit::webhook(
+        "4917012345678",
+        "Ada",
+        json!([kit::text_message(
+            "4917012345678",
+            "wamid.e2e.1",
+            now.timestamp(),
+            "Is my order on its way?"
+        )]),
+        json!([]),
+    );
+    assert_eq!(
+        post_webhook(&http, &base, &first).await,
+        (
+            200,
+            json!({"messages":1,"stored":1,"duplicates":0,"statuses":0,"statuses_applied":0})
+        )
+    );
     assert_eq!(post_webhook(&http, &base, &first).await.1["duplicates"], 1);
-    let unsigned = http.post(format!("{base}/webhooks/whatsapp")).body(first.clone()).send().await.unwrap();
+    let unsigned = http
+        .post(format!("{base}/webhooks/whatsapp"))
+        .body(first.clone())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(unsigned.status(), 401);
 
     let out = wait_for_outbox(&http, &base, 1).await;
     assert_eq!(out.len(), 1, "one auto-reply: {out:?}");
     let hours = BusinessHours::from_json(&hours_json).unwrap();
     let period = hours.off_hours_period(now).unwrap();
-    assert_eq!(out[0]["text"], format!("Thanks! A human will reply by {}.", hours.render_reply_by(period.reply_by)));
+    assert_eq!(
+        out[0]["text"],
+        format!(
+            "Thanks! A human will reply by {}.",
+            hours.render_reply_by(period.reply_by)
+        )
+    );
     assert_eq!(out[0]["to"], "4917012345678");
 
-    let second = kit::webhook("4917012345678", "Ada", json!([kit::text_message("4917012345678", "wamid.e2e.2", now.timestamp() + 1, "Hello?")]), json!([]));
+    let second = kit::webhook(
+        "4917012345678",
+        "Ada",
+        json!([kit::text_message(
+            "4917012345678",
+            "wamid.e2e.2",
+            now.timestamp() + 1,
+            "Hello?"
+        )]),
+        json!([]),
+    );
     assert_eq!(post_webhook(&http, &base, &second).await.0, 200);
 
     // The agent's queue, thread and reply.
-    assert_eq!(http.get(format!("{base}/conversations")).send().await.unwrap().status(), 401);
-    let queue: Value = http.get(format!("{base}/conversations?status=open")).header("authorization", &auth).send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        http.get(format!("{base}/conversations"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    let queue: Value = http
+        .get(format!("{base}/conversations?status=open"))
+        .header("authorization", &auth)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let convs = queue["conversations"].as_array().unwrap();
     assert_eq!(convs.len(), 1);
     let id = convs[0]["id"].as_str().unwrap().to_string();
@@ -97,14 +168,30 @@ async fn webhook_to_auto_reply_to_agent_reply_through_the_local_stack() {
 
     let deadline = Instant::now() + Duration::from_secs(20);
     let thread = loop {
-        let thread: Value = http.get(format!("{base}/conversations/{id}")).header("authorization", &auth).send().await.unwrap().json().await.unwrap();
+        let thread: Value = http
+            .get(format!("{base}/conversations/{id}"))
+            .header("authorization", &auth)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         if thread["messages"].as_array().unwrap().len() >= 3 || Instant::now() > deadline {
             break thread;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    let kinds: Vec<&str> = thread["messages"].as_array().unwrap().iter().map(|m| m["kind"].as_str().unwrap()).collect();
-    assert!(kinds.contains(&"auto_reply") && kinds.iter().filter(|k| **k == "text").count() == 2, "{kinds:?}");
+    let kinds: Vec<&str> = thread["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"auto_reply") && kinds.iter().filter(|k| **k == "text").count() == 2,
+        "{kinds:?}"
+    );
 
     let reply = http
         .post(format!("{base}/conversations/{id}/messages"))
@@ -116,22 +203,50 @@ async fn webhook_to_auto_reply_to_agent_reply_through_the_local_stack() {
     assert_eq!(reply.status(), 201);
     let reply: Value = reply.json().await.unwrap();
     let out = outbox(&http, &base).await;
-    assert_eq!(out.len(), 2, "the follow-up got no second auto-reply; the agent's reply went out: {out:?}");
+    assert_eq!(
+        out.len(),
+        2,
+        "the follow-up got no second auto-reply; the agent's reply went out: {out:?}"
+    );
     assert_eq!(out[1]["text"], "Yes, it ships today.");
     assert_eq!(reply["message"]["provider_message_id"], out[1]["id"]);
 
     // Meta reports the reply delivered.
-    let status = kit::webhook("4917012345678", "Ada", json!([]), json!([{"id": out[1]["id"], "status": "delivered", "timestamp": (now.timestamp() + 5).to_string(), "recipient_id": "4917012345678"}]));
-    assert_eq!(post_webhook(&http, &base, &status).await.1["statuses_applied"], 1);
-    let thread: Value = http.get(format!("{base}/conversations/{id}")).header("authorization", &auth).send().await.unwrap().json().await.unwrap();
+    let status = kit::webhook(
+        "4917012345678",
+        "Ada",
+        json!([]),
+        json!([{"id": out[1]["id"], "status": "delivered", "timestamp": (now.timestamp() + 5).to_string(), "recipient_id": "4917012345678"}]),
+    );
+    assert_eq!(
+        post_webhook(&http, &base, &status).await.1["statuses_applied"],
+        1
+    );
+    let thread: Value = http
+        .get(format!("{base}/conversations/{id}"))
+        .header("authorization", &auth)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(thread["conversation"]["status"], "pending");
-    let sent = thread["messages"].as_array().unwrap().iter().find(|m| m["id"] == reply["message"]["id"]).unwrap().clone();
+    let sent = thread["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == reply["message"]["id"])
+        .unwrap()
+        .clone();
     assert_eq!(sent["delivery"]["state"], "delivered");
 
     // Every route of the deployed API is served locally by the same handlers.
     for route in Template::load().unwrap().http_routes() {
         let path = route.path.replace("{id}", &id);
-        let mut req = http.request(route.method.parse().unwrap(), format!("{base}{path}")).header("authorization", &auth);
+        let mut req = http
+            .request(route.method.parse().unwrap(), format!("{base}{path}"))
+            .header("authorization", &auth);
         if route.method == "POST" && path.starts_with("/conversations") {
             req = req.json(&json!({}));
         }

@@ -8,11 +8,20 @@ use inbound_webhook::{Inbound, handle};
 use serde_json::json;
 
 fn deps<S: ConversationStore>(store: S) -> Inbound<S> {
-    Inbound { store, whatsapp_app_secret: APP_SECRET.into(), whatsapp_verify_token: VERIFY_TOKEN.into() }
+    Inbound {
+        store,
+        whatsapp_app_secret: APP_SECRET.into(),
+        whatsapp_verify_token: VERIFY_TOKEN.into(),
+    }
 }
 
 /// An API Gateway HTTP API event, as Lambda receives it.
-fn apigw_event(method: &str, query: &str, headers: serde_json::Value, body: Option<&[u8]>) -> lambda_http::Request {
+fn apigw_event(
+    method: &str,
+    query: &str,
+    headers: serde_json::Value,
+    body: Option<&[u8]>,
+) -> lambda_http::Request {
     let event = json!({
         "version": "2.0",
         "routeKey": format!("{method} /webhooks/whatsapp"),
@@ -36,11 +45,21 @@ fn apigw_event(method: &str, query: &str, headers: serde_json::Value, body: Opti
 async fn handshake_echoes_the_challenge_only_for_the_right_token() {
     let table = TestTable::new().await;
     let deps = deps(table.store.clone());
-    let ok = apigw_event("GET", &format!("hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token={VERIFY_TOKEN}"), json!({}), None);
+    let ok = apigw_event(
+        "GET",
+        &format!("hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token={VERIFY_TOKEN}"),
+        json!({}),
+        None,
+    );
     let resp = handle(&ok, &deps, Utc::now()).await;
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.body().as_ref(), b"1158201444");
-    let bad = apigw_event("GET", "hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token=guess", json!({}), None);
+    let bad = apigw_event(
+        "GET",
+        "hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token=guess",
+        json!({}),
+        None,
+    );
     let (status, body) = kit::read(handle(&bad, &deps, Utc::now()).await);
     assert_eq!(status, 403);
     assert_eq!(body["error"]["code"], "forbidden");
@@ -54,17 +73,39 @@ async fn signed_base64_event_is_verified_on_raw_bytes_and_stored() {
     let body = kit::webhook(
         "4915112345678",
         "Zoë",
-        json!([kit::text_message("4915112345678", "wamid.emoji", now.timestamp(), "Grüße 👋 — where's my order?")]),
+        json!([kit::text_message(
+            "4915112345678",
+            "wamid.emoji",
+            now.timestamp(),
+            "Grüße 👋 — where's my order?"
+        )]),
         json!([]),
     );
     let sig = asyncdesk::channels::whatsapp::sign(APP_SECRET.as_bytes(), &body);
-    let req = apigw_event("POST", "", json!({"content-type": "application/json", "x-hub-signature-256": sig}), Some(&body));
+    let req = apigw_event(
+        "POST",
+        "",
+        json!({"content-type": "application/json", "x-hub-signature-256": sig}),
+        Some(&body),
+    );
     let (status, receipt) = kit::read(handle(&req, &deps, now).await);
     assert_eq!(status, 200, "{receipt}");
     assert_eq!(receipt["stored"], 1);
-    let id = asyncdesk::conversation::ConversationId::parse(&format!("wa.{}.4915112345678", kit::PHONE_NUMBER_ID)).unwrap();
-    let thread = table.store.get_thread(&id).await.unwrap().expect("conversation stored");
-    assert_eq!(thread.messages[0].text.as_deref(), Some("Grüße 👋 — where's my order?"));
+    let id = asyncdesk::conversation::ConversationId::parse(&format!(
+        "wa.{}.4915112345678",
+        kit::PHONE_NUMBER_ID
+    ))
+    .unwrap();
+    let thread = table
+        .store
+        .get_thread(&id)
+        .await
+        .unwrap()
+        .expect("conversation stored");
+    assert_eq!(
+        thread.messages[0].text.as_deref(),
+        Some("Grüße 👋 — where's my order?")
+    );
     assert_eq!(thread.conversation.customer_name.as_deref(), Some("Zoë"));
 }
 
@@ -72,7 +113,17 @@ async fn signed_base64_event_is_verified_on_raw_bytes_and_stored() {
 async fn bad_or_missing_signature_is_401_and_stores_nothing() {
     let table = TestTable::new().await;
     let deps = deps(table.store.clone());
-    let body = kit::webhook("4915", "Eve", json!([kit::text_message("4915", "wamid.x", Utc::now().timestamp(), "hi")]), json!([]));
+    let body = kit::webhook(
+        "4915",
+        "Eve",
+        json!([kit::text_message(
+            "4915",
+            "wamid.x",
+            Utc::now().timestamp(),
+            "hi"
+        )]),
+        json!([]),
+    );
     for req in [
         kit::signed_post("/webhooks/whatsapp", &body, "wrong-secret"),
         {
@@ -108,7 +159,12 @@ async fn malformed_payloads_are_400_with_json_and_store_nothing() {
         br#"{"object":"whatsapp_business_account"}"#.to_vec(),
         br#"{"object":"instagram","entry":[]}"#.to_vec(),
         // One bad message spoils the batch: nothing of it is stored.
-        kit::webhook("4916", "Ann", json!([good, {"from":"4916","id":"wamid.bad","timestamp":"soon","type":"text","text":{"body":"x"}}]), json!([])),
+        kit::webhook(
+            "4916",
+            "Ann",
+            json!([good, {"from":"4916","id":"wamid.bad","timestamp":"soon","type":"text","text":{"body":"x"}}]),
+            json!([]),
+        ),
     ] {
         let req = kit::signed_post("/webhooks/whatsapp", &body, APP_SECRET);
         let (status, err) = kit::read(handle(&req, &deps, Utc::now()).await);
@@ -131,10 +187,37 @@ async fn every_change_and_message_of_a_batch_is_stored_and_statuses_applied() {
         business_id: kit::PHONE_NUMBER_ID.into(),
         customer_id: "4917".into(),
     };
-    table.store.record_inbound(&asyncdesk::channels::whatsapp::parse_webhook(&kit::webhook("4917", "B", json!([kit::text_message("4917", "w0", ts - 60, "first")]), json!([])), now).unwrap().messages[0], now).await.unwrap();
-    let mut out = asyncdesk::conversation::Message::outbound(&ep, asyncdesk::conversation::MessageKind::Text, "hello", "alice", now);
+    table
+        .store
+        .record_inbound(
+            &asyncdesk::channels::whatsapp::parse_webhook(
+                &kit::webhook(
+                    "4917",
+                    "B",
+                    json!([kit::text_message("4917", "w0", ts - 60, "first")]),
+                    json!([]),
+                ),
+                now,
+            )
+            .unwrap()
+            .messages[0],
+            now,
+        )
+        .await
+        .unwrap();
+    let mut out = asyncdesk::conversation::Message::outbound(
+        &ep,
+        asyncdesk::conversation::MessageKind::Text,
+        "hello",
+        "alice",
+        now,
+    );
     out.provider_message_id = Some("wamid.out".into());
-    table.store.record_outbound(&out, asyncdesk::store::OutboundEffect::AwaitCustomer, now).await.unwrap();
+    table
+        .store
+        .record_outbound(&out, asyncdesk::store::OutboundEffect::AwaitCustomer, now)
+        .await
+        .unwrap();
 
     let change = |customer: &str, msgs: serde_json::Value, statuses: serde_json::Value| {
         json!({"field":"messages","value":{"messaging_product":"whatsapp",
@@ -151,25 +234,57 @@ async fn every_change_and_message_of_a_batch_is_stored_and_statuses_applied() {
     let req = kit::signed_post("/webhooks/whatsapp", &body, APP_SECRET);
     let (status, receipt) = kit::read(handle(&req, &deps, now).await);
     assert_eq!(status, 200);
-    assert_eq!(receipt, json!({"messages":3,"stored":3,"duplicates":0,"statuses":1,"statuses_applied":1}));
+    assert_eq!(
+        receipt,
+        json!({"messages":3,"stored":3,"duplicates":0,"statuses":1,"statuses_applied":1})
+    );
     let (status, receipt) = kit::read(handle(&req, &deps, now).await);
-    assert_eq!((status, &receipt["duplicates"], &receipt["stored"]), (200, &json!(3), &json!(0)));
-    let thread = table.store.get_thread(&ep.conversation_id()).await.unwrap().unwrap();
+    assert_eq!(
+        (status, &receipt["duplicates"], &receipt["stored"]),
+        (200, &json!(3), &json!(0))
+    );
+    let thread = table
+        .store
+        .get_thread(&ep.conversation_id())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(thread.messages.len(), 4);
     let sent = thread.messages.iter().find(|m| m.id == out.id).unwrap();
-    assert_eq!(sent.delivery.as_ref().unwrap().state, asyncdesk::conversation::DeliveryState::Delivered);
+    assert_eq!(
+        sent.delivery.as_ref().unwrap().state,
+        asyncdesk::conversation::DeliveryState::Delivered
+    );
     // The conversation went back to open when the customer wrote again.
-    assert_eq!(thread.conversation.status, asyncdesk::conversation::ConversationStatus::Open);
+    assert_eq!(
+        thread.conversation.status,
+        asyncdesk::conversation::ConversationStatus::Open
+    );
 }
 
 #[tokio::test]
 async fn a_store_outage_is_a_5xx_so_meta_retries() {
     let port = asyncdesk_tests::tools::free_port();
     let sdk = asyncdesk_tests::aws::local_config(&format!("http://127.0.0.1:{port}")).await;
-    let store = asyncdesk::store::dynamo::DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), "asyncdesk-down");
+    let store = asyncdesk::store::dynamo::DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        "asyncdesk-down",
+    );
     let deps = deps(store);
-    let body = kit::webhook("4919", "D", json!([kit::text_message("4919", "w", Utc::now().timestamp(), "hi")]), json!([]));
-    let (status, err) = kit::read(handle(&kit::signed_post("/webhooks/whatsapp", &body, APP_SECRET), &deps, Utc::now()).await);
+    let body = kit::webhook(
+        "4919",
+        "D",
+        json!([kit::text_message("4919", "w", Utc::now().timestamp(), "hi")]),
+        json!([]),
+    );
+    let (status, err) = kit::read(
+        handle(
+            &kit::signed_post("/webhooks/whatsapp", &body, APP_SECRET),
+            &deps,
+            Utc::now(),
+        )
+        .await,
+    );
     assert_eq!(status, 503);
     assert_eq!(err["error"]["code"], "store_unavailable");
 }
@@ -183,5 +298,8 @@ async fn unknown_routes_and_methods_get_json_errors() {
     let mut req = kit::signed_post("/webhooks/whatsapp", b"{}", APP_SECRET);
     *req.method_mut() = http::Method::DELETE;
     let (status, body) = kit::read(handle(&req, &deps, Utc::now()).await);
-    assert_eq!((status, body["error"]["code"].as_str()), (405, Some("method_not_allowed")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (405, Some("method_not_allowed"))
+    );
 }

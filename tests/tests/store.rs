@@ -2,7 +2,8 @@
 
 use asyncdesk::channels::whatsapp;
 use asyncdesk::conversation::{
-    Channel, ConversationStatus, DeliveryState, Endpoint, InboundMessage, Message, MessageKind, StatusUpdate,
+    Channel, ConversationStatus, DeliveryState, Endpoint, InboundMessage, Message, MessageKind,
+    StatusUpdate,
 };
 use asyncdesk::store::{ConversationStore, OutboundEffect, Recorded, StatusApplied, StoreError};
 use asyncdesk_tests::kit::{self, TestTable};
@@ -14,18 +15,38 @@ fn t(secs: i64) -> DateTime<Utc> {
 }
 
 fn inbound(customer: &str, id: &str, at: DateTime<Utc>) -> InboundMessage {
-    let body = kit::webhook(customer, "Ada", serde_json::json!([kit::text_message(customer, id, at.timestamp(), "hi")]), serde_json::json!([]));
-    whatsapp::parse_webhook(&body, at).unwrap().messages.remove(0)
+    let body = kit::webhook(
+        customer,
+        "Ada",
+        serde_json::json!([kit::text_message(customer, id, at.timestamp(), "hi")]),
+        serde_json::json!([]),
+    );
+    whatsapp::parse_webhook(&body, at)
+        .unwrap()
+        .messages
+        .remove(0)
 }
 
 fn reaction(customer: &str, id: &str, at: DateTime<Utc>) -> InboundMessage {
     let msg = serde_json::json!({"from":customer,"id":id,"timestamp":at.timestamp().to_string(),"type":"reaction","reaction":{"message_id":"x","emoji":"👍"}});
-    let body = kit::webhook(customer, "Ada", serde_json::json!([msg]), serde_json::json!([]));
-    whatsapp::parse_webhook(&body, at).unwrap().messages.remove(0)
+    let body = kit::webhook(
+        customer,
+        "Ada",
+        serde_json::json!([msg]),
+        serde_json::json!([]),
+    );
+    whatsapp::parse_webhook(&body, at)
+        .unwrap()
+        .messages
+        .remove(0)
 }
 
 fn endpoint(customer: &str) -> Endpoint {
-    Endpoint { channel: Channel::Whatsapp, business_id: kit::PHONE_NUMBER_ID.into(), customer_id: customer.into() }
+    Endpoint {
+        channel: Channel::Whatsapp,
+        business_id: kit::PHONE_NUMBER_ID.into(),
+        customer_id: customer.into(),
+    }
 }
 
 fn agent_reply(customer: &str, at: DateTime<Utc>, provider_id: &str) -> Message {
@@ -41,18 +62,42 @@ async fn one_inbound_message_is_one_request_and_redelivery_stores_nothing() {
     let store = table.store_via(&proxy.endpoint).await;
     let msg = inbound("491511", "wamid.A", t(0));
 
-    assert_eq!(store.record_inbound(&msg, t(1)).await.unwrap(), Recorded::Stored);
-    assert_eq!(proxy.operations(), vec!["DynamoDB_20120810.TransactWriteItems"]);
-    assert_eq!(table.item_types().await, vec!["conversation", "dedupe", "message"]);
+    assert_eq!(
+        store.record_inbound(&msg, t(1)).await.unwrap(),
+        Recorded::Stored
+    );
+    assert_eq!(
+        proxy.operations(),
+        vec!["DynamoDB_20120810.TransactWriteItems"]
+    );
+    assert_eq!(
+        table.item_types().await,
+        vec!["conversation", "dedupe", "message"]
+    );
 
     proxy.reset();
-    assert_eq!(store.record_inbound(&msg, t(2)).await.unwrap(), Recorded::Duplicate);
-    assert_eq!(proxy.operations(), vec!["DynamoDB_20120810.TransactWriteItems"]);
+    assert_eq!(
+        store.record_inbound(&msg, t(2)).await.unwrap(),
+        Recorded::Duplicate
+    );
+    assert_eq!(
+        proxy.operations(),
+        vec!["DynamoDB_20120810.TransactWriteItems"]
+    );
     assert_eq!(table.items().await.len(), 3, "a redelivery writes nothing");
-    let conv = store.get_conversation(&msg.message.conversation_id).await.unwrap().unwrap();
+    let conv = store
+        .get_conversation(&msg.message.conversation_id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(conv.message_count, 1);
     // Dedupe items expire by TTL after Meta's retry window.
-    let dedupe = table.items().await.into_iter().find(|i| i["item_type"].as_s().unwrap() == "dedupe").unwrap();
+    let dedupe = table
+        .items()
+        .await
+        .into_iter()
+        .find(|i| i["item_type"].as_s().unwrap() == "dedupe")
+        .unwrap();
     let expires: i64 = dedupe["expires_at"].as_n().unwrap().parse().unwrap();
     assert!(expires > t(1).timestamp() + 7 * 24 * 3600);
 }
@@ -65,25 +110,65 @@ async fn conversation_persists_goes_pending_and_reopens() {
     let id = first.message.conversation_id.clone();
     store.record_inbound(&first, t(0)).await.unwrap();
     // A second message while open keeps the original waiting_since.
-    store.record_inbound(&inbound("491522", "wamid.2", t(60)), t(60)).await.unwrap();
+    store
+        .record_inbound(&inbound("491522", "wamid.2", t(60)), t(60))
+        .await
+        .unwrap();
     let conv = store.get_conversation(&id).await.unwrap().unwrap();
-    assert_eq!((conv.status, conv.waiting_since, conv.customer_name.as_deref()), (ConversationStatus::Open, Some(t(0)), Some("Ada")));
+    assert_eq!(
+        (
+            conv.status,
+            conv.waiting_since,
+            conv.customer_name.as_deref()
+        ),
+        (ConversationStatus::Open, Some(t(0)), Some("Ada"))
+    );
 
-    store.record_outbound(&agent_reply("491522", t(120), "wamid.out1"), OutboundEffect::AwaitCustomer, t(120)).await.unwrap();
+    store
+        .record_outbound(
+            &agent_reply("491522", t(120), "wamid.out1"),
+            OutboundEffect::AwaitCustomer,
+            t(120),
+        )
+        .await
+        .unwrap();
     let conv = store.get_conversation(&id).await.unwrap().unwrap();
-    assert_eq!((conv.status, conv.waiting_since, conv.status_since), (ConversationStatus::Pending, None, t(120)));
+    assert_eq!(
+        (conv.status, conv.waiting_since, conv.status_since),
+        (ConversationStatus::Pending, None, t(120))
+    );
 
     // A reaction does not reopen it...
-    store.record_inbound(&reaction("491522", "wamid.3", t(130)), t(130)).await.unwrap();
-    assert_eq!(store.get_conversation(&id).await.unwrap().unwrap().status, ConversationStatus::Pending);
+    store
+        .record_inbound(&reaction("491522", "wamid.3", t(130)), t(130))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_conversation(&id).await.unwrap().unwrap().status,
+        ConversationStatus::Pending
+    );
 
     // ...a new message does, waiting from that message on.
-    store.record_inbound(&inbound("491522", "wamid.4", t(300)), t(300)).await.unwrap();
+    store
+        .record_inbound(&inbound("491522", "wamid.4", t(300)), t(300))
+        .await
+        .unwrap();
     let conv = store.get_conversation(&id).await.unwrap().unwrap();
-    assert_eq!((conv.status, conv.waiting_since, conv.message_count), (ConversationStatus::Open, Some(t(300)), 5));
+    assert_eq!(
+        (conv.status, conv.waiting_since, conv.message_count),
+        (ConversationStatus::Open, Some(t(300)), 5)
+    );
     let thread = store.get_thread(&id).await.unwrap().unwrap();
-    let ids: Vec<&str> = thread.messages.iter().map(|m| m.provider_message_id.as_deref().unwrap()).collect();
-    assert_eq!(ids, ["wamid.1", "wamid.2", "wamid.out1", "wamid.3", "wamid.4"], "oldest first");
+    let ids: Vec<&str> = thread
+        .messages
+        .iter()
+        .map(|m| m.provider_message_id.as_deref().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        ["wamid.1", "wamid.2", "wamid.out1", "wamid.3", "wamid.4"],
+        "oldest first"
+    );
 }
 
 #[tokio::test]
@@ -91,38 +176,85 @@ async fn queue_lists_longest_waiting_first_with_cursor_pagination() {
     let table = TestTable::new().await;
     let store = &table.store;
     // Stored out of order; waiting_since is the customer's first message time.
-    for (customer, at) in [("4901", 30), ("4902", 10), ("4903", 50), ("4904", 20), ("4905", 40)] {
-        store.record_inbound(&inbound(customer, &format!("w{customer}"), t(at)), t(100)).await.unwrap();
+    for (customer, at) in [
+        ("4901", 30),
+        ("4902", 10),
+        ("4903", 50),
+        ("4904", 20),
+        ("4905", 40),
+    ] {
+        store
+            .record_inbound(&inbound(customer, &format!("w{customer}"), t(at)), t(100))
+            .await
+            .unwrap();
     }
-    store.record_outbound(&agent_reply("4904", t(110), "wamid.p"), OutboundEffect::AwaitCustomer, t(110)).await.unwrap();
+    store
+        .record_outbound(
+            &agent_reply("4904", t(110), "wamid.p"),
+            OutboundEffect::AwaitCustomer,
+            t(110),
+        )
+        .await
+        .unwrap();
 
-    let page1 = store.list_conversations(ConversationStatus::Open, 2, None).await.unwrap();
+    let page1 = store
+        .list_conversations(ConversationStatus::Open, 2, None)
+        .await
+        .unwrap();
     let cursor = page1.next_cursor.clone().expect("more pages");
-    let page2 = store.list_conversations(ConversationStatus::Open, 2, Some(&cursor)).await.unwrap();
+    let page2 = store
+        .list_conversations(ConversationStatus::Open, 2, Some(&cursor))
+        .await
+        .unwrap();
     let mut all = page1.conversations.clone();
     all.extend(page2.conversations.clone());
     if let Some(c) = &page2.next_cursor {
-        all.extend(store.list_conversations(ConversationStatus::Open, 2, Some(c)).await.unwrap().conversations);
+        all.extend(
+            store
+                .list_conversations(ConversationStatus::Open, 2, Some(c))
+                .await
+                .unwrap()
+                .conversations,
+        );
     }
-    let order: Vec<&str> = all.iter().map(|c| c.endpoint.customer_id.as_str()).collect();
+    let order: Vec<&str> = all
+        .iter()
+        .map(|c| c.endpoint.customer_id.as_str())
+        .collect();
     assert_eq!(order, ["4902", "4901", "4905", "4903"]);
 
-    let pending = store.list_conversations(ConversationStatus::Pending, 10, None).await.unwrap();
+    let pending = store
+        .list_conversations(ConversationStatus::Pending, 10, None)
+        .await
+        .unwrap();
     assert_eq!(pending.conversations.len(), 1);
     assert!(matches!(
-        store.list_conversations(ConversationStatus::Pending, 2, Some(&cursor)).await,
+        store
+            .list_conversations(ConversationStatus::Pending, 2, Some(&cursor))
+            .await,
         Err(StoreError::InvalidCursor)
     ));
-    assert!(matches!(store.list_conversations(ConversationStatus::Open, 2, Some("garbage")).await, Err(StoreError::InvalidCursor)));
+    assert!(matches!(
+        store
+            .list_conversations(ConversationStatus::Open, 2, Some("garbage"))
+            .await,
+        Err(StoreError::InvalidCursor)
+    ));
 }
 
 #[tokio::test]
 async fn delivery_statuses_only_move_forward() {
     let table = TestTable::new().await;
     let store = &table.store;
-    store.record_inbound(&inbound("4911", "w1", t(0)), t(0)).await.unwrap();
+    store
+        .record_inbound(&inbound("4911", "w1", t(0)), t(0))
+        .await
+        .unwrap();
     let reply = agent_reply("4911", t(10), "wamid.out");
-    store.record_outbound(&reply, OutboundEffect::AwaitCustomer, t(10)).await.unwrap();
+    store
+        .record_outbound(&reply, OutboundEffect::AwaitCustomer, t(10))
+        .await
+        .unwrap();
     let update = |state, secs| StatusUpdate {
         channel: Channel::Whatsapp,
         provider_message_id: "wamid.out".into(),
@@ -130,14 +262,45 @@ async fn delivery_statuses_only_move_forward() {
         at: t(secs),
         error: None,
     };
-    assert_eq!(store.apply_status(&update(DeliveryState::Delivered, 20)).await.unwrap(), StatusApplied::Applied);
-    assert_eq!(store.apply_status(&update(DeliveryState::Read, 30)).await.unwrap(), StatusApplied::Applied);
-    assert_eq!(store.apply_status(&update(DeliveryState::Delivered, 25)).await.unwrap(), StatusApplied::Stale);
-    assert_eq!(store.apply_status(&update(DeliveryState::Read, 30)).await.unwrap(), StatusApplied::Stale);
+    assert_eq!(
+        store
+            .apply_status(&update(DeliveryState::Delivered, 20))
+            .await
+            .unwrap(),
+        StatusApplied::Applied
+    );
+    assert_eq!(
+        store
+            .apply_status(&update(DeliveryState::Read, 30))
+            .await
+            .unwrap(),
+        StatusApplied::Applied
+    );
+    assert_eq!(
+        store
+            .apply_status(&update(DeliveryState::Delivered, 25))
+            .await
+            .unwrap(),
+        StatusApplied::Stale
+    );
+    assert_eq!(
+        store
+            .apply_status(&update(DeliveryState::Read, 30))
+            .await
+            .unwrap(),
+        StatusApplied::Stale
+    );
     let mut unknown = update(DeliveryState::Sent, 5);
     unknown.provider_message_id = "wamid.elsewhere".into();
-    assert_eq!(store.apply_status(&unknown).await.unwrap(), StatusApplied::UnknownMessage);
-    let thread = store.get_thread(&reply.conversation_id).await.unwrap().unwrap();
+    assert_eq!(
+        store.apply_status(&unknown).await.unwrap(),
+        StatusApplied::UnknownMessage
+    );
+    let thread = store
+        .get_thread(&reply.conversation_id)
+        .await
+        .unwrap()
+        .unwrap();
     let out = thread.messages.iter().find(|m| m.id == reply.id).unwrap();
     let delivery = out.delivery.as_ref().unwrap();
     assert_eq!((delivery.state, delivery.at), (DeliveryState::Read, t(30)));
@@ -148,7 +311,11 @@ async fn reply_to_unknown_conversation_writes_nothing() {
     let table = TestTable::new().await;
     let err = table
         .store
-        .record_outbound(&agent_reply("4999", t(0), "wamid.x"), OutboundEffect::AwaitCustomer, t(0))
+        .record_outbound(
+            &agent_reply("4999", t(0), "wamid.x"),
+            OutboundEffect::AwaitCustomer,
+            t(0),
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::NotFound(_)), "{err}");
@@ -160,18 +327,53 @@ async fn auto_reply_claims_are_won_once() {
     let table = TestTable::new().await;
     let id = endpoint("4921").conversation_id();
     let exp = t(0) + Duration::days(8);
-    assert!(table.store.claim_auto_reply(&id, "2026-11-30T08:00Z", t(0), exp).await.unwrap());
-    assert!(!table.store.claim_auto_reply(&id, "2026-11-30T08:00Z", t(1), exp).await.unwrap());
-    assert!(table.store.claim_auto_reply(&id, "2026-12-01T08:00Z", t(1), exp).await.unwrap(), "next period");
-    table.store.release_auto_reply(&id, "2026-11-30T08:00Z").await.unwrap();
-    assert!(table.store.claim_auto_reply(&id, "2026-11-30T08:00Z", t(2), exp).await.unwrap());
+    assert!(
+        table
+            .store
+            .claim_auto_reply(&id, "2026-11-30T08:00Z", t(0), exp)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !table
+            .store
+            .claim_auto_reply(&id, "2026-11-30T08:00Z", t(1), exp)
+            .await
+            .unwrap()
+    );
+    assert!(
+        table
+            .store
+            .claim_auto_reply(&id, "2026-12-01T08:00Z", t(1), exp)
+            .await
+            .unwrap(),
+        "next period"
+    );
+    table
+        .store
+        .release_auto_reply(&id, "2026-11-30T08:00Z")
+        .await
+        .unwrap();
+    assert!(
+        table
+            .store
+            .claim_auto_reply(&id, "2026-11-30T08:00Z", t(2), exp)
+            .await
+            .unwrap()
+    );
 }
 
 #[tokio::test]
 async fn an_unreachable_table_is_a_transient_error() {
     let port = asyncdesk_tests::tools::free_port();
     let sdk = asyncdesk_tests::aws::local_config(&format!("http://127.0.0.1:{port}")).await;
-    let store = asyncdesk::store::dynamo::DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), "asyncdesk-nowhere");
-    let err = store.record_inbound(&inbound("4931", "w", t(0)), t(0)).await.unwrap_err();
+    let store = asyncdesk::store::dynamo::DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        "asyncdesk-nowhere",
+    );
+    let err = store
+        .record_inbound(&inbound("4931", "w", t(0)), t(0))
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::Unavailable(_)), "{err}");
 }

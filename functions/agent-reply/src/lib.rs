@@ -26,7 +26,11 @@ pub struct Agent<S, O> {
 
 impl<S: ConversationStore, O: Outbound> Agent<S, O> {
     pub fn new(store: S, outbound: O, config: &AgentConfig) -> Self {
-        Agent { store, outbound, keys: config.agent_keys.clone() }
+        Agent {
+            store,
+            outbound,
+            keys: config.agent_keys.clone(),
+        }
     }
 }
 
@@ -41,7 +45,8 @@ pub async fn handle<S: ConversationStore, O: Outbound>(
             let unauthorized = e.status == 401;
             let mut resp = e.into_response();
             if unauthorized {
-                resp.headers_mut().insert("www-authenticate", http_value("Bearer"));
+                resp.headers_mut()
+                    .insert("www-authenticate", http_value("Bearer"));
             }
             resp
         }
@@ -57,34 +62,45 @@ async fn route<S: ConversationStore, O: Outbound>(
     deps: &Agent<S, O>,
     now: DateTime<Utc>,
 ) -> Result<Response<Body>, ApiError> {
-    let auth = req.headers().get("authorization").and_then(|v| v.to_str().ok());
-    let agent = deps
-        .keys
-        .authenticate(auth)
-        .ok_or_else(|| ApiError::unauthorized("a valid 'Authorization: Bearer <key>' header is required"))?;
+    let auth = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok());
+    let agent = deps.keys.authenticate(auth).ok_or_else(|| {
+        ApiError::unauthorized("a valid 'Authorization: Bearer <key>' header is required")
+    })?;
     let path = req.uri().path().trim_end_matches('/');
     let segments: Vec<&str> = path.split('/').skip(1).collect();
     let method = req.method().as_str();
     match (segments.as_slice(), method) {
         (["conversations"], "GET") => list(req, deps).await,
         (["conversations", id], "GET") => thread(parse_id(id)?, deps).await,
-        (["conversations", id, "messages"], "POST") => reply(parse_id(id)?, req, agent, deps, now).await,
-        (["conversations"], _) | (["conversations", _], _) | (["conversations", _, "messages"], _) => {
-            Err(ApiError::method_not_allowed())
+        (["conversations", id, "messages"], "POST") => {
+            reply(parse_id(id)?, req, agent, deps, now).await
         }
+        (["conversations"], _)
+        | (["conversations", _], _)
+        | (["conversations", _, "messages"], _) => Err(ApiError::method_not_allowed()),
         _ => Err(ApiError::not_found("no such route")),
     }
 }
 
 fn parse_id(raw: &str) -> Result<ConversationId, ApiError> {
-    ConversationId::parse(raw).ok_or_else(|| ApiError::not_found(format!("conversation {raw:?} not found")))
+    ConversationId::parse(raw)
+        .ok_or_else(|| ApiError::not_found(format!("conversation {raw:?} not found")))
 }
 
-async fn list<S: ConversationStore, O>(req: &Request, deps: &Agent<S, O>) -> Result<Response<Body>, ApiError> {
+async fn list<S: ConversationStore, O>(
+    req: &Request,
+    deps: &Agent<S, O>,
+) -> Result<Response<Body>, ApiError> {
     let status = match query_param(req.uri(), "status") {
         None => ConversationStatus::Open,
-        Some(s) => ConversationStatus::parse(&s)
-            .ok_or_else(|| ApiError::bad_request(format!("status {s:?} must be one of open, pending, resolved")))?,
+        Some(s) => ConversationStatus::parse(&s).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "status {s:?} must be one of open, pending, resolved"
+            ))
+        })?,
     };
     let limit = match query_param(req.uri(), "limit") {
         None => DEFAULT_PAGE_SIZE,
@@ -92,20 +108,36 @@ async fn list<S: ConversationStore, O>(req: &Request, deps: &Agent<S, O>) -> Res
             .parse::<u32>()
             .ok()
             .filter(|l| (1..=MAX_PAGE_SIZE).contains(l))
-            .ok_or_else(|| ApiError::bad_request(format!("limit must be a whole number from 1 to {MAX_PAGE_SIZE}")))?,
+            .ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "limit must be a whole number from 1 to {MAX_PAGE_SIZE}"
+                ))
+            })?,
     };
     let cursor = query_param(req.uri(), "cursor");
-    let page = deps.store.list_conversations(status, limit, cursor.as_deref()).await?;
-    Ok(json(200, &j!({ "conversations": page.conversations, "next_cursor": page.next_cursor })))
+    let page = deps
+        .store
+        .list_conversations(status, limit, cursor.as_deref())
+        .await?;
+    Ok(json(
+        200,
+        &j!({ "conversations": page.conversations, "next_cursor": page.next_cursor }),
+    ))
 }
 
-async fn thread<S: ConversationStore, O>(id: ConversationId, deps: &Agent<S, O>) -> Result<Response<Body>, ApiError> {
+async fn thread<S: ConversationStore, O>(
+    id: ConversationId,
+    deps: &Agent<S, O>,
+) -> Result<Response<Body>, ApiError> {
     let thread = deps
         .store
         .get_thread(&id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("conversation {id} not found")))?;
-    Ok(json(200, &j!({ "conversation": thread.conversation, "messages": thread.messages })))
+    Ok(json(
+        200,
+        &j!({ "conversation": thread.conversation, "messages": thread.messages }),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -134,20 +166,27 @@ async fn reply<S: ConversationStore, O: Outbound>(
         return Err(ApiError::bad_request("text must not be empty"));
     }
     if text.chars().count() > max {
-        return Err(ApiError::bad_request(format!("text is longer than the channel's {max} characters")));
+        return Err(ApiError::bad_request(format!(
+            "text is longer than the channel's {max} characters"
+        )));
     }
     let result = deps.outbound.send_text(&conversation.endpoint, text).await;
-    let message = Message::outbound(&conversation.endpoint, MessageKind::Text, text, agent, now).with_send_result(&result);
+    let message = Message::outbound(&conversation.endpoint, MessageKind::Text, text, agent, now)
+        .with_send_result(&result);
     match result {
         Ok(_) => {
-            deps.store.record_outbound(&message, OutboundEffect::AwaitCustomer, now).await?;
+            deps.store
+                .record_outbound(&message, OutboundEffect::AwaitCustomer, now)
+                .await?;
             info!(event = "sent", conversation = %id, message_id = %message.id, agent, "agent reply sent");
             Ok(json(201, &j!({ "message": message })))
         }
         Err(e) => {
             // Keep the agent's text: the failed attempt is part of the thread.
             warn!(conversation = %id, error = %e, "agent reply not sent");
-            deps.store.record_outbound(&message, OutboundEffect::KeepStatus, now).await?;
+            deps.store
+                .record_outbound(&message, OutboundEffect::KeepStatus, now)
+                .await?;
             let mut err = ApiError::from(e);
             if let Some(details) = err.details.as_mut() {
                 details["message"] = serde_json::to_value(&message).unwrap_or_default();

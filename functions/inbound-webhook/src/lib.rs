@@ -39,7 +39,11 @@ pub struct Receipt {
     pub statuses_applied: usize,
 }
 
-pub async fn handle<S: ConversationStore>(req: &Request, deps: &Inbound<S>, now: DateTime<Utc>) -> Response<Body> {
+pub async fn handle<S: ConversationStore>(
+    req: &Request,
+    deps: &Inbound<S>,
+    now: DateTime<Utc>,
+) -> Response<Body> {
     let path = req.uri().path().trim_end_matches('/');
     match (path, req.method().as_str()) {
         ("/webhooks/whatsapp", "GET") => whatsapp_handshake(req, deps),
@@ -55,9 +59,18 @@ pub async fn handle<S: ConversationStore>(req: &Request, deps: &Inbound<S>, now:
 fn whatsapp_handshake<S>(req: &Request, deps: &Inbound<S>) -> Response<Body> {
     let q = |name| query_param(req.uri(), name);
     let (mode, token, challenge) = (q("hub.mode"), q("hub.verify_token"), q("hub.challenge"));
-    match whatsapp::verify_handshake(mode.as_deref(), token.as_deref(), challenge.as_deref(), &deps.whatsapp_verify_token) {
+    match whatsapp::verify_handshake(
+        mode.as_deref(),
+        token.as_deref(),
+        challenge.as_deref(),
+        &deps.whatsapp_verify_token,
+    ) {
         Some(challenge) => {
-            info!(event = "subscribed", channel = "whatsapp", "webhook handshake accepted");
+            info!(
+                event = "subscribed",
+                channel = "whatsapp",
+                "webhook handshake accepted"
+            );
             text(200, challenge)
         }
         None => {
@@ -75,8 +88,12 @@ async fn whatsapp_notification<S: ConversationStore>(
     // lambda_http has already undone API Gateway's base64 (isBase64Encoded): these
     // are the exact bytes Meta signed.
     let body: &[u8] = req.body().as_ref();
-    let signature = req.headers().get("x-hub-signature-256").and_then(|v| v.to_str().ok());
-    if let Err(e) = whatsapp::verify_signature(deps.whatsapp_app_secret.as_bytes(), body, signature) {
+    let signature = req
+        .headers()
+        .get("x-hub-signature-256")
+        .and_then(|v| v.to_str().ok());
+    if let Err(e) = whatsapp::verify_signature(deps.whatsapp_app_secret.as_bytes(), body, signature)
+    {
         warn!(channel = "whatsapp", reason = %e, "webhook signature refused");
         return Err(ApiError::unauthorized(e.to_string()));
     }

@@ -25,14 +25,21 @@ pub struct AutoReply<S, O> {
 
 impl<S: ConversationStore, O: Outbound> AutoReply<S, O> {
     pub fn new(store: S, outbound: O, config: &AutoReplyConfig) -> Self {
-        AutoReply { store, outbound, hours: config.hours.clone(), max_age: config.max_age }
+        AutoReply {
+            store,
+            outbound,
+            hours: config.hours.clone(),
+            max_age: config.max_age,
+        }
     }
 }
 
 /// What happened to one stream record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    Replied { provider_message_id: String },
+    Replied {
+        provider_message_id: String,
+    },
     /// The channel refused the auto-reply; recorded as a failed message, not retried.
     SendRejected,
     Skipped(&'static str),
@@ -51,7 +58,10 @@ pub enum RecordError {
 impl RecordError {
     /// Whether the record should be handed back to Lambda for a retry.
     pub fn retry(&self) -> bool {
-        !matches!(self, RecordError::Unreadable(_) | RecordError::Store(StoreError::Corrupt(_)))
+        !matches!(
+            self,
+            RecordError::Unreadable(_) | RecordError::Store(StoreError::Corrupt(_))
+        )
     }
 }
 
@@ -87,8 +97,8 @@ pub async fn handle_record<S: ConversationStore, O: Outbound>(
     if record.event_name != "INSERT" {
         return Ok(Outcome::Skipped("not a new item"));
     }
-    let Some(message) =
-        items::message_from_image(record.change.new_image).map_err(|e| RecordError::Unreadable(e.to_string()))?
+    let Some(message) = items::message_from_image(record.change.new_image)
+        .map_err(|e| RecordError::Unreadable(e.to_string()))?
     else {
         return Ok(Outcome::Skipped("not a message"));
     };
@@ -102,7 +112,9 @@ pub async fn auto_reply_to<S: ConversationStore, O: Outbound>(
     now: DateTime<Utc>,
 ) -> Result<Outcome, RecordError> {
     if message.direction != Direction::Inbound || !message.kind.wants_answer() {
-        return Ok(Outcome::Skipped("not a customer message that wants an answer"));
+        return Ok(Outcome::Skipped(
+            "not a customer message that wants an answer",
+        ));
     }
     if now - message.sent_at > deps.max_age {
         return Ok(Outcome::Skipped("message too old for an auto-reply"));
@@ -113,23 +125,39 @@ pub async fn auto_reply_to<S: ConversationStore, O: Outbound>(
     let conversation = &message.conversation_id;
     let key = period.key();
     // The claim outlives the period by a week, then TTL removes it.
-    if !deps.store.claim_auto_reply(conversation, &key, now, period.opens_at + Duration::days(7)).await? {
-        return Ok(Outcome::Skipped("already auto-replied in this off-hours period"));
+    if !deps
+        .store
+        .claim_auto_reply(conversation, &key, now, period.opens_at + Duration::days(7))
+        .await?
+    {
+        return Ok(Outcome::Skipped(
+            "already auto-replied in this off-hours period",
+        ));
     }
     let text = deps.hours.auto_reply_text(&period);
     let result = deps.outbound.send_text(&message.endpoint, &text).await;
-    if let Err(e) = &result {
-        if e.is_transient() {
-            // Give the claim back so the retry can send; nothing was delivered.
-            deps.store.release_auto_reply(conversation, &key).await?;
-            return Err(RecordError::SendTransient(e.clone()));
-        }
+    if let Err(e) = &result
+        && e.is_transient()
+    {
+        // Give the claim back so the retry can send; nothing was delivered.
+        deps.store.release_auto_reply(conversation, &key).await?;
+        return Err(RecordError::SendTransient(e.clone()));
     }
-    let reply = Message::outbound(&message.endpoint, MessageKind::AutoReply, &text, AUTO_REPLY_AUTHOR, now)
-        .with_send_result(&result);
+    let reply = Message::outbound(
+        &message.endpoint,
+        MessageKind::AutoReply,
+        &text,
+        AUTO_REPLY_AUTHOR,
+        now,
+    )
+    .with_send_result(&result);
     // The customer has the reply (or the channel refused it for good): a store failure
     // now must not lead to a second send, so it is logged, not retried.
-    if let Err(e) = deps.store.record_outbound(&reply, OutboundEffect::KeepStatus, now).await {
+    if let Err(e) = deps
+        .store
+        .record_outbound(&reply, OutboundEffect::KeepStatus, now)
+        .await
+    {
         error!(error = %e, conversation = %conversation, message_id = %reply.id, "auto-reply sent but not stored");
     }
     match result {
@@ -142,7 +170,9 @@ pub async fn auto_reply_to<S: ConversationStore, O: Outbound>(
                 provider_message_id = %sent.provider_message_id,
                 "off-hours auto-reply sent"
             );
-            Ok(Outcome::Replied { provider_message_id: sent.provider_message_id })
+            Ok(Outcome::Replied {
+                provider_message_id: sent.provider_message_id,
+            })
         }
         Err(e) => {
             warn!(conversation = %conversation, error = %e, "channel refused the auto-reply");

@@ -13,7 +13,11 @@ async fn main() -> Result<(), Error> {
     asyncdesk::init_lambda_tracing();
     let config = AutoReplyConfig::load(&process_env)?;
     let store = DynamoStore::from_env(&config.table_name).await;
-    let deps = Arc::new(AutoReply::new(store, Channels::new(&config.outbound), &config));
+    let deps = Arc::new(AutoReply::new(
+        store,
+        Channels::new(&config.outbound),
+        &config,
+    ));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Event>| {
         let deps = Arc::clone(&deps);
         async move { Ok::<_, Error>(handle_batch(event.payload, &deps, chrono::Utc::now()).await) }

@@ -25,7 +25,10 @@ pub enum SendError {
     Unauthorized(ProviderError),
     /// Too many messages; try again later.
     #[error("rate limited by the channel: {}", .error.title)]
-    RateLimited { retry_after: Option<u64>, error: ProviderError },
+    RateLimited {
+        retry_after: Option<u64>,
+        error: ProviderError,
+    },
     /// The channel could not be reached or failed on its side; retrying may help.
     #[error("channel unavailable: {0}")]
     Unavailable(String),
@@ -34,14 +37,23 @@ pub enum SendError {
 impl SendError {
     /// Whether the same send may succeed later.
     pub fn is_transient(&self) -> bool {
-        matches!(self, SendError::RateLimited { .. } | SendError::Unavailable(_))
+        matches!(
+            self,
+            SendError::RateLimited { .. } | SendError::Unavailable(_)
+        )
     }
 
     /// The channel's own error, where it gave one.
     pub fn provider_error(&self) -> ProviderError {
         match self {
-            SendError::Rejected(e) | SendError::Unauthorized(e) | SendError::RateLimited { error: e, .. } => e.clone(),
-            SendError::Unavailable(m) => ProviderError { code: None, title: m.clone(), detail: None },
+            SendError::Rejected(e)
+            | SendError::Unauthorized(e)
+            | SendError::RateLimited { error: e, .. } => e.clone(),
+            SendError::Unavailable(m) => ProviderError {
+                code: None,
+                title: m.clone(),
+                detail: None,
+            },
         }
     }
 }
@@ -74,7 +86,11 @@ impl Channels {
             .build()
             .expect("TLS backend initialises");
         Channels {
-            whatsapp: whatsapp::WhatsAppClient::new(http, &config.whatsapp_api_base, &config.whatsapp_access_token),
+            whatsapp: whatsapp::WhatsAppClient::new(
+                http,
+                &config.whatsapp_api_base,
+                &config.whatsapp_access_token,
+            ),
         }
     }
 }
@@ -83,7 +99,11 @@ impl Channels {
 impl Outbound for Channels {
     async fn send_text(&self, to: &Endpoint, text: &str) -> Result<SentMessage, SendError> {
         match to.channel {
-            Channel::Whatsapp => self.whatsapp.send_text(&to.business_id, &to.customer_id, text).await,
+            Channel::Whatsapp => {
+                self.whatsapp
+                    .send_text(&to.business_id, &to.customer_id, text)
+                    .await
+            }
         }
     }
 }

@@ -35,18 +35,28 @@ pub enum SignatureError {
 
 /// Checks `X-Hub-Signature-256: sha256=<hex>` against HMAC-SHA256(app secret, raw body),
 /// in constant time. `body` must be the exact bytes received.
-pub fn verify_signature(app_secret: &[u8], body: &[u8], header: Option<&str>) -> Result<(), SignatureError> {
+pub fn verify_signature(
+    app_secret: &[u8],
+    body: &[u8],
+    header: Option<&str>,
+) -> Result<(), SignatureError> {
     let header = header.ok_or(SignatureError::Missing)?;
-    let hex_sig = header.trim().strip_prefix("sha256=").ok_or(SignatureError::Malformed)?;
+    let hex_sig = header
+        .trim()
+        .strip_prefix("sha256=")
+        .ok_or(SignatureError::Malformed)?;
     let expected = hex::decode(hex_sig).map_err(|_| SignatureError::Malformed)?;
-    let mut mac = Hmac::<Sha256>::new_from_slice(app_secret).expect("HMAC takes keys of any length");
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(app_secret).expect("HMAC takes keys of any length");
     mac.update(body);
-    mac.verify_slice(&expected).map_err(|_| SignatureError::Mismatch)
+    mac.verify_slice(&expected)
+        .map_err(|_| SignatureError::Mismatch)
 }
 
 /// The header value Meta would send for `body`; used by tests and the local stack.
 pub fn sign(app_secret: &[u8], body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(app_secret).expect("HMAC takes keys of any length");
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(app_secret).expect("HMAC takes keys of any length");
     mac.update(body);
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
@@ -60,7 +70,9 @@ pub fn verify_handshake<'a>(
     verify_token: &str,
 ) -> Option<&'a str> {
     use subtle::ConstantTimeEq;
-    let token_ok: bool = token.map(|t| t.as_bytes().ct_eq(verify_token.as_bytes()).into()).unwrap_or(false);
+    let token_ok: bool = token
+        .map(|t| t.as_bytes().ct_eq(verify_token.as_bytes()).into())
+        .unwrap_or(false);
     (mode == Some("subscribe") && token_ok).then_some(challenge?)
 }
 
@@ -219,7 +231,10 @@ impl From<RawError> for ProviderError {
     fn from(e: RawError) -> Self {
         ProviderError {
             code: e.code,
-            title: e.title.or(e.message).unwrap_or_else(|| "unknown error".into()),
+            title: e
+                .title
+                .or(e.message)
+                .unwrap_or_else(|| "unknown error".into()),
             detail: e.error_data.and_then(|d| d.details),
         }
     }
@@ -235,9 +250,12 @@ fn parse_timestamp(s: &str, what: &str) -> Result<DateTime<Utc>, PayloadError> {
 /// Parses a webhook body. Fails (-> 400) only when the payload is not a WhatsApp
 /// notification or a message or status lacks what is needed to store it; unknown
 /// message types are kept with their raw JSON.
-pub fn parse_webhook(body: &[u8], received_at: DateTime<Utc>) -> Result<WebhookBatch, PayloadError> {
-    let hook: Webhook =
-        serde_json::from_slice(body).map_err(|e| PayloadError(format!("not a WhatsApp webhook: {e}")))?;
+pub fn parse_webhook(
+    body: &[u8],
+    received_at: DateTime<Utc>,
+) -> Result<WebhookBatch, PayloadError> {
+    let hook: Webhook = serde_json::from_slice(body)
+        .map_err(|e| PayloadError(format!("not a WhatsApp webhook: {e}")))?;
     if hook.object != "whatsapp_business_account" {
         return Err(PayloadError(format!("unexpected object {:?}", hook.object)));
     }
@@ -249,8 +267,8 @@ pub fn parse_webhook(body: &[u8], received_at: DateTime<Utc>) -> Result<WebhookB
                 continue;
             }
             let at = format!("entry[{ei}].changes[{ci}]");
-            let value: MessagesValue =
-                serde_json::from_value(change.value).map_err(|e| PayloadError(format!("{at}.value: {e}")))?;
+            let value: MessagesValue = serde_json::from_value(change.value)
+                .map_err(|e| PayloadError(format!("{at}.value: {e}")))?;
             let business_id = value.metadata.phone_number_id;
             for (mi, raw) in value.messages.into_iter().enumerate() {
                 let inbound = parse_message(raw, &business_id, &value.contacts, received_at)
@@ -287,7 +305,8 @@ fn parse_message(
     contacts: &[Contact],
     received_at: DateTime<Utc>,
 ) -> Result<InboundMessage, PayloadError> {
-    let raw: RawMessage = serde_json::from_value(raw_json.clone()).map_err(|e| PayloadError(e.to_string()))?;
+    let raw: RawMessage =
+        serde_json::from_value(raw_json.clone()).map_err(|e| PayloadError(e.to_string()))?;
     let sent_at = parse_timestamp(&raw.timestamp, "message")?;
     let endpoint = Endpoint {
         channel: Channel::Whatsapp,
@@ -338,7 +357,9 @@ fn parse_message(
                 .get(kind)
                 .cloned()
                 .ok_or_else(|| missing(kind))
-                .and_then(|v| serde_json::from_value(v).map_err(|e| PayloadError(format!("{kind}: {e}"))))?;
+                .and_then(|v| {
+                    serde_json::from_value(v).map_err(|e| PayloadError(format!("{kind}: {e}")))
+                })?;
             msg.kind = media_kind;
             msg.text = media.caption;
             msg.media = Some(Media {
@@ -351,11 +372,21 @@ fn parse_message(
         ("location", _) => {
             let l = raw.location.ok_or_else(|| missing("location"))?;
             msg.kind = MessageKind::Location;
-            msg.location = Some(Location { latitude: l.latitude, longitude: l.longitude, name: l.name, address: l.address });
+            msg.location = Some(Location {
+                latitude: l.latitude,
+                longitude: l.longitude,
+                name: l.name,
+                address: l.address,
+            });
         }
         ("contacts", _) => {
             msg.kind = MessageKind::Contacts;
-            msg.raw = Some(raw_json.get("contacts").ok_or_else(|| missing("contacts"))?.to_string());
+            msg.raw = Some(
+                raw_json
+                    .get("contacts")
+                    .ok_or_else(|| missing("contacts"))?
+                    .to_string(),
+            );
         }
         ("interactive", _) => {
             let i = raw.interactive.ok_or_else(|| missing("interactive"))?;
@@ -363,7 +394,11 @@ fn parse_message(
                 Some(c) => {
                     msg.kind = MessageKind::Interactive;
                     msg.text = Some(c.title.clone());
-                    msg.choice = Some(Choice { id: c.id, title: c.title, description: c.description });
+                    msg.choice = Some(Choice {
+                        id: c.id,
+                        title: c.title,
+                        description: c.description,
+                    });
                 }
                 // Flow replies and future interactive types: keep them whole.
                 None => msg.raw = Some(raw_json.to_string()),
@@ -373,7 +408,11 @@ fn parse_message(
             let b = raw.button.ok_or_else(|| missing("button"))?;
             msg.kind = MessageKind::Button;
             msg.text = Some(b.text.clone());
-            msg.choice = Some(Choice { id: b.payload, title: b.text, description: None });
+            msg.choice = Some(Choice {
+                id: b.payload,
+                title: b.text,
+                description: None,
+            });
         }
         ("reaction", _) => {
             let r = raw.reaction.ok_or_else(|| missing("reaction"))?;
@@ -381,12 +420,19 @@ fn parse_message(
             // A reaction and its removal can carry the same message id; keep both.
             msg.id = format!("{}~{}", raw.id, r.emoji.as_deref().unwrap_or("removed"));
             msg.text = r.emoji.clone();
-            msg.reaction = Some(Reaction { message_id: r.message_id, emoji: r.emoji });
+            msg.reaction = Some(Reaction {
+                message_id: r.message_id,
+                emoji: r.emoji,
+            });
         }
         _ => msg.raw = Some(raw_json.to_string()),
     }
     let dedupe_key = format!("whatsapp#{}", msg.id);
-    Ok(InboundMessage { message: msg, customer_name, dedupe_key })
+    Ok(InboundMessage {
+        message: msg,
+        customer_name,
+        dedupe_key,
+    })
 }
 
 // ---------------------------------------------------------------------------------
@@ -432,7 +478,12 @@ impl WhatsAppClient {
         }
     }
 
-    pub async fn send_text(&self, phone_number_id: &str, to: &str, text: &str) -> Result<SentMessage, SendError> {
+    pub async fn send_text(
+        &self,
+        phone_number_id: &str,
+        to: &str,
+        text: &str,
+    ) -> Result<SentMessage, SendError> {
         let body = serde_json::json!({
             "messaging_product": "whatsapp",
             "recipient_type": "individual",
@@ -448,28 +499,36 @@ impl WhatsAppClient {
             .json(&body)
             .send()
             .await
-            .map_err(|e| SendError::Unavailable(format!("WhatsApp API unreachable: {}", without_url(e))))?;
+            .map_err(|e| {
+                SendError::Unavailable(format!("WhatsApp API unreachable: {}", without_url(e)))
+            })?;
         let status = resp.status();
         let retry_after = resp
             .headers()
             .get(http::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok()?.parse().ok());
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| SendError::Unavailable(format!("WhatsApp API response cut off: {}", without_url(e))))?;
+        let bytes = resp.bytes().await.map_err(|e| {
+            SendError::Unavailable(format!("WhatsApp API response cut off: {}", without_url(e)))
+        })?;
         if status.is_success() {
-            let parsed: SendResponse = serde_json::from_slice(&bytes)
-                .map_err(|e| SendError::Unavailable(format!("unexpected WhatsApp API response: {e}")))?;
+            let parsed: SendResponse = serde_json::from_slice(&bytes).map_err(|e| {
+                SendError::Unavailable(format!("unexpected WhatsApp API response: {e}"))
+            })?;
             let id = parsed
                 .messages
                 .into_iter()
                 .next()
-                .ok_or_else(|| SendError::Unavailable("WhatsApp API returned no message id".into()))?
+                .ok_or_else(|| {
+                    SendError::Unavailable("WhatsApp API returned no message id".into())
+                })?
                 .id;
-            return Ok(SentMessage { provider_message_id: id });
+            return Ok(SentMessage {
+                provider_message_id: id,
+            });
         }
-        let graph = serde_json::from_slice::<GraphErrorBody>(&bytes).ok().map(|b| b.error);
+        let graph = serde_json::from_slice::<GraphErrorBody>(&bytes)
+            .ok()
+            .map(|b| b.error);
         let error = ProviderError {
             code: graph.as_ref().and_then(|g| g.code),
             title: graph
@@ -479,7 +538,8 @@ impl WhatsAppClient {
             detail: graph.and_then(|g| g.error_data?.details),
         };
         // Graph API throughput and spam-rate limits (error codes 4, 80007, 130429, 131048, 131056).
-        let rate_limited = status.as_u16() == 429 || matches!(error.code, Some(4 | 80007 | 130429 | 131048 | 131056));
+        let rate_limited = status.as_u16() == 429
+            || matches!(error.code, Some(4 | 80007 | 130429 | 131048 | 131056));
         Err(if rate_limited {
             SendError::RateLimited { retry_after, error }
         } else if status.is_server_error() {
@@ -528,20 +588,47 @@ mod tests {
         let body = "{\"text\":\"Grüße 👋\"}".as_bytes();
         let sig = sign(b"s3cret", body);
         assert_eq!(verify_signature(b"s3cret", body, Some(&sig)), Ok(()));
-        assert_eq!(verify_signature(b"other", body, Some(&sig)), Err(SignatureError::Mismatch));
+        assert_eq!(
+            verify_signature(b"other", body, Some(&sig)),
+            Err(SignatureError::Mismatch)
+        );
         let reencoded = "{\"text\":\"Gr\\u00fc\\u00dfe 👋\"}".as_bytes();
-        assert_eq!(verify_signature(b"s3cret", reencoded, Some(&sig)), Err(SignatureError::Mismatch));
-        assert_eq!(verify_signature(b"s3cret", body, None), Err(SignatureError::Missing));
-        assert_eq!(verify_signature(b"s3cret", body, Some("sha1=abc")), Err(SignatureError::Malformed));
-        assert_eq!(verify_signature(b"s3cret", body, Some("sha256=zz")), Err(SignatureError::Malformed));
+        assert_eq!(
+            verify_signature(b"s3cret", reencoded, Some(&sig)),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify_signature(b"s3cret", body, None),
+            Err(SignatureError::Missing)
+        );
+        assert_eq!(
+            verify_signature(b"s3cret", body, Some("sha1=abc")),
+            Err(SignatureError::Malformed)
+        );
+        assert_eq!(
+            verify_signature(b"s3cret", body, Some("sha256=zz")),
+            Err(SignatureError::Malformed)
+        );
     }
 
     #[test]
     fn handshake_needs_subscribe_and_token() {
-        assert_eq!(verify_handshake(Some("subscribe"), Some("tok"), Some("42"), "tok"), Some("42"));
-        assert_eq!(verify_handshake(Some("subscribe"), Some("bad"), Some("42"), "tok"), None);
-        assert_eq!(verify_handshake(Some("unsubscribe"), Some("tok"), Some("42"), "tok"), None);
-        assert_eq!(verify_handshake(Some("subscribe"), None, Some("42"), "tok"), None);
+        assert_eq!(
+            verify_handshake(Some("subscribe"), Some("tok"), Some("42"), "tok"),
+            Some("42")
+        );
+        assert_eq!(
+            verify_handshake(Some("subscribe"), Some("bad"), Some("42"), "tok"),
+            None
+        );
+        assert_eq!(
+            verify_handshake(Some("unsubscribe"), Some("tok"), Some("42"), "tok"),
+            None
+        );
+        assert_eq!(
+            verify_handshake(Some("subscribe"), None, Some("42"), "tok"),
+            None
+        );
     }
 
     #[test]
@@ -566,15 +653,30 @@ mod tests {
         assert_eq!(m[0].message.text.as_deref(), Some("hi"));
         assert_eq!(m[0].message.reply_to.as_deref(), Some("w0"));
         assert_eq!(m[0].customer_name.as_deref(), Some("Ada"));
-        assert_eq!(m[0].message.conversation_id.as_str(), "wa.PNID.4915112345678");
+        assert_eq!(
+            m[0].message.conversation_id.as_str(),
+            "wa.PNID.4915112345678"
+        );
         assert_eq!(m[0].message.sent_at, now());
         assert_eq!(m[1].message.kind, MessageKind::Document);
         assert_eq!(m[1].message.text.as_deref(), Some("invoice"));
-        assert_eq!(m[1].message.media.as_ref().unwrap().filename.as_deref(), Some("a.pdf"));
-        assert_eq!(m[2].message.location.as_ref().unwrap().name.as_deref(), Some("Office"));
-        assert_eq!(m[3].message.choice.as_ref().unwrap().id.as_deref(), Some("opt2"));
+        assert_eq!(
+            m[1].message.media.as_ref().unwrap().filename.as_deref(),
+            Some("a.pdf")
+        );
+        assert_eq!(
+            m[2].message.location.as_ref().unwrap().name.as_deref(),
+            Some("Office")
+        );
+        assert_eq!(
+            m[3].message.choice.as_ref().unwrap().id.as_deref(),
+            Some("opt2")
+        );
         assert_eq!(m[4].message.kind, MessageKind::Reaction);
-        assert_ne!(m[4].dedupe_key, m[5].dedupe_key, "removal must not dedupe against the reaction");
+        assert_ne!(
+            m[4].dedupe_key, m[5].dedupe_key,
+            "removal must not dedupe against the reaction"
+        );
         assert_eq!(m[5].message.reaction.as_ref().unwrap().emoji, None);
         assert_eq!(m[6].message.kind, MessageKind::Contacts);
         assert!(m[6].message.raw.as_ref().unwrap().contains("Bob"));
@@ -606,10 +708,31 @@ mod tests {
     fn malformed_payloads_are_rejected_with_a_reason() {
         for (body, needle) in [
             (b"not json".to_vec(), "not a WhatsApp webhook"),
-            (br#"{"object":"page","entry":[]}"#.to_vec(), "unexpected object"),
-            (envelope(json!([{"from":"1","id":"x","timestamp":"yesterday","type":"text","text":{"body":"a"}}]), json!([])), "timestamp"),
-            (envelope(json!([{"id":"x","timestamp":"1","type":"text","text":{"body":"a"}}]), json!([])), "messages[0]"),
-            (envelope(json!([{"from":"1","id":"x","timestamp":"1","type":"text"}]), json!([])), "without a \"text\""),
+            (
+                br#"{"object":"page","entry":[]}"#.to_vec(),
+                "unexpected object",
+            ),
+            (
+                envelope(
+                    json!([{"from":"1","id":"x","timestamp":"yesterday","type":"text","text":{"body":"a"}}]),
+                    json!([]),
+                ),
+                "timestamp",
+            ),
+            (
+                envelope(
+                    json!([{"id":"x","timestamp":"1","type":"text","text":{"body":"a"}}]),
+                    json!([]),
+                ),
+                "messages[0]",
+            ),
+            (
+                envelope(
+                    json!([{"from":"1","id":"x","timestamp":"1","type":"text"}]),
+                    json!([]),
+                ),
+                "without a \"text\"",
+            ),
         ] {
             let e = parse_webhook(&body, now()).unwrap_err();
             assert!(e.0.contains(needle), "{e} should mention {needle}");

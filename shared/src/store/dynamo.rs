@@ -2,8 +2,14 @@
 //! each method's request count is documented in docs/data-model.md.
 
 use super::items::*;
-use super::{ConversationPage, ConversationStore, OutboundEffect, Recorded, StatusApplied, StoreError, Thread};
-use crate::conversation::{Conversation, ConversationId, ConversationStatus, Delivery, InboundMessage, Message, StatusUpdate};
+use super::{
+    ConversationPage, ConversationStore, OutboundEffect, Recorded, StatusApplied, StoreError,
+    Thread,
+};
+use crate::conversation::{
+    Conversation, ConversationId, ConversationStatus, Delivery, InboundMessage, Message,
+    StatusUpdate,
+};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
@@ -29,7 +35,10 @@ pub struct DynamoStore {
 
 impl DynamoStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        DynamoStore { client, table: table.into() }
+        DynamoStore {
+            client,
+            table: table.into(),
+        }
     }
 
     /// Builds the client from the standard AWS environment (region, credentials,
@@ -66,8 +75,15 @@ impl DynamoStore {
             .key(PK, s(conversation_pk(id)))
             .key(SK, s(META))
             .update_expression(expression)
-            .set_expression_attribute_names(Some(names.into_iter().map(|(k, v)| (k.into(), v.into())).collect()))
-            .set_expression_attribute_values(Some(values.into_iter().map(|(k, v)| (k.into(), v)).collect()))
+            .set_expression_attribute_names(Some(
+                names
+                    .into_iter()
+                    .map(|(k, v)| (k.into(), v.into()))
+                    .collect(),
+            ))
+            .set_expression_attribute_values(Some(
+                values.into_iter().map(|(k, v)| (k.into(), v)).collect(),
+            ))
             .set_condition_expression(condition.map(str::to_string))
             .build()
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
@@ -75,10 +91,18 @@ impl DynamoStore {
     }
 
     async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), TransactFailure> {
-        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) => {
-                if let Some(TransactWriteItemsError::TransactionCanceledException(c)) = e.as_service_error() {
+                if let Some(TransactWriteItemsError::TransactionCanceledException(c)) =
+                    e.as_service_error()
+                {
                     let failed: Vec<usize> = c
                         .cancellation_reasons()
                         .iter()
@@ -140,7 +164,9 @@ fn encode_cursor(key: &Item) -> Option<String> {
 }
 
 fn decode_cursor(cursor: &str, status: ConversationStatus) -> Result<Item, StoreError> {
-    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| StoreError::InvalidCursor)?;
+    let bytes = URL_SAFE_NO_PAD
+        .decode(cursor)
+        .map_err(|_| StoreError::InvalidCursor)?;
     let map: HashMap<String, HashMap<String, String>> =
         serde_json::from_slice(&bytes).map_err(|_| StoreError::InvalidCursor)?;
     let expected = [PK, SK, "status", "status_since"];
@@ -156,7 +182,12 @@ fn decode_cursor(cursor: &str, status: ConversationStatus) -> Result<Item, Store
         };
         key.insert(name, value);
     }
-    if key.get("status").and_then(|v| v.as_s().ok()).map(String::as_str) != Some(status.as_str()) {
+    if key
+        .get("status")
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
+        != Some(status.as_str())
+    {
         return Err(StoreError::InvalidCursor);
     }
     Ok(key)
@@ -164,7 +195,11 @@ fn decode_cursor(cursor: &str, status: ConversationStatus) -> Result<Item, Store
 
 #[async_trait]
 impl ConversationStore for DynamoStore {
-    async fn record_inbound(&self, inbound: &InboundMessage, now: DateTime<Utc>) -> Result<Recorded, StoreError> {
+    async fn record_inbound(
+        &self,
+        inbound: &InboundMessage,
+        now: DateTime<Utc>,
+    ) -> Result<Recorded, StoreError> {
         let m = &inbound.message;
         let message_item = MessageItem::new(m);
         let dedupe = Item::from([
@@ -187,10 +222,17 @@ impl ConversationStore for DynamoStore {
         ];
         if m.kind.wants_answer() {
             // Open (or reopen); a conversation already open keeps its waiting_since.
-            set.extend(["#st = :open", "#ws = if_not_exists(#ws, :t)", "#ss = if_not_exists(#ws, :t)"]);
+            set.extend([
+                "#st = :open",
+                "#ws = if_not_exists(#ws, :t)",
+                "#ss = if_not_exists(#ws, :t)",
+            ]);
         } else {
             // Reactions neither reopen a conversation nor restart the wait.
-            set.extend(["#st = if_not_exists(#st, :open)", "#ss = if_not_exists(#ss, :t)"]);
+            set.extend([
+                "#st = if_not_exists(#st, :open)",
+                "#ss = if_not_exists(#ss, :t)",
+            ]);
         }
         let mut names = vec![
             ("#ty", "item_type"),
@@ -242,7 +284,13 @@ impl ConversationStore for DynamoStore {
             .client
             .get_item()
             .table_name(&self.table)
-            .key(PK, s(provider_link_pk(update.channel, &update.provider_message_id)))
+            .key(
+                PK,
+                s(provider_link_pk(
+                    update.channel,
+                    &update.provider_message_id,
+                )),
+            )
             .key(SK, s("PMSG"))
             .send()
             .await
@@ -250,8 +298,13 @@ impl ConversationStore for DynamoStore {
         let Some(link) = link.item else {
             return Ok(StatusApplied::UnknownMessage);
         };
-        let delivery = Delivery { state: update.state, at: update.at, error: update.error.clone() };
-        let delivery = serde_dynamo::to_attribute_value(&delivery).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let delivery = Delivery {
+            state: update.state,
+            at: update.at,
+            error: update.error.clone(),
+        };
+        let delivery = serde_dynamo::to_attribute_value(&delivery)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let result = self
             .client
             .update_item()
@@ -268,7 +321,10 @@ impl ConversationStore for DynamoStore {
             .await;
         match result {
             Ok(_) => Ok(StatusApplied::Applied),
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
                 Ok(StatusApplied::Stale)
             }
             Err(e) => Err(unavailable(e)),
@@ -301,10 +357,16 @@ impl ConversationStore for DynamoStore {
             .iter()
             .map(|i| from_item::<_, ConversationItem>(i.clone()).map(Conversation::from))
             .collect::<Result<_, _>>()?;
-        Ok(ConversationPage { conversations, next_cursor: out.last_evaluated_key().and_then(encode_cursor) })
+        Ok(ConversationPage {
+            conversations,
+            next_cursor: out.last_evaluated_key().and_then(encode_cursor),
+        })
     }
 
-    async fn get_conversation(&self, id: &ConversationId) -> Result<Option<Conversation>, StoreError> {
+    async fn get_conversation(
+        &self,
+        id: &ConversationId,
+    ) -> Result<Option<Conversation>, StoreError> {
         let out = self
             .client
             .get_item()
@@ -314,7 +376,9 @@ impl ConversationStore for DynamoStore {
             .send()
             .await
             .map_err(unavailable)?;
-        out.item.map(|i| from_item::<_, ConversationItem>(i).map(Conversation::from)).transpose()
+        out.item
+            .map(|i| from_item::<_, ConversationItem>(i).map(Conversation::from))
+            .transpose()
     }
 
     async fn get_thread(&self, id: &ConversationId) -> Result<Option<Thread>, StoreError> {
@@ -333,11 +397,19 @@ impl ConversationStore for DynamoStore {
                 .await
                 .map_err(unavailable)?;
             for item in out.items() {
-                match item.get("item_type").and_then(|v| v.as_s().ok()).map(String::as_str) {
+                match item
+                    .get("item_type")
+                    .and_then(|v| v.as_s().ok())
+                    .map(String::as_str)
+                {
                     Some(TYPE_CONVERSATION) => {
-                        conversation = Some(Conversation::from(from_item::<_, ConversationItem>(item.clone())?))
+                        conversation = Some(Conversation::from(from_item::<_, ConversationItem>(
+                            item.clone(),
+                        )?))
                     }
-                    Some(TYPE_MESSAGE) => messages.push(from_item::<_, MessageItem>(item.clone())?.message),
+                    Some(TYPE_MESSAGE) => {
+                        messages.push(from_item::<_, MessageItem>(item.clone())?.message)
+                    }
                     _ => {}
                 }
             }
@@ -346,7 +418,10 @@ impl ConversationStore for DynamoStore {
                 None => break,
             }
         }
-        Ok(conversation.map(|conversation| Thread { conversation, messages }))
+        Ok(conversation.map(|conversation| Thread {
+            conversation,
+            messages,
+        }))
     }
 
     async fn record_outbound(
@@ -359,16 +434,29 @@ impl ConversationStore for DynamoStore {
         let mut items = vec![self.put(to_item(&item)?, "attribute_not_exists(pk)")?];
         if let Some(pid) = &message.provider_message_id {
             let link = Item::from([
-                (PK.into(), s(provider_link_pk(message.endpoint.channel, pid))),
+                (
+                    PK.into(),
+                    s(provider_link_pk(message.endpoint.channel, pid)),
+                ),
                 (SK.into(), s("PMSG")),
                 ("item_type".into(), s(TYPE_PROVIDER_LINK)),
-                ("conversation_id".into(), s(message.conversation_id.as_str())),
+                (
+                    "conversation_id".into(),
+                    s(message.conversation_id.as_str()),
+                ),
                 ("message_sk".into(), s(&item.sk)),
-                (EXPIRES_AT.into(), n(now.timestamp() + PROVIDER_LINK_TTL_SECS)),
+                (
+                    EXPIRES_AT.into(),
+                    n(now.timestamp() + PROVIDER_LINK_TTL_SECS),
+                ),
             ]);
             items.push(self.put(link, "attribute_not_exists(pk)")?);
         }
-        let mut names = vec![("#ua", "updated_at"), ("#lm", "last_message_at"), ("#mc", "message_count")];
+        let mut names = vec![
+            ("#ua", "updated_at"),
+            ("#lm", "last_message_at"),
+            ("#mc", "message_count"),
+        ];
         let mut values = vec![
             (":now", n(now.timestamp_millis())),
             (":t", n(message.sent_at.timestamp_millis())),
@@ -376,7 +464,11 @@ impl ConversationStore for DynamoStore {
         ];
         let expression = match effect {
             OutboundEffect::AwaitCustomer => {
-                names.extend([("#st", "status"), ("#ss", "status_since"), ("#ws", "waiting_since")]);
+                names.extend([
+                    ("#st", "status"),
+                    ("#ss", "status_since"),
+                    ("#ws", "waiting_since"),
+                ]);
                 values.push((":pending", s(ConversationStatus::Pending.as_str())));
                 "SET #ua = :now, #lm = :t, #st = :pending, #ss = :now ADD #mc :one REMOVE #ws"
             }
@@ -392,12 +484,13 @@ impl ConversationStore for DynamoStore {
         )?);
         match self.transact(items).await {
             Ok(()) => Ok(()),
-            Err(TransactFailure::Condition(failed)) if failed.contains(&conv_index) => {
-                Err(StoreError::NotFound(format!("conversation {}", message.conversation_id)))
-            }
-            Err(TransactFailure::Condition(_)) => {
-                Err(StoreError::Corrupt(format!("message {} was already stored", message.id)))
-            }
+            Err(TransactFailure::Condition(failed)) if failed.contains(&conv_index) => Err(
+                StoreError::NotFound(format!("conversation {}", message.conversation_id)),
+            ),
+            Err(TransactFailure::Condition(_)) => Err(StoreError::Corrupt(format!(
+                "message {} was already stored",
+                message.id
+            ))),
             Err(TransactFailure::Store(e)) => Err(e),
         }
     }
@@ -423,12 +516,21 @@ impl ConversationStore for DynamoStore {
             .await;
         match result {
             Ok(_) => Ok(true),
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(false),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
             Err(e) => Err(unavailable(e)),
         }
     }
 
-    async fn release_auto_reply(&self, id: &ConversationId, period_key: &str) -> Result<(), StoreError> {
+    async fn release_auto_reply(
+        &self,
+        id: &ConversationId,
+        period_key: &str,
+    ) -> Result<(), StoreError> {
         self.client
             .delete_item()
             .table_name(&self.table)
@@ -455,9 +557,18 @@ mod tests {
         ]);
         let c = encode_cursor(&key).unwrap();
         assert_eq!(decode_cursor(&c, ConversationStatus::Open).unwrap(), key);
-        assert!(matches!(decode_cursor(&c, ConversationStatus::Pending), Err(StoreError::InvalidCursor)));
-        assert!(matches!(decode_cursor("!!", ConversationStatus::Open), Err(StoreError::InvalidCursor)));
+        assert!(matches!(
+            decode_cursor(&c, ConversationStatus::Pending),
+            Err(StoreError::InvalidCursor)
+        ));
+        assert!(matches!(
+            decode_cursor("!!", ConversationStatus::Open),
+            Err(StoreError::InvalidCursor)
+        ));
         let other = URL_SAFE_NO_PAD.encode(r#"{"pk":{"S":"x"}}"#);
-        assert!(matches!(decode_cursor(&other, ConversationStatus::Open), Err(StoreError::InvalidCursor)));
+        assert!(matches!(
+            decode_cursor(&other, ConversationStatus::Open),
+            Err(StoreError::InvalidCursor)
+        ));
     }
 }

@@ -33,7 +33,11 @@ pub fn conversation_pk(id: &ConversationId) -> String {
 }
 
 pub fn message_sk(message: &Message) -> String {
-    format!("MSG#{:013}#{}", message.sent_at.timestamp_millis().max(0), message.id)
+    format!(
+        "MSG#{:013}#{}",
+        message.sent_at.timestamp_millis().max(0),
+        message.id
+    )
 }
 
 pub fn dedupe_pk(dedupe_key: &str) -> String {
@@ -62,7 +66,11 @@ pub struct ConversationItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer_name: Option<String>,
     pub status: ConversationStatus,
-    #[serde(default, with = "chrono::serde::ts_milliseconds_option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "chrono::serde::ts_milliseconds_option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub waiting_since: Option<DateTime<Utc>>,
     #[serde(with = "chrono::serde::ts_milliseconds")]
     pub status_since: DateTime<Utc>,
@@ -80,7 +88,11 @@ impl From<ConversationItem> for Conversation {
     fn from(i: ConversationItem) -> Self {
         Conversation {
             id: i.id,
-            endpoint: Endpoint { channel: i.channel, business_id: i.business_id, customer_id: i.customer_id },
+            endpoint: Endpoint {
+                channel: i.channel,
+                business_id: i.business_id,
+                customer_id: i.customer_id,
+            },
             customer_name: i.customer_name,
             status: i.status,
             waiting_since: i.waiting_since,
@@ -149,7 +161,11 @@ mod tests {
 
     #[test]
     fn message_item_round_trips_through_a_stream_image() {
-        let ep = Endpoint { channel: Channel::Whatsapp, business_id: "1".into(), customer_id: "2".into() };
+        let ep = Endpoint {
+            channel: Channel::Whatsapp,
+            business_id: "1".into(),
+            customer_id: "2".into(),
+        };
         let msg = Message {
             id: "wamid.X".into(),
             conversation_id: ep.conversation_id(),

@@ -4,7 +4,9 @@
 pub mod dynamo;
 pub mod items;
 
-use crate::conversation::{Conversation, ConversationId, ConversationStatus, InboundMessage, Message, StatusUpdate};
+use crate::conversation::{
+    Conversation, ConversationId, ConversationStatus, InboundMessage, Message, StatusUpdate,
+};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use thiserror::Error;
@@ -70,7 +72,11 @@ pub struct Thread {
 pub trait ConversationStore: Send + Sync {
     /// Stores an inbound message, creating or reopening its conversation, unless it
     /// was stored before. One request, all or nothing.
-    async fn record_inbound(&self, inbound: &InboundMessage, now: DateTime<Utc>) -> Result<Recorded, StoreError>;
+    async fn record_inbound(
+        &self,
+        inbound: &InboundMessage,
+        now: DateTime<Utc>,
+    ) -> Result<Recorded, StoreError>;
 
     /// Records a delivery status on the outbound message it belongs to.
     async fn apply_status(&self, update: &StatusUpdate) -> Result<StatusApplied, StoreError>;
@@ -83,7 +89,10 @@ pub trait ConversationStore: Send + Sync {
         cursor: Option<&str>,
     ) -> Result<ConversationPage, StoreError>;
 
-    async fn get_conversation(&self, id: &ConversationId) -> Result<Option<Conversation>, StoreError>;
+    async fn get_conversation(
+        &self,
+        id: &ConversationId,
+    ) -> Result<Option<Conversation>, StoreError>;
 
     /// The conversation and all its messages, oldest first.
     async fn get_thread(&self, id: &ConversationId) -> Result<Option<Thread>, StoreError>;
@@ -108,5 +117,9 @@ pub trait ConversationStore: Send + Sync {
     ) -> Result<bool, StoreError>;
 
     /// Gives a claim back after a send that may succeed on retry failed.
-    async fn release_auto_reply(&self, id: &ConversationId, period_key: &str) -> Result<(), StoreError>;
+    async fn release_auto_reply(
+        &self,
+        id: &ConversationId,
+        period_key: &str,
+    ) -> Result<(), StoreError>;
 }

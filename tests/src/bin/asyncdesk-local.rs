@@ -7,7 +7,10 @@ use tracing_subscriber::EnvFilter;
 #[tokio::main]
 async fn main() {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,aws_config=warn,aws_smithy_runtime=warn")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("info,aws_config=warn,aws_smithy_runtime=warn")),
+        )
         .with_target(false)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .compact()
@@ -26,16 +29,24 @@ async fn main() {
     let now = chrono::Utc::now();
     let open_now = match hours.off_hours_period(now) {
         None => "OPEN now: messages get no auto-reply (set BUSINESS_HOURS to try one)".to_string(),
-        Some(p) => format!("CLOSED now: auto-replies promise a reply by {}", hours.render_reply_by(p.reply_by)),
+        Some(p) => format!(
+            "CLOSED now: auto-replies promise a reply by {}",
+            hours.render_reply_by(p.reply_by)
+        ),
     };
     println!();
     println!("asyncdesk local stack on {base}");
-    println!("  DynamoDB API:        {} (table {})", stack.dynamodb_endpoint, stack.table_name);
+    println!(
+        "  DynamoDB API:        {} (table {})",
+        stack.dynamodb_endpoint, stack.table_name
+    );
     println!("  WhatsApp webhook:    {base}/webhooks/whatsapp");
     println!("  Agent API:           {base}/conversations");
     println!("  WhatsApp outbox:     {base}/dev/outbox");
     if dev_key {
-        println!("  Dev agent key:       {DEV_AGENT_KEY}   (Authorization: Bearer {DEV_AGENT_KEY})");
+        println!(
+            "  Dev agent key:       {DEV_AGENT_KEY}   (Authorization: Bearer {DEV_AGENT_KEY})"
+        );
     }
     println!("  Business hours:      {open_now}");
     println!("Ctrl-C stops everything.");
