@@ -141,6 +141,12 @@ impl TestTable {
     }
 }
 
+/// A store whose DynamoDB endpoint refuses connections (an outage).
+pub async fn unreachable_store() -> DynamoStore {
+    let sdk = aws::local_config(&format!("http://127.0.0.1:{}", tools::free_port())).await;
+    DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), "asyncdesk-unreachable")
+}
+
 /// A WhatsApp webhook body with `messages` and `statuses` for one customer.
 pub fn webhook(customer: &str, name: &str, messages: Value, statuses: Value) -> Vec<u8> {
     json!({"object":"whatsapp_business_account","entry":[{"id":"WABA-1","changes":[{"field":"messages","value":{

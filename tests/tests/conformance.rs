@@ -26,7 +26,10 @@ fn corpus() -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
-        eprintln!(
+        // Written straight to stderr: cargo's capture would hide eprintln! of a passing test.
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
             "SKIPPED: WhatsApp conformance corpus not found at {} (set ASYNCDESK_CORPUS to run it)",
             dir.display()
         );

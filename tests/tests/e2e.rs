@@ -21,6 +21,19 @@ fn closed_now_hours() -> String {
     )
 }
 
+/// GET `path` as the dev agent; the JSON body.
+async fn agent_get(client: &reqwest::Client, base: &str, path: &str) -> Value {
+    client
+        .get(format!("{base}{path}"))
+        .header("authorization", format!("Bearer {DEV_AGENT_KEY}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 async fn outbox(client: &reqwest::Client, base: &str) -> Vec<Value> {
     let v: Value = client
         .get(format!("{base}/dev/outbox"))
@@ -152,15 +165,7 @@ async fn webhook_to_auto_reply_to_agent_reply_through_the_local_stack() {
             .status(),
         401
     );
-    let queue: Value = http
-        .get(format!("{base}/conversations?status=open"))
-        .header("authorization", &auth)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let queue: Value = agent_get(&http, &base, &format!("/conversations?status=open")).await;
     let convs = queue["conversations"].as_array().unwrap();
     assert_eq!(convs.len(), 1);
     let id = convs[0]["id"].as_str().unwrap().to_string();
@@ -168,15 +173,7 @@ async fn webhook_to_auto_reply_to_agent_reply_through_the_local_stack() {
 
     let deadline = Instant::now() + Duration::from_secs(20);
     let thread = loop {
-        let thread: Value = http
-            .get(format!("{base}/conversations/{id}"))
-            .header("authorization", &auth)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let thread: Value = agent_get(&http, &base, &format!("/conversations/{id}")).await;
         if thread["messages"].as_array().unwrap().len() >= 3 || Instant::now() > deadline {
             break thread;
         }
@@ -222,15 +219,7 @@ async fn webhook_to_auto_reply_to_agent_reply_through_the_local_stack() {
         post_webhook(&http, &base, &status).await.1["statuses_applied"],
         1
     );
-    let thread: Value = http
-        .get(format!("{base}/conversations/{id}"))
-        .header("authorization", &auth)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let thread: Value = agent_get(&http, &base, &format!("/conversations/{id}")).await;
     assert_eq!(thread["conversation"]["status"], "pending");
     let sent = thread["messages"]
         .as_array()

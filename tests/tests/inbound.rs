@@ -264,12 +264,7 @@ async fn every_change_and_message_of_a_batch_is_stored_and_statuses_applied() {
 
 #[tokio::test]
 async fn a_store_outage_is_a_5xx_so_meta_retries() {
-    let port = asyncdesk_tests::tools::free_port();
-    let sdk = asyncdesk_tests::aws::local_config(&format!("http://127.0.0.1:{port}")).await;
-    let store = asyncdesk::store::dynamo::DynamoStore::new(
-        aws_sdk_dynamodb::Client::new(&sdk),
-        "asyncdesk-down",
-    );
+    let store = kit::unreachable_store().await;
     let deps = deps(store);
     let body = kit::webhook(
         "4919",

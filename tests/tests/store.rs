@@ -365,12 +365,7 @@ async fn auto_reply_claims_are_won_once() {
 
 #[tokio::test]
 async fn an_unreachable_table_is_a_transient_error() {
-    let port = asyncdesk_tests::tools::free_port();
-    let sdk = asyncdesk_tests::aws::local_config(&format!("http://127.0.0.1:{port}")).await;
-    let store = asyncdesk::store::dynamo::DynamoStore::new(
-        aws_sdk_dynamodb::Client::new(&sdk),
-        "asyncdesk-nowhere",
-    );
+    let store = kit::unreachable_store().await;
     let err = store
         .record_inbound(&inbound("4931", "w", t(0)), t(0))
         .await
