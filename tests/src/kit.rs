@@ -158,6 +158,16 @@ pub fn webhook(customer: &str, name: &str, messages: Value, statuses: Value) -> 
     .into_bytes()
 }
 
+/// A webhook carrying one text message from `customer` (named "Ada") at unix time `ts`.
+pub fn text_webhook(customer: &str, id: &str, ts: i64, body: &str) -> Vec<u8> {
+    webhook(
+        customer,
+        "Ada",
+        json!([text_message(customer, id, ts, body)]),
+        json!([]),
+    )
+}
+
 /// A text message object sent by `customer` at unix time `ts`.
 pub fn text_message(customer: &str, id: &str, ts: i64, body: &str) -> Value {
     json!({"from":customer,"id":id,"timestamp":ts.to_string(),"type":"text","text":{"body":body}})
