@@ -60,7 +60,11 @@ impl AgentKeys {
 
     /// The agent an `Authorization` header value belongs to, if any.
     pub fn authenticate(&self, authorization: Option<&str>) -> Option<&str> {
-        let key = authorization?.strip_prefix("Bearer ")?.trim();
+        let (scheme, key) = authorization?.trim().split_once(' ')?;
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return None;
+        }
+        let key = key.trim();
         if key.is_empty() {
             return None;
         }
@@ -90,6 +94,8 @@ mod tests {
         assert_eq!(keys.authenticate(Some("Bearer k-alice")), Some("alice"));
         assert_eq!(keys.authenticate(Some("Bearer k-bob")), Some("bob"));
         assert_eq!(keys.authenticate(Some("Bearer k-eve")), None);
+        assert_eq!(keys.authenticate(Some("bearer k-alice")), Some("alice"));
+        assert_eq!(keys.authenticate(Some("Basic k-alice")), None);
         assert_eq!(keys.authenticate(Some("k-alice")), None);
         assert_eq!(keys.authenticate(Some("Bearer ")), None);
         assert_eq!(keys.authenticate(None), None);

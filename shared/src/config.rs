@@ -51,8 +51,8 @@ fn table_name(env: Lookup) -> Result<String, ConfigError> {
     Ok(name)
 }
 
-/// Settings of the inbound webhook function.
-#[derive(Debug, Clone)]
+/// Settings of the inbound webhook function. `Debug` redacts the secrets.
+#[derive(Clone)]
 pub struct InboundConfig {
     pub table_name: String,
     pub whatsapp_app_secret: String,
@@ -69,8 +69,8 @@ impl InboundConfig {
     }
 }
 
-/// Settings for sending on the channels.
-#[derive(Debug, Clone)]
+/// Settings for sending on the channels. `Debug` redacts the token.
+#[derive(Clone)]
 pub struct OutboundConfig {
     pub whatsapp_access_token: String,
     pub whatsapp_api_base: String,
@@ -91,6 +91,27 @@ impl OutboundConfig {
             whatsapp_access_token: required(env, "WHATSAPP_ACCESS_TOKEN")?,
             whatsapp_api_base: base,
         })
+    }
+}
+
+const REDACTED: &str = "<redacted>";
+
+impl std::fmt::Debug for InboundConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InboundConfig")
+            .field("table_name", &self.table_name)
+            .field("whatsapp_app_secret", &REDACTED)
+            .field("whatsapp_verify_token", &REDACTED)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for OutboundConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutboundConfig")
+            .field("whatsapp_access_token", &REDACTED)
+            .field("whatsapp_api_base", &self.whatsapp_api_base)
+            .finish()
     }
 }
 
@@ -167,6 +188,28 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn debug_output_never_shows_secrets() {
+        let keys = format!("a={}", crate::auth::hash_key("k"));
+        let pairs = [
+            ("TABLE_NAME", "asyncdesk"),
+            ("WHATSAPP_APP_SECRET", "app-s3cret"),
+            ("WHATSAPP_VERIFY_TOKEN", "verify-s3cret"),
+            ("WHATSAPP_ACCESS_TOKEN", "token-s3cret"),
+            ("AGENT_API_KEYS", keys.as_str()),
+        ];
+        let env = lookup(&pairs);
+        let shown = format!(
+            "{:?} {:?}",
+            InboundConfig::load(&env).unwrap(),
+            AgentConfig::load(&env).unwrap()
+        );
+        assert!(
+            !shown.contains("s3cret") && !shown.contains(&crate::auth::hash_key("k")),
+            "{shown}"
+        );
     }
 
     #[test]

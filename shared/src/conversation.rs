@@ -106,13 +106,14 @@ impl ConversationId {
         let channel = Channel::from_id_prefix(parts.next()?)?;
         let business = parts.next()?;
         let customer = parts.next()?;
-        let safe = |p: &str| {
+        let safe = |p: &str, extra: &[u8]| {
             !p.is_empty()
                 && p.len() <= 128
                 && p.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'+')
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_+".contains(&b) || extra.contains(&b))
         };
-        (safe(business) && safe(customer)).then(|| {
+        // The customer part comes last, so it may contain dots (WhatsApp BSUIDs do).
+        (safe(business, b"") && safe(customer, b".")).then(|| {
             Endpoint {
                 channel,
                 business_id: business.to_string(),
@@ -177,6 +178,8 @@ pub enum MessageKind {
     Reaction,
     /// A type this version does not understand; the payload is kept in `raw`.
     Unknown,
+    /// A channel notice (e.g. the customer changed their number); kept in `raw`.
+    System,
     AutoReply,
 }
 
@@ -195,14 +198,18 @@ impl MessageKind {
             MessageKind::Button => "button",
             MessageKind::Reaction => "reaction",
             MessageKind::Unknown => "unknown",
+            MessageKind::System => "system",
             MessageKind::AutoReply => "auto_reply",
         }
     }
 
     /// Whether a message of this kind asks for a human answer (and so may get an
-    /// off-hours auto-reply). Reactions never do.
+    /// off-hours auto-reply). Reactions and channel notices never do.
     pub fn wants_answer(self) -> bool {
-        !matches!(self, MessageKind::Reaction | MessageKind::AutoReply)
+        !matches!(
+            self,
+            MessageKind::Reaction | MessageKind::System | MessageKind::AutoReply
+        )
     }
 }
 
@@ -242,6 +249,8 @@ pub struct Choice {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryState {
+    /// Sent, but the channel never confirmed it (timeout): may or may not have arrived.
+    Unconfirmed,
     Accepted,
     Sent,
     Delivered,
@@ -252,6 +261,7 @@ pub enum DeliveryState {
 impl DeliveryState {
     pub fn as_str(self) -> &'static str {
         match self {
+            DeliveryState::Unconfirmed => "unconfirmed",
             DeliveryState::Accepted => "accepted",
             DeliveryState::Sent => "sent",
             DeliveryState::Delivered => "delivered",
@@ -264,7 +274,7 @@ impl DeliveryState {
     /// overwrites "read"; "failed" is final.
     pub fn rank(self) -> u8 {
         match self {
-            DeliveryState::Accepted => 0,
+            DeliveryState::Unconfirmed | DeliveryState::Accepted => 0,
             DeliveryState::Sent => 1,
             DeliveryState::Delivered => 2,
             DeliveryState::Read => 3,
@@ -364,8 +374,12 @@ impl Message {
                 });
             }
             Err(e) => {
+                let state = match e {
+                    crate::channels::SendError::Unconfirmed(_) => DeliveryState::Unconfirmed,
+                    _ => DeliveryState::Failed,
+                };
                 self.delivery = Some(Delivery {
-                    state: DeliveryState::Failed,
+                    state,
                     at: self.sent_at,
                     error: Some(e.provider_error()),
                 });
@@ -408,9 +422,8 @@ mod tests {
         let id = ep.conversation_id();
         assert_eq!(id.as_str(), "wa.106540352242922.16505551234");
         assert_eq!(ConversationId::parse(id.as_str()), Some(id));
-        for bad in [
-            "", "wa", "wa.1", "xx.1.2", "wa..2", "wa.1.2/3", "wa.1.2.3", "wa.1.#",
-        ] {
+        assert!(ConversationId::parse("wa.1.US.13491208655302741918").is_some());
+        for bad in ["", "wa", "wa.1", "xx.1.2", "wa..2", "wa.1.2/3", "wa.1.#"] {
             assert_eq!(ConversationId::parse(bad), None, "{bad}");
         }
     }

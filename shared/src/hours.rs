@@ -119,10 +119,20 @@ const DAYS: [(&str, Weekday); 7] = [
 impl BusinessHours {
     /// Parses and validates the `BUSINESS_HOURS` JSON.
     pub fn from_json(json: &str) -> Result<Self, HoursError> {
-        let raw: RawHours = serde_json::from_str(json).map_err(|e| {
-            let msg = e.to_string();
-            // serde names the unknown or missing field first, in backticks.
-            let field = msg.split('`').nth(1).unwrap_or("(root)").to_string();
+        let mut de = serde_json::Deserializer::from_str(json);
+        let raw: RawHours = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let path = e.path().to_string();
+            let msg = e.inner().to_string();
+            // serde names an unknown or missing field in backticks; add it to the path.
+            let named = (msg.starts_with("unknown field") || msg.starts_with("missing field"))
+                .then(|| msg.split('`').nth(1))
+                .flatten();
+            let field = match (path.as_str(), named) {
+                (".", Some(name)) => name.to_string(),
+                (".", None) => "(root)".to_string(),
+                (p, Some(name)) if !p.ends_with(name) => format!("{p}.{name}"),
+                (p, _) => p.to_string(),
+            };
             err(field, msg)
         })?;
         let timezone: Tz = raw.timezone.parse().map_err(|_| {
@@ -197,20 +207,25 @@ impl BusinessHours {
         &self,
         date: NaiveDate,
     ) -> impl Iterator<Item = (DateTime<Utc>, DateTime<Utc>)> + '_ {
-        self.windows(date.weekday()).iter().map(move |w| {
-            let start = date.and_time(w.start);
-            let end =
-                date.and_time(NaiveTime::MIN) + Duration::minutes(w.end_offset_minutes.into());
-            (self.resolve(start), self.resolve(end))
-        })
+        self.windows(date.weekday())
+            .iter()
+            .map(move |w| {
+                let start = date.and_time(w.start);
+                let end =
+                    date.and_time(NaiveTime::MIN) + Duration::minutes(w.end_offset_minutes.into());
+                (self.resolve(start, false), self.resolve(end, true))
+            })
+            // A window that falls wholly into a DST gap does not happen that day.
+            .filter(|(start, end)| start < end)
     }
 
     /// Local wall-clock time to an instant. In a DST gap the time does not exist and
-    /// the first instant after the gap is used; in an overlap the earlier one.
-    fn resolve(&self, local: chrono::NaiveDateTime) -> DateTime<Utc> {
+    /// the first instant after the gap is used; in an overlap a start takes the earlier
+    /// instant and an end the later one, so the window keeps its wall-clock length.
+    fn resolve(&self, local: chrono::NaiveDateTime, is_end: bool) -> DateTime<Utc> {
         match self.timezone.from_local_datetime(&local) {
             LocalResult::Single(t) => t.with_timezone(&Utc),
-            LocalResult::Ambiguous(a, _) => a.with_timezone(&Utc),
+            LocalResult::Ambiguous(a, b) => if is_end { b } else { a }.with_timezone(&Utc),
             LocalResult::None => {
                 // Walk forward minute by minute to the end of the gap (at most a few hours).
                 let mut probe = local;
@@ -241,9 +256,10 @@ impl BusinessHours {
 
     /// The first opening strictly after `at` (the start of the next window).
     pub fn next_opening(&self, at: DateTime<Utc>) -> DateTime<Utc> {
-        let mut date = self.local_date(at).pred_opt().unwrap_or(NaiveDate::MIN);
-        // Validation guarantees at least one window a week, so eight days always suffice.
-        for _ in 0..9 {
+        // Windows that began before today cannot start after `at`. Validation puts a
+        // window in every week; two weeks also cover one lost to a DST gap.
+        let mut date = self.local_date(at);
+        for _ in 0..15 {
             if let Some(start) = self
                 .windows_on(date)
                 .map(|(s, _)| s)
@@ -254,7 +270,7 @@ impl BusinessHours {
             }
             date = date.succ_opt().expect("date in range");
         }
-        unreachable!("validated hours have a window every week")
+        at + Duration::days(7)
     }
 
     /// `None` while open; otherwise the off-hours period `at` falls in, identified by
@@ -394,6 +410,30 @@ mod tests {
         );
         assert_eq!(
             h.next_opening(utc("2026-03-29T03:00:00Z")),
+            utc("2026-03-30T07:00:00Z")
+        );
+    }
+
+    #[test]
+    fn dst_fall_back_keeps_wall_clock_windows() {
+        // Berlin returns to CET on 2026-10-25: 02:00-03:00 local happens twice.
+        let h = hours(
+            r#"{"timezone":"Europe/Berlin","weekly":{"sun":["00:00-02:30"]},
+            "auto_reply":{"default":"later"}}"#,
+        );
+        // 02:15 CET (the second 02:15) is still before the window's 02:30 wall-clock end.
+        assert!(h.is_open(utc("2026-10-25T01:15:00Z")));
+        assert!(!h.is_open(utc("2026-10-25T01:30:00Z")));
+    }
+
+    #[test]
+    fn a_window_inside_a_dst_gap_is_skipped() {
+        let h = hours(
+            r#"{"timezone":"Europe/Berlin","weekly":{"sun":["02:15-02:45"],"mon":["09:00-10:00"]},
+            "auto_reply":{"default":"later"}}"#,
+        );
+        assert_eq!(
+            h.next_opening(utc("2026-03-28T12:00:00Z")),
             utc("2026-03-30T07:00:00Z")
         );
     }

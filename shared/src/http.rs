@@ -126,6 +126,11 @@ impl From<SendError> for ApiError {
                 "channel_rate_limited",
                 "the channel is rate limiting; retry later",
             ),
+            SendError::Unconfirmed(_) => (
+                504,
+                "channel_unconfirmed",
+                "the channel did not confirm the send; the message may have arrived, so check before resending",
+            ),
             SendError::Unavailable(_) => (
                 502,
                 "channel_unavailable",

@@ -170,11 +170,17 @@ pub async fn start(mut settings: Settings) -> Result<RunningStack, BoxError> {
     let agent = Arc::new(Agent::new(store.clone(), channels.clone(), &agent_config));
     let auto_reply = Arc::new(AutoReply::new(store, channels, &auto_reply_config));
 
+    let api_routes = Arc::new(template.http_routes());
     let routes = {
         let sandbox = sandbox.clone();
         move |req: Request| {
-            let (inbound, agent, sandbox) = (inbound.clone(), agent.clone(), sandbox.clone());
-            async move { route(req, &inbound, &agent, &sandbox, sandboxed).await }
+            let (inbound, agent, sandbox, api_routes) = (
+                inbound.clone(),
+                agent.clone(),
+                sandbox.clone(),
+                api_routes.clone(),
+            );
+            async move { route(req, &api_routes, &inbound, &agent, &sandbox, sandboxed).await }
         }
     };
     let server_task = server::serve(listener, routes);
@@ -204,8 +210,19 @@ pub async fn start(mut settings: Settings) -> Result<RunningStack, BoxError> {
     })
 }
 
+/// Whether `path` matches a template path such as `/conversations/{id}/messages`.
+fn path_matches(pattern: &str, path: &str) -> bool {
+    let (p, a): (Vec<&str>, Vec<&str>) = (pattern.split('/').collect(), path.split('/').collect());
+    p.len() == a.len()
+        && p.iter()
+            .zip(&a)
+            .all(|(p, a)| (p.starts_with('{') && p.ends_with('}') && !a.is_empty()) || p == a)
+}
+
+/// Dispatches like the deployed HTTP API: only the template's routes reach a function.
 async fn route<S, O>(
     req: Request,
+    api_routes: &[crate::template::Route],
     inbound: &Inbound<S>,
     agent: &Agent<S, O>,
     sandbox: &GraphSandbox,
@@ -217,13 +234,29 @@ where
 {
     let path = req.uri().path().to_string();
     let now = chrono::Utc::now();
-    if path.starts_with("/webhooks/") {
-        return server::from_lambda(
-            inbound_webhook::handle(&server::to_lambda(req), inbound, now).await,
-        );
-    }
-    if path == "/conversations" || path.starts_with("/conversations/") {
-        return server::from_lambda(agent_reply::handle(&server::to_lambda(req), agent, now).await);
+    let function = api_routes
+        .iter()
+        .find(|r| r.method == req.method().as_str() && path_matches(&r.path, &path))
+        .map(|r| r.function.as_str());
+    match function {
+        Some("InboundWebhookFunction") => {
+            return server::from_lambda(
+                inbound_webhook::handle(&server::to_lambda(req), inbound, now).await,
+            );
+        }
+        Some("AgentReplyFunction") => {
+            return server::from_lambda(
+                agent_reply::handle(&server::to_lambda(req), agent, now).await,
+            );
+        }
+        Some(other) => {
+            tracing::error!(
+                function = other,
+                "the template routes to a function the local stack does not know"
+            );
+            return server::json_response(500, &json!({"message": "Internal Server Error"}));
+        }
+        None => {}
     }
     if path == "/dev/outbox" && sandboxed {
         return server::json_response(200, &json!({ "messages": sandbox.outbox() }));
@@ -237,8 +270,6 @@ where
         }
         return resp;
     }
-    server::json_response(
-        404,
-        &json!({"error": {"code": "not_found", "message": "no such route"}}),
-    )
+    // API Gateway's own answer for a route it does not have.
+    server::json_response(404, &json!({"message": "Not Found"}))
 }

@@ -224,7 +224,7 @@ async fn reply_goes_out_on_whatsapp_is_stored_and_sets_pending() {
     assert_eq!(outbox.len(), 1);
     assert_eq!(
         (outbox[0].to.as_str(), outbox[0].text.as_str()),
-        ("4945", "Your parcel left today.")
+        ("+4945", "Your parcel left today.")
     );
     assert_eq!(rig.sandbox.authorizations(), vec!["Bearer wa-token"]);
     assert_eq!(
@@ -358,7 +358,27 @@ async fn provider_errors_are_clear_json_and_the_attempt_is_kept() {
         502
     );
 
-    // Nothing lost: all four attempts are in the thread, marked failed; still open.
+    // Accepted without an id: maybe delivered, so the agent is told not to blindly resend.
+    rig.sandbox
+        .fail_next(200, json!({"messaging_product": "whatsapp"}));
+    let (status, err) = call(
+        &rig,
+        "POST",
+        &path,
+        Some(KEY),
+        Some(json!({"text":"lost?"})),
+    )
+    .await;
+    assert_eq!(
+        (status, err["error"]["code"].as_str()),
+        (504, Some("channel_unconfirmed"))
+    );
+    assert_eq!(
+        err["error"]["details"]["message"]["delivery"]["state"],
+        "unconfirmed"
+    );
+
+    // Nothing lost: all four failed attempts are in the thread, marked failed; still open.
     let cid = asyncdesk::conversation::ConversationId::parse(&id).unwrap();
     let thread = rig.table.store.get_thread(&cid).await.unwrap().unwrap();
     let failed: Vec<_> = thread

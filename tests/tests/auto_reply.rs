@@ -98,7 +98,7 @@ async fn off_hours_message_gets_exactly_one_auto_reply_per_period() {
 
     let outbox = rig.sandbox.outbox();
     assert_eq!(outbox.len(), 1, "{outbox:?}");
-    assert_eq!(outbox[0].to, "4930");
+    assert_eq!(outbox[0].to, "+4930", "international format");
     assert_eq!(outbox[0].phone_number_id, kit::PHONE_NUMBER_ID);
     assert_eq!(
         outbox[0].text,

@@ -199,7 +199,7 @@ async fn send_request_and_response_match_the_documented_shapes() {
         documented_response["messages"][0]["id"].as_str().unwrap()
     );
     let ours = seen.lock().unwrap().clone().unwrap();
-    for key in ["messaging_product", "recipient_type", "type"] {
+    for key in ["messaging_product", "recipient_type", "to", "type"] {
         assert_eq!(ours[key], documented_request[key], "{key}");
     }
     assert!(ours["text"]["body"].is_string() && documented_request["text"]["body"].is_string());

@@ -136,7 +136,7 @@ async fn webhook_to_auto_reply_to_agent_reply_through_the_local_stack() {
             hours.render_reply_by(period.reply_by)
         )
     );
-    assert_eq!(out[0]["to"], "4917012345678");
+    assert_eq!(out[0]["to"], "+4917012345678");
 
     let second = kit::text_webhook(
         "4917012345678",
@@ -155,7 +155,7 @@ async fn webhook_to_auto_reply_to_agent_reply_through_the_local_stack() {
             .status(),
         401
     );
-    let queue: Value = agent_get(&http, &base, &format!("/conversations?status=open")).await;
+    let queue: Value = agent_get(&http, &base, "/conversations?status=open").await;
     let convs = queue["conversations"].as_array().unwrap();
     assert_eq!(convs.len(), 1);
     let id = convs[0]["id"].as_str().unwrap().to_string();

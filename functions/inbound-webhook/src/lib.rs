@@ -98,7 +98,12 @@ async fn whatsapp_notification<S: ConversationStore>(
         return Err(ApiError::unauthorized(e.to_string()));
     }
     let batch = whatsapp::parse_webhook(body, now).map_err(|e| {
-        warn!(channel = "whatsapp", reason = %e, "malformed webhook");
+        // The reason can quote payload values: it goes to the sender, not the log.
+        warn!(
+            channel = "whatsapp",
+            bytes = body.len(),
+            "malformed webhook"
+        );
         ApiError::bad_request(e.to_string())
     })?;
     info!(

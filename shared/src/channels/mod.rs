@@ -29,9 +29,15 @@ pub enum SendError {
         retry_after: Option<u64>,
         error: ProviderError,
     },
-    /// The channel could not be reached or failed on its side; retrying may help.
+    /// The channel could not be reached or failed on its side, and did not take the
+    /// message; retrying may help.
     #[error("channel unavailable: {0}")]
     Unavailable(String),
+    /// The request went out but no usable answer came back (timeout, cut-off or
+    /// unreadable response): the message may have been delivered. Retrying risks a
+    /// duplicate.
+    #[error("send outcome unknown: {0}")]
+    Unconfirmed(String),
 }
 
 impl SendError {
@@ -49,7 +55,7 @@ impl SendError {
             SendError::Rejected(e)
             | SendError::Unauthorized(e)
             | SendError::RateLimited { error: e, .. } => e.clone(),
-            SendError::Unavailable(m) => ProviderError {
+            SendError::Unavailable(m) | SendError::Unconfirmed(m) => ProviderError {
                 code: None,
                 title: m.clone(),
                 detail: None,

@@ -138,18 +138,18 @@ struct Profile {
     name: Option<String>,
 }
 
+/// The part of a message every type shares. The type's own object is read
+/// separately, so a surprise there keeps the message (as `unknown`) instead of
+/// failing the batch.
 #[derive(Deserialize)]
 struct RawMessage {
-    from: String,
+    /// The customer's phone number; absent for BSUID-only senders.
+    from: Option<String>,
+    from_user_id: Option<String>,
     id: String,
     timestamp: String,
     #[serde(rename = "type")]
     kind: Option<String>,
-    text: Option<TextBody>,
-    location: Option<RawLocation>,
-    reaction: Option<RawReaction>,
-    interactive: Option<RawInteractive>,
-    button: Option<RawButton>,
     context: Option<RawContext>,
 }
 
@@ -308,14 +308,19 @@ fn parse_message(
     let raw: RawMessage =
         serde_json::from_value(raw_json.clone()).map_err(|e| PayloadError(e.to_string()))?;
     let sent_at = parse_timestamp(&raw.timestamp, "message")?;
+    let customer = raw
+        .from
+        .clone()
+        .or(raw.from_user_id.clone())
+        .ok_or_else(|| PayloadError("message without \"from\" or \"from_user_id\"".into()))?;
     let endpoint = Endpoint {
         channel: Channel::Whatsapp,
         business_id: business_id.to_string(),
-        customer_id: raw.from.clone(),
+        customer_id: customer.clone(),
     };
     let customer_name = contacts
         .iter()
-        .find(|c| c.wa_id.as_deref() == Some(raw.from.as_str()))
+        .find(|c| c.wa_id.as_deref() == Some(customer.as_str()))
         .or(contacts.first())
         .and_then(|c| c.profile.as_ref()?.name.clone());
     let mut msg = Message {
@@ -338,6 +343,44 @@ fn parse_message(
         delivery: None,
     };
     let kind = raw.kind.as_deref().unwrap_or("unsupported");
+    if let Err(reason) = fill_content(&mut msg, kind, &raw_json, &raw.timestamp) {
+        tracing::warn!(
+            kind,
+            reason,
+            "WhatsApp message content not understood; kept raw"
+        );
+        msg.kind = MessageKind::Unknown;
+        msg.text = None;
+        msg.media = None;
+        msg.location = None;
+        msg.reaction = None;
+        msg.choice = None;
+    }
+    if msg.kind == MessageKind::Unknown || msg.kind == MessageKind::System {
+        msg.raw = Some(raw_json.to_string());
+    }
+    let dedupe_key = format!("whatsapp#{}", msg.id);
+    Ok(InboundMessage {
+        message: msg,
+        customer_name,
+        dedupe_key,
+    })
+}
+
+/// Reads the type's own object into `msg`. Unknown types leave `msg` unknown.
+fn fill_content(
+    msg: &mut Message,
+    kind: &str,
+    raw_json: &Value,
+    timestamp: &str,
+) -> Result<(), String> {
+    fn part<T: serde::de::DeserializeOwned>(raw_json: &Value, key: &str) -> Result<T, String> {
+        let v = raw_json
+            .get(key)
+            .cloned()
+            .ok_or_else(|| format!("type {key:?} without a {key:?} object"))?;
+        serde_json::from_value(v).map_err(|e| format!("{key}: {e}"))
+    }
     let media_kind = match kind {
         "image" => Some(MessageKind::Image),
         "video" => Some(MessageKind::Video),
@@ -346,31 +389,25 @@ fn parse_message(
         "sticker" => Some(MessageKind::Sticker),
         _ => None,
     };
-    let missing = |what: &str| PayloadError(format!("type {kind:?} without a {what:?} object"));
-    match (kind, media_kind) {
-        ("text", _) => {
+    if let Some(media_kind) = media_kind {
+        let media: RawMedia = part(raw_json, kind)?;
+        msg.kind = media_kind;
+        msg.text = media.caption;
+        msg.media = Some(Media {
+            id: media.id,
+            mime_type: media.mime_type,
+            sha256: media.sha256,
+            filename: media.filename,
+        });
+        return Ok(());
+    }
+    match kind {
+        "text" => {
+            msg.text = Some(part::<TextBody>(raw_json, "text")?.body);
             msg.kind = MessageKind::Text;
-            msg.text = Some(raw.text.ok_or_else(|| missing("text"))?.body);
         }
-        (_, Some(media_kind)) => {
-            let media: RawMedia = raw_json
-                .get(kind)
-                .cloned()
-                .ok_or_else(|| missing(kind))
-                .and_then(|v| {
-                    serde_json::from_value(v).map_err(|e| PayloadError(format!("{kind}: {e}")))
-                })?;
-            msg.kind = media_kind;
-            msg.text = media.caption;
-            msg.media = Some(Media {
-                id: media.id,
-                mime_type: media.mime_type,
-                sha256: media.sha256,
-                filename: media.filename,
-            });
-        }
-        ("location", _) => {
-            let l = raw.location.ok_or_else(|| missing("location"))?;
+        "location" => {
+            let l: RawLocation = part(raw_json, "location")?;
             msg.kind = MessageKind::Location;
             msg.location = Some(Location {
                 latitude: l.latitude,
@@ -379,33 +416,26 @@ fn parse_message(
                 address: l.address,
             });
         }
-        ("contacts", _) => {
+        "contacts" => {
+            part::<Vec<Value>>(raw_json, "contacts")?;
             msg.kind = MessageKind::Contacts;
-            msg.raw = Some(
-                raw_json
-                    .get("contacts")
-                    .ok_or_else(|| missing("contacts"))?
-                    .to_string(),
-            );
+            msg.raw = Some(raw_json["contacts"].to_string());
         }
-        ("interactive", _) => {
-            let i = raw.interactive.ok_or_else(|| missing("interactive"))?;
-            match i.button_reply.or(i.list_reply) {
-                Some(c) => {
-                    msg.kind = MessageKind::Interactive;
-                    msg.text = Some(c.title.clone());
-                    msg.choice = Some(Choice {
-                        id: c.id,
-                        title: c.title,
-                        description: c.description,
-                    });
-                }
-                // Flow replies and future interactive types: keep them whole.
-                None => msg.raw = Some(raw_json.to_string()),
+        "interactive" => {
+            let i: RawInteractive = part(raw_json, "interactive")?;
+            // Flow replies and future interactive types stay unknown, kept whole.
+            if let Some(c) = i.button_reply.or(i.list_reply) {
+                msg.kind = MessageKind::Interactive;
+                msg.text = Some(c.title.clone());
+                msg.choice = Some(Choice {
+                    id: c.id,
+                    title: c.title,
+                    description: c.description,
+                });
             }
         }
-        ("button", _) => {
-            let b = raw.button.ok_or_else(|| missing("button"))?;
+        "button" => {
+            let b: RawButton = part(raw_json, "button")?;
             msg.kind = MessageKind::Button;
             msg.text = Some(b.text.clone());
             msg.choice = Some(Choice {
@@ -414,25 +444,28 @@ fn parse_message(
                 description: None,
             });
         }
-        ("reaction", _) => {
-            let r = raw.reaction.ok_or_else(|| missing("reaction"))?;
+        "reaction" => {
+            let r: RawReaction = part(raw_json, "reaction")?;
             msg.kind = MessageKind::Reaction;
-            // A reaction and its removal can carry the same message id; keep both.
-            msg.id = format!("{}~{}", raw.id, r.emoji.as_deref().unwrap_or("removed"));
+            // A reaction, its removal and a re-added reaction can all carry the same
+            // message id: each is its own event.
+            msg.id = format!(
+                "{}~{}~{}",
+                msg.id,
+                timestamp,
+                r.emoji.as_deref().unwrap_or("removed")
+            );
             msg.text = r.emoji.clone();
             msg.reaction = Some(Reaction {
                 message_id: r.message_id,
                 emoji: r.emoji,
             });
         }
-        _ => msg.raw = Some(raw_json.to_string()),
+        // Notices such as "the customer changed their number": not a message to answer.
+        "system" => msg.kind = MessageKind::System,
+        _ => {}
     }
-    let dedupe_key = format!("whatsapp#{}", msg.id);
-    Ok(InboundMessage {
-        message: msg,
-        customer_name,
-        dedupe_key,
-    })
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------
@@ -484,6 +517,9 @@ impl WhatsAppClient {
         to: &str,
         text: &str,
     ) -> Result<SentMessage, SendError> {
+        // With the plus sign the number is read as international; without it Meta
+        // would prepend the business number's country code.
+        let to = format!("+{}", to.trim_start_matches('+'));
         let body = serde_json::json!({
             "messaging_product": "whatsapp",
             "recipient_type": "individual",
@@ -500,7 +536,15 @@ impl WhatsAppClient {
             .send()
             .await
             .map_err(|e| {
-                SendError::Unavailable(format!("WhatsApp API unreachable: {}", without_url(e)))
+                if e.is_connect() {
+                    // Nothing reached Meta: safe to try again.
+                    SendError::Unavailable(format!("WhatsApp API unreachable: {}", without_url(e)))
+                } else {
+                    SendError::Unconfirmed(format!(
+                        "no answer from the WhatsApp API: {}",
+                        without_url(e)
+                    ))
+                }
             })?;
         let status = resp.status();
         let retry_after = resp
@@ -508,18 +552,15 @@ impl WhatsAppClient {
             .get(http::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok()?.parse().ok());
         let bytes = resp.bytes().await.map_err(|e| {
-            SendError::Unavailable(format!("WhatsApp API response cut off: {}", without_url(e)))
+            SendError::Unconfirmed(format!("WhatsApp API response cut off: {}", without_url(e)))
         })?;
         if status.is_success() {
-            let parsed: SendResponse = serde_json::from_slice(&bytes).map_err(|e| {
-                SendError::Unavailable(format!("unexpected WhatsApp API response: {e}"))
-            })?;
-            let id = parsed
-                .messages
-                .into_iter()
-                .next()
+            // Accepted, but without an id we cannot tell what was sent.
+            let id = serde_json::from_slice::<SendResponse>(&bytes)
+                .ok()
+                .and_then(|r| r.messages.into_iter().next())
                 .ok_or_else(|| {
-                    SendError::Unavailable("WhatsApp API returned no message id".into())
+                    SendError::Unconfirmed("WhatsApp API answered 2xx without a message id".into())
                 })?
                 .id;
             return Ok(SentMessage {
@@ -537,18 +578,28 @@ impl WhatsAppClient {
                 .unwrap_or_else(|| format!("HTTP {status}")),
             detail: graph.and_then(|g| g.error_data?.details),
         };
-        // Graph API throughput and spam-rate limits (error codes 4, 80007, 130429, 131048, 131056).
-        let rate_limited = status.as_u16() == 429
-            || matches!(error.code, Some(4 | 80007 | 130429 | 131048 | 131056));
-        Err(if rate_limited {
-            SendError::RateLimited { retry_after, error }
-        } else if status.is_server_error() {
+        Err(classify(status.as_u16(), retry_after, error))
+    }
+}
+
+/// Sorts a Graph API error by what to do about it: Meta asks to decide on `code`
+/// first (error-codes page), the HTTP status second.
+fn classify(status: u16, retry_after: Option<u64>, error: ProviderError) -> SendError {
+    match error.code {
+        // Throughput, pair-rate, WABA, app and spam-rate limits.
+        Some(4 | 80007 | 130429 | 131048 | 131056) => SendError::RateLimited { retry_after, error },
+        // Temporary or server-side errors.
+        Some(1 | 2 | 131000 | 131016) => {
+            SendError::Unavailable(format!("WhatsApp API error {}: {}", status, error.title))
+        }
+        // Access token expired or invalid.
+        Some(190) => SendError::Unauthorized(error),
+        _ if status == 429 => SendError::RateLimited { retry_after, error },
+        _ if status >= 500 => {
             SendError::Unavailable(format!("WhatsApp API {status}: {}", error.title))
-        } else if status.as_u16() == 401 || status.as_u16() == 403 || error.code == Some(190) {
-            SendError::Unauthorized(error)
-        } else {
-            SendError::Rejected(error)
-        })
+        }
+        _ if status == 401 || status == 403 => SendError::Unauthorized(error),
+        _ => SendError::Rejected(error),
     }
 }
 
@@ -686,6 +737,65 @@ mod tests {
     }
 
     #[test]
+    fn content_surprises_keep_the_message_raw() {
+        let body = envelope(
+            json!([
+                {"from":"4915112345678","id":"w1","timestamp":"1800000000","type":"text"},
+                {"from":"4915112345678","id":"w2","timestamp":"1800000000","type":"image","image":{"caption":"no id"}},
+                {"from_user_id":"US.1349","id":"w3","timestamp":"1800000000","type":"text","text":{"body":"bsuid"}},
+                {"from":"4915112345678","id":"w4","timestamp":"1800000000","type":"system","system":{"body":"changed number"}}
+            ]),
+            json!([]),
+        );
+        let m = parse_webhook(&body, now()).unwrap().messages;
+        assert_eq!(
+            (m[0].message.kind, m[1].message.kind),
+            (MessageKind::Unknown, MessageKind::Unknown)
+        );
+        assert!(m[1].message.raw.as_ref().unwrap().contains("no id"));
+        assert_eq!(m[2].message.conversation_id.as_str(), "wa.PNID.US.1349");
+        assert_eq!(m[2].message.text.as_deref(), Some("bsuid"));
+        assert_eq!(m[3].message.kind, MessageKind::System);
+        assert!(!m[3].message.kind.wants_answer());
+    }
+
+    #[test]
+    fn graph_errors_are_sorted_by_code_first() {
+        let e = |code| ProviderError {
+            code: Some(code),
+            title: "t".into(),
+            detail: None,
+        };
+        assert!(matches!(
+            classify(400, None, e(131000)),
+            SendError::Unavailable(_)
+        ));
+        assert!(matches!(
+            classify(400, Some(6), e(131056)),
+            SendError::RateLimited {
+                retry_after: Some(6),
+                ..
+            }
+        ));
+        assert!(matches!(
+            classify(400, None, e(190)),
+            SendError::Unauthorized(_)
+        ));
+        assert!(matches!(
+            classify(400, None, e(131047)),
+            SendError::Rejected(_)
+        ));
+        assert!(matches!(
+            classify(503, None, e(999)),
+            SendError::Unavailable(_)
+        ));
+        assert!(matches!(
+            classify(429, None, e(999)),
+            SendError::RateLimited { .. }
+        ));
+    }
+
+    #[test]
     fn statuses_become_delivery_updates() {
         let body = envelope(
             json!([]),
@@ -725,13 +835,6 @@ mod tests {
                     json!([]),
                 ),
                 "messages[0]",
-            ),
-            (
-                envelope(
-                    json!([{"from":"1","id":"x","timestamp":"1","type":"text"}]),
-                    json!([]),
-                ),
-                "without a \"text\"",
             ),
         ] {
             let e = parse_webhook(&body, now()).unwrap_err();

@@ -176,7 +176,7 @@ fn decode_cursor(cursor: &str, status: ConversationStatus) -> Result<Item, Store
     let mut key = Item::new();
     for (name, typed) in map {
         let value = match (typed.get("S"), typed.get("N")) {
-            (Some(v), None) => s(v.clone()),
+            (Some(v), None) if !v.is_empty() => s(v.clone()),
             (None, Some(v)) if v.parse::<i64>().is_ok() => n(v),
             _ => return Err(StoreError::InvalidCursor),
         };
@@ -298,6 +298,10 @@ impl ConversationStore for DynamoStore {
         let Some(link) = link.item else {
             return Ok(StatusApplied::UnknownMessage);
         };
+        let conversation =
+            ConversationId::parse(get_s(&link, "conversation_id")?).ok_or_else(|| {
+                StoreError::Corrupt("provider link with a bad conversation id".into())
+            })?;
         let delivery = Delivery {
             state: update.state,
             at: update.at,
@@ -309,14 +313,14 @@ impl ConversationStore for DynamoStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .key(PK, s(format!("CONV#{}", get_s(&link, "conversation_id")?)))
+            .key(PK, s(conversation_pk(&conversation)))
             .key(SK, s(get_s(&link, "message_sk")?))
             .update_expression("SET #d = :d, #r = :r")
             .condition_expression("attribute_exists(pk) AND (attribute_not_exists(#r) OR #r < :r)")
             .expression_attribute_names("#d", "delivery")
             .expression_attribute_names("#r", "delivery_rank")
             .expression_attribute_values(":d", delivery)
-            .expression_attribute_values(":r", n(delivery_rank(update.state)))
+            .expression_attribute_values(":r", n(update.state.rank()))
             .send()
             .await;
         match result {

@@ -9,7 +9,7 @@
 
 use super::StoreError;
 use crate::conversation::{
-    Channel, Conversation, ConversationId, ConversationStatus, DeliveryState, Endpoint, Message,
+    Channel, Conversation, ConversationId, ConversationStatus, Endpoint, Message,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -128,11 +128,6 @@ impl MessageItem {
             message: message.clone(),
         }
     }
-}
-
-/// Rank stored for a delivery state (see `DeliveryState::rank`).
-pub fn delivery_rank(state: DeliveryState) -> u8 {
-    state.rank()
 }
 
 /// Reads any item shape serde_dynamo understands (SDK items, stream images).
