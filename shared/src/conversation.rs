@@ -249,6 +249,9 @@ pub struct Choice {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryState {
+    /// Stored, being handed to the channel. A message left in this state was most
+    /// likely sent, but its final state could not be recorded.
+    Sending,
     /// Sent, but the channel never confirmed it (timeout): may or may not have arrived.
     Unconfirmed,
     Accepted,
@@ -261,6 +264,7 @@ pub enum DeliveryState {
 impl DeliveryState {
     pub fn as_str(self) -> &'static str {
         match self {
+            DeliveryState::Sending => "sending",
             DeliveryState::Unconfirmed => "unconfirmed",
             DeliveryState::Accepted => "accepted",
             DeliveryState::Sent => "sent",
@@ -274,7 +278,7 @@ impl DeliveryState {
     /// overwrites "read"; "failed" is final.
     pub fn rank(self) -> u8 {
         match self {
-            DeliveryState::Unconfirmed | DeliveryState::Accepted => 0,
+            DeliveryState::Sending | DeliveryState::Unconfirmed | DeliveryState::Accepted => 0,
             DeliveryState::Sent => 1,
             DeliveryState::Delivered => 2,
             DeliveryState::Read => 3,
@@ -357,6 +361,16 @@ impl Message {
             author: Some(author.to_string()),
             delivery: None,
         }
+    }
+
+    /// Marks the message as being handed to the channel.
+    pub fn sending(mut self) -> Self {
+        self.delivery = Some(Delivery {
+            state: DeliveryState::Sending,
+            at: self.sent_at,
+            error: None,
+        });
+        self
     }
 
     /// Records the channel's answer to sending this message.

@@ -393,3 +393,118 @@ async fn provider_errors_are_clear_json_and_the_attempt_is_kept() {
     assert_eq!(failed.len(), 4);
     assert_eq!(thread.conversation.status, ConversationStatus::Open);
 }
+
+/// The real table, except that recording a send's outcome fails (an outage that
+/// starts between the send and the final write).
+struct FinalWriteFails(asyncdesk::store::dynamo::DynamoStore);
+
+#[async_trait::async_trait]
+impl ConversationStore for FinalWriteFails {
+    async fn record_inbound(
+        &self,
+        m: &asyncdesk::conversation::InboundMessage,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<asyncdesk::store::Recorded, asyncdesk::store::StoreError> {
+        self.0.record_inbound(m, now).await
+    }
+    async fn apply_status(
+        &self,
+        u: &asyncdesk::conversation::StatusUpdate,
+    ) -> Result<asyncdesk::store::StatusApplied, asyncdesk::store::StoreError> {
+        self.0.apply_status(u).await
+    }
+    async fn list_conversations(
+        &self,
+        s: ConversationStatus,
+        l: u32,
+        c: Option<&str>,
+    ) -> Result<asyncdesk::store::ConversationPage, asyncdesk::store::StoreError> {
+        self.0.list_conversations(s, l, c).await
+    }
+    async fn get_conversation(
+        &self,
+        id: &asyncdesk::conversation::ConversationId,
+    ) -> Result<Option<asyncdesk::conversation::Conversation>, asyncdesk::store::StoreError> {
+        self.0.get_conversation(id).await
+    }
+    async fn get_thread(
+        &self,
+        id: &asyncdesk::conversation::ConversationId,
+    ) -> Result<Option<asyncdesk::store::Thread>, asyncdesk::store::StoreError> {
+        self.0.get_thread(id).await
+    }
+    async fn record_sending(
+        &self,
+        m: &asyncdesk::conversation::Message,
+    ) -> Result<(), asyncdesk::store::StoreError> {
+        self.0.record_sending(m).await
+    }
+    async fn record_outbound(
+        &self,
+        _: &asyncdesk::conversation::Message,
+        _: asyncdesk::store::OutboundEffect,
+        _: chrono::DateTime<Utc>,
+    ) -> Result<(), asyncdesk::store::StoreError> {
+        Err(asyncdesk::store::StoreError::Unavailable(
+            "injected outage".into(),
+        ))
+    }
+    async fn claim_auto_reply(
+        &self,
+        id: &asyncdesk::conversation::ConversationId,
+        k: &str,
+        now: chrono::DateTime<Utc>,
+        exp: chrono::DateTime<Utc>,
+    ) -> Result<bool, asyncdesk::store::StoreError> {
+        self.0.claim_auto_reply(id, k, now, exp).await
+    }
+    async fn release_auto_reply(
+        &self,
+        id: &asyncdesk::conversation::ConversationId,
+        k: &str,
+    ) -> Result<(), asyncdesk::store::StoreError> {
+        self.0.release_auto_reply(id, k).await
+    }
+}
+
+#[tokio::test]
+async fn a_store_outage_after_the_send_neither_loses_the_reply_nor_invites_a_resend() {
+    let rig = rig().await;
+    let id = customer_writes(&rig, "4948", 5).await;
+    let (base, _task) = {
+        let sandbox = rig.sandbox.clone();
+        sandbox.start().await
+    };
+    let deps = Agent {
+        store: FinalWriteFails(rig.table.store.clone()),
+        outbound: Channels::new(&OutboundConfig {
+            whatsapp_access_token: "wa-token".into(),
+            whatsapp_api_base: base,
+        }),
+        keys: AgentKeys::parse(&format!("alice={}", hash_key(KEY))).unwrap(),
+    };
+    let req = kit::agent_request(
+        "POST",
+        &format!("/conversations/{id}/messages"),
+        Some(KEY),
+        Some(json!({"text": "on its way"})),
+    );
+    let (status, body) = kit::read(handle(&req, &deps, Utc::now()).await);
+    assert_eq!(
+        status, 201,
+        "the customer got it: a 5xx would make the agent send it twice"
+    );
+    assert!(body["warning"].as_str().unwrap().contains("do not resend"));
+    assert_eq!(rig.sandbox.outbox().len(), 1);
+    let cid = asyncdesk::conversation::ConversationId::parse(&id).unwrap();
+    let thread = rig.table.store.get_thread(&cid).await.unwrap().unwrap();
+    let kept = thread
+        .messages
+        .iter()
+        .find(|m| m.text.as_deref() == Some("on its way"))
+        .expect("the reply is in the thread");
+    assert_eq!(
+        kept.delivery.as_ref().unwrap().state,
+        asyncdesk::conversation::DeliveryState::Sending
+    );
+}

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use serde_json::json as j;
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 pub const DEFAULT_PAGE_SIZE: u32 = 25;
 pub const MAX_PAGE_SIZE: u32 = 100;
@@ -170,23 +170,37 @@ async fn reply<S: ConversationStore, O: Outbound>(
             "text is longer than the channel's {max} characters"
         )));
     }
+    // Stored before it is sent: if the final write fails, the thread still has it.
+    // A store failure here is a 503 before anything went out, so retrying is safe.
+    let sending =
+        Message::outbound(&conversation.endpoint, MessageKind::Text, text, agent, now).sending();
+    deps.store.record_sending(&sending).await?;
     let result = deps.outbound.send_text(&conversation.endpoint, text).await;
-    let message = Message::outbound(&conversation.endpoint, MessageKind::Text, text, agent, now)
-        .with_send_result(&result);
+    let message = sending.with_send_result(&result);
+    let effect = if result.is_ok() {
+        OutboundEffect::AwaitCustomer
+    } else {
+        OutboundEffect::KeepStatus
+    };
+    // After the send, a store failure must not invite a retry (the customer would get
+    // the message twice): it is logged and reported beside the send's outcome.
+    let recorded = deps.store.record_outbound(&message, effect, now).await;
+    if let Err(e) = &recorded {
+        error!(conversation = %id, message_id = %message.id, error = %e, "reply outcome not recorded; the thread shows it as sending");
+    }
     match result {
         Ok(_) => {
-            deps.store
-                .record_outbound(&message, OutboundEffect::AwaitCustomer, now)
-                .await?;
             info!(event = "sent", conversation = %id, message_id = %message.id, agent, "agent reply sent");
-            Ok(json(201, &j!({ "message": message })))
+            let mut body = j!({ "message": message });
+            if recorded.is_err() {
+                body["warning"] =
+                    j!("sent, but the conversation could not be updated; do not resend");
+            }
+            Ok(json(201, &body))
         }
         Err(e) => {
             // Keep the agent's text: the failed attempt is part of the thread.
             warn!(conversation = %id, error = %e, "agent reply not sent");
-            deps.store
-                .record_outbound(&message, OutboundEffect::KeepStatus, now)
-                .await?;
             let mut err = ApiError::from(e);
             if let Some(details) = err.details.as_mut() {
                 details["message"] = serde_json::to_value(&message).unwrap_or_default();

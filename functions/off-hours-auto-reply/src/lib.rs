@@ -135,30 +135,46 @@ pub async fn auto_reply_to<S: ConversationStore, O: Outbound>(
         ));
     }
     let text = deps.hours.auto_reply_text(&period);
-    let result = deps.outbound.send_text(&message.endpoint, &text).await;
-    if let Err(e) = &result
-        && e.is_transient()
-    {
-        // Give the claim back so the retry can send; nothing was delivered.
-        deps.store.release_auto_reply(conversation, &key).await?;
-        return Err(RecordError::SendTransient(e.clone()));
-    }
-    let reply = Message::outbound(
+    let sending = Message::outbound(
         &message.endpoint,
         MessageKind::AutoReply,
         &text,
         AUTO_REPLY_AUTHOR,
         now,
     )
-    .with_send_result(&result);
+    .sending();
+    if let Err(e) = deps.store.record_sending(&sending).await {
+        // Nothing went out: give the claim back and let Lambda retry the record.
+        deps.store.release_auto_reply(conversation, &key).await?;
+        return Err(e.into());
+    }
+    let result = deps.outbound.send_text(&message.endpoint, &text).await;
+    if let Err(e) = &result
+        && e.is_transient()
+    {
+        // Nothing was delivered: give the claim back so the retry can send, and keep
+        // the failed attempt in the thread.
+        deps.store.release_auto_reply(conversation, &key).await?;
+        let attempt = sending.with_send_result(&result);
+        if let Err(store) = deps
+            .store
+            .record_outbound(&attempt, OutboundEffect::KeepStatus, now)
+            .await
+        {
+            warn!(error = %store, conversation = %conversation, "failed auto-reply attempt not recorded");
+        }
+        return Err(RecordError::SendTransient(e.clone()));
+    }
+    let reply = sending.with_send_result(&result);
     // The customer has the reply (or the channel refused it for good): a store failure
-    // now must not lead to a second send, so it is logged, not retried.
+    // now must not lead to a second send, so it is logged, not retried. The thread
+    // keeps the `sending` record.
     if let Err(e) = deps
         .store
         .record_outbound(&reply, OutboundEffect::KeepStatus, now)
         .await
     {
-        error!(error = %e, conversation = %conversation, message_id = %reply.id, "auto-reply sent but not stored");
+        error!(error = %e, conversation = %conversation, message_id = %reply.id, "auto-reply sent but its outcome not stored");
     }
     match result {
         Ok(sent) => {

@@ -52,11 +52,11 @@ impl DynamoStore {
         &self.table
     }
 
-    fn put(&self, item: Item, condition: &str) -> Result<TransactWriteItem, StoreError> {
+    fn put(&self, item: Item, condition: Option<&str>) -> Result<TransactWriteItem, StoreError> {
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
-            .condition_expression(condition)
+            .set_condition_expression(condition.map(str::to_string))
             .build()
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         Ok(TransactWriteItem::builder().put(put).build())
@@ -268,8 +268,8 @@ impl ConversationStore for DynamoStore {
         }
         let expression = format!("SET {} ADD #mc :one", set.join(", "));
         let items = vec![
-            self.put(dedupe, "attribute_not_exists(pk)")?,
-            self.put(to_item(&message_item)?, "attribute_not_exists(pk)")?,
+            self.put(dedupe, Some("attribute_not_exists(pk)"))?,
+            self.put(to_item(&message_item)?, Some("attribute_not_exists(pk)"))?,
             self.conversation_update(&m.conversation_id, expression, names, values, None)?,
         ];
         match self.transact(items).await {
@@ -435,7 +435,8 @@ impl ConversationStore for DynamoStore {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let item = MessageItem::new(message);
-        let mut items = vec![self.put(to_item(&item)?, "attribute_not_exists(pk)")?];
+        // Replaces the message's `sending` record, if it has one (ids are fresh UUIDs).
+        let mut items = vec![self.put(to_item(&item)?, None)?];
         if let Some(pid) = &message.provider_message_id {
             let link = Item::from([
                 (
@@ -454,7 +455,7 @@ impl ConversationStore for DynamoStore {
                     n(now.timestamp() + PROVIDER_LINK_TTL_SECS),
                 ),
             ]);
-            items.push(self.put(link, "attribute_not_exists(pk)")?);
+            items.push(self.put(link, Some("attribute_not_exists(pk)"))?);
         }
         let mut names = vec![
             ("#ua", "updated_at"),
@@ -497,6 +498,18 @@ impl ConversationStore for DynamoStore {
             ))),
             Err(TransactFailure::Store(e)) => Err(e),
         }
+    }
+
+    async fn record_sending(&self, message: &Message) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&MessageItem::new(message))?))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
     }
 
     async fn claim_auto_reply(

@@ -97,8 +97,13 @@ pub trait ConversationStore: Send + Sync {
     /// The conversation and all its messages, oldest first.
     async fn get_thread(&self, id: &ConversationId) -> Result<Option<Thread>, StoreError>;
 
-    /// Stores an outbound message (and, when the channel gave one, the link from its
-    /// provider id for status updates) and updates the conversation. One request.
+    /// Stores an outbound message before it is handed to the channel (delivery state
+    /// `sending`), so that nothing is lost if the final write fails. One request.
+    async fn record_sending(&self, message: &Message) -> Result<(), StoreError>;
+
+    /// Stores an outbound message in its final state, replacing its `sending` record
+    /// (and, when the channel gave one, the link from its provider id for status
+    /// updates), and updates the conversation. One request.
     async fn record_outbound(
         &self,
         message: &Message,
