@@ -294,7 +294,7 @@ async fn delivery_statuses_only_move_forward() {
     unknown.provider_message_id = "wamid.elsewhere".into();
     assert_eq!(
         store.apply_status(&unknown).await.unwrap(),
-        StatusApplied::UnknownMessage
+        StatusApplied::Parked
     );
     let thread = store
         .get_thread(&reply.conversation_id)
@@ -304,6 +304,128 @@ async fn delivery_statuses_only_move_forward() {
     let out = thread.messages.iter().find(|m| m.id == reply.id).unwrap();
     let delivery = out.delivery.as_ref().unwrap();
     assert_eq!((delivery.state, delivery.at), (DeliveryState::Read, t(30)));
+}
+
+#[tokio::test]
+async fn a_status_that_overtakes_its_reply_is_parked_and_taken_over() {
+    let table = TestTable::new().await;
+    let store = &table.store;
+    store
+        .record_inbound(&inbound("4912", "w1", t(0)), t(0))
+        .await
+        .unwrap();
+    let update = |state, secs| StatusUpdate {
+        channel: Channel::Whatsapp,
+        provider_message_id: "wamid.fast".into(),
+        state,
+        at: t(secs),
+        error: None,
+    };
+    // The reply was accepted by the channel, but its final write has not landed
+    // when the callbacks come in: a later state replaces an earlier parked one.
+    assert_eq!(
+        store
+            .apply_status(&update(DeliveryState::Sent, 11))
+            .await
+            .unwrap(),
+        StatusApplied::Parked
+    );
+    assert_eq!(
+        store
+            .apply_status(&update(DeliveryState::Delivered, 12))
+            .await
+            .unwrap(),
+        StatusApplied::Parked
+    );
+    assert_eq!(
+        store
+            .apply_status(&update(DeliveryState::Sent, 11))
+            .await
+            .unwrap(),
+        StatusApplied::Stale
+    );
+
+    let reply = agent_reply("4912", t(10), "wamid.fast");
+    store
+        .record_outbound(&reply, OutboundEffect::AwaitCustomer, t(10))
+        .await
+        .unwrap();
+    let delivery_of_reply = || async {
+        let thread = store
+            .get_thread(&reply.conversation_id)
+            .await
+            .unwrap()
+            .unwrap();
+        let out = thread
+            .messages
+            .into_iter()
+            .find(|m| m.id == reply.id)
+            .unwrap();
+        out.delivery.map(|d| (d.state, d.at))
+    };
+    assert_eq!(
+        delivery_of_reply().await,
+        Some((DeliveryState::Delivered, t(12)))
+    );
+    // Once linked, statuses go to the message as usual.
+    assert_eq!(
+        store
+            .apply_status(&update(DeliveryState::Read, 13))
+            .await
+            .unwrap(),
+        StatusApplied::Applied
+    );
+    assert_eq!(
+        delivery_of_reply().await,
+        Some((DeliveryState::Read, t(13)))
+    );
+    let conv = store
+        .get_conversation(&reply.conversation_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (conv.status, conv.message_count),
+        (ConversationStatus::Pending, 2)
+    );
+    // The same provider id cannot be linked to a second message.
+    let again = agent_reply("4912", t(20), "wamid.fast");
+    assert!(matches!(
+        store
+            .record_outbound(&again, OutboundEffect::AwaitCustomer, t(20))
+            .await,
+        Err(StoreError::Corrupt(_))
+    ));
+}
+
+#[tokio::test]
+async fn a_conversation_that_starts_with_a_reaction_waits_for_nothing() {
+    let table = TestTable::new().await;
+    let store = &table.store;
+    let id = endpoint("4913").conversation_id();
+    store
+        .record_inbound(&reaction("4913", "wamid.r", t(0)), t(0))
+        .await
+        .unwrap();
+    let conv = store.get_conversation(&id).await.unwrap().unwrap();
+    assert_eq!(
+        (conv.status, conv.waiting_since),
+        (ConversationStatus::Resolved, None)
+    );
+    let queue = store
+        .list_conversations(ConversationStatus::Open, 10, None)
+        .await
+        .unwrap();
+    assert!(queue.conversations.is_empty());
+    store
+        .record_inbound(&inbound("4913", "wamid.q", t(60)), t(60))
+        .await
+        .unwrap();
+    let conv = store.get_conversation(&id).await.unwrap().unwrap();
+    assert_eq!(
+        (conv.status, conv.waiting_since),
+        (ConversationStatus::Open, Some(t(60)))
+    );
 }
 
 #[tokio::test]

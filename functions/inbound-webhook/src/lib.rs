@@ -141,8 +141,8 @@ async fn whatsapp_notification<S: ConversationStore>(
                 info!(event = "status", provider_message_id = %status.provider_message_id, state = status.state.as_str(), "delivery status updated");
             }
             StatusApplied::Stale => {}
-            StatusApplied::UnknownMessage => {
-                info!(provider_message_id = %status.provider_message_id, "status for a message not sent through asyncdesk")
+            StatusApplied::Parked => {
+                info!(event = "status_parked", provider_message_id = %status.provider_message_id, state = status.state.as_str(), "status for a message not stored (yet): kept for its final write")
             }
         }
     }

@@ -13,7 +13,9 @@ use crate::conversation::{
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -26,6 +28,13 @@ type Item = HashMap<String, AttributeValue>;
 const DEDUPE_TTL_SECS: i64 = 8 * 24 * 3600;
 /// Status callbacks for a sent message arrive within days; keep the link for 30.
 const PROVIDER_LINK_TTL_SECS: i64 = 30 * 24 * 3600;
+/// A status that overtook its message's final write waits this long to be claimed.
+const PARKED_STATUS_TTL_SECS: i64 = 24 * 3600;
+/// Attributes of a provider link item that holds a parked status (no message yet).
+const PARKED_DELIVERY: &str = "parked_delivery";
+const PARKED_RANK: &str = "parked_rank";
+/// Rounds of a conditional write that lost a race to a concurrent writer.
+const RACE_ROUNDS: usize = 3;
 
 #[derive(Clone)]
 pub struct DynamoStore {
@@ -53,10 +62,22 @@ impl DynamoStore {
     }
 
     fn put(&self, item: Item, condition: Option<&str>) -> Result<TransactWriteItem, StoreError> {
+        self.put_if(item, condition, Vec::new())
+    }
+
+    fn put_if(
+        &self,
+        item: Item,
+        condition: Option<&str>,
+        values: Vec<(&str, AttributeValue)>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let values =
+            (!values.is_empty()).then(|| values.into_iter().map(|(k, v)| (k.into(), v)).collect());
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
             .set_condition_expression(condition.map(str::to_string))
+            .set_expression_attribute_values(values)
             .build()
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         Ok(TransactWriteItem::builder().put(put).build())
@@ -88,6 +109,59 @@ impl DynamoStore {
             .build()
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// What storing an outbound message does to its conversation (must exist).
+    fn outbound_conversation_update(
+        &self,
+        message: &Message,
+        effect: OutboundEffect,
+        now: DateTime<Utc>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut names = vec![
+            ("#ua", "updated_at"),
+            ("#lm", "last_message_at"),
+            ("#mc", "message_count"),
+        ];
+        let mut values = vec![
+            (":now", n(now.timestamp_millis())),
+            (":t", n(message.sent_at.timestamp_millis())),
+            (":one", n(1)),
+        ];
+        let expression = match effect {
+            OutboundEffect::AwaitCustomer => {
+                names.extend([
+                    ("#st", "status"),
+                    ("#ss", "status_since"),
+                    ("#ws", "waiting_since"),
+                ]);
+                values.push((":pending", s(ConversationStatus::Pending.as_str())));
+                "SET #ua = :now, #lm = :t, #st = :pending, #ss = :now ADD #mc :one REMOVE #ws"
+            }
+            OutboundEffect::KeepStatus => "SET #ua = :now, #lm = :t ADD #mc :one",
+        };
+        self.conversation_update(
+            &message.conversation_id,
+            expression.to_string(),
+            names,
+            values,
+            Some("attribute_exists(pk)"),
+        )
+    }
+
+    /// The provider id link item, read strongly consistent (it decides races).
+    async fn provider_link(&self, link_pk: &str) -> Result<Option<Item>, StoreError> {
+        Ok(self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, s(link_pk))
+            .key(SK, s("PMSG"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?
+            .item)
     }
 
     async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), TransactFailure> {
@@ -142,11 +216,19 @@ fn to_item<T: serde::Serialize>(v: &T) -> Result<Item, StoreError> {
     serde_dynamo::to_item(v).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-fn get_s<'a>(item: &'a Item, key: &str) -> Result<&'a str, StoreError> {
-    item.get(key)
-        .and_then(|v| v.as_s().ok())
-        .map(String::as_str)
-        .ok_or_else(|| StoreError::Corrupt(format!("attribute {key} missing")))
+/// The message a provider link points to, if it is linked (not just a parked status).
+fn linked_message(link: &Item) -> Option<(&str, &str)> {
+    let attr = |k: &str| link.get(k).and_then(|v| v.as_s().ok()).map(String::as_str);
+    Some((attr("conversation_id")?, attr("message_sk")?))
+}
+
+fn parked_rank(link: &Item) -> Option<u8> {
+    link.get(PARKED_RANK)?.as_n().ok()?.parse().ok()
+}
+
+fn update_condition_failed<R>(e: &SdkError<UpdateItemError, R>) -> bool {
+    e.as_service_error()
+        .is_some_and(|e| e.is_conditional_check_failed_exception())
 }
 
 /// Pagination cursors are the index's LastEvaluatedKey, base64url JSON.
@@ -228,9 +310,10 @@ impl ConversationStore for DynamoStore {
                 "#ss = if_not_exists(#ws, :t)",
             ]);
         } else {
-            // Reactions neither reopen a conversation nor restart the wait.
+            // Reactions neither reopen a conversation nor restart the wait; one that
+            // starts a conversation leaves nothing to answer.
             set.extend([
-                "#st = if_not_exists(#st, :open)",
+                "#st = if_not_exists(#st, :resolved)",
                 "#ss = if_not_exists(#ss, :t)",
             ]);
         }
@@ -258,9 +341,13 @@ impl ConversationStore for DynamoStore {
             (":c", s(&m.endpoint.customer_id)),
             (":now", n(now.timestamp_millis())),
             (":t", n(m.sent_at.timestamp_millis())),
-            (":open", s(ConversationStatus::Open.as_str())),
             (":one", n(1)),
         ];
+        values.push(if m.kind.wants_answer() {
+            (":open", s(ConversationStatus::Open.as_str()))
+        } else {
+            (":resolved", s(ConversationStatus::Resolved.as_str()))
+        });
         if let Some(name) = &inbound.customer_name {
             set.push("#cn = :cn");
             names.push(("#cn", "customer_name"));
@@ -280,28 +367,7 @@ impl ConversationStore for DynamoStore {
     }
 
     async fn apply_status(&self, update: &StatusUpdate) -> Result<StatusApplied, StoreError> {
-        let link = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(
-                PK,
-                s(provider_link_pk(
-                    update.channel,
-                    &update.provider_message_id,
-                )),
-            )
-            .key(SK, s("PMSG"))
-            .send()
-            .await
-            .map_err(unavailable)?;
-        let Some(link) = link.item else {
-            return Ok(StatusApplied::UnknownMessage);
-        };
-        let conversation =
-            ConversationId::parse(get_s(&link, "conversation_id")?).ok_or_else(|| {
-                StoreError::Corrupt("provider link with a bad conversation id".into())
-            })?;
+        let link_pk = provider_link_pk(update.channel, &update.provider_message_id);
         let delivery = Delivery {
             state: update.state,
             at: update.at,
@@ -309,30 +375,75 @@ impl ConversationStore for DynamoStore {
         };
         let delivery = serde_dynamo::to_attribute_value(&delivery)
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(PK, s(conversation_pk(&conversation)))
-            .key(SK, s(get_s(&link, "message_sk")?))
-            .update_expression("SET #d = :d, #r = :r")
-            .condition_expression("attribute_exists(pk) AND (attribute_not_exists(#r) OR #r < :r)")
-            .expression_attribute_names("#d", "delivery")
-            .expression_attribute_names("#r", "delivery_rank")
-            .expression_attribute_values(":d", delivery)
-            .expression_attribute_values(":r", n(update.state.rank()))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(StatusApplied::Applied),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(StatusApplied::Stale)
+        let rank = update.state.rank();
+        for _ in 0..RACE_ROUNDS {
+            let link = self.provider_link(&link_pk).await?;
+            if let Some((conversation, message_sk)) = link.as_ref().and_then(linked_message) {
+                let conversation = ConversationId::parse(conversation).ok_or_else(|| {
+                    StoreError::Corrupt("provider link with a bad conversation id".into())
+                })?;
+                let result = self
+                    .client
+                    .update_item()
+                    .table_name(&self.table)
+                    .key(PK, s(conversation_pk(&conversation)))
+                    .key(SK, s(message_sk))
+                    .update_expression("SET #d = :d, #r = :r")
+                    .condition_expression(
+                        "attribute_exists(pk) AND (attribute_not_exists(#r) OR #r < :r)",
+                    )
+                    .expression_attribute_names("#d", "delivery")
+                    .expression_attribute_names("#r", "delivery_rank")
+                    .expression_attribute_values(":d", delivery)
+                    .expression_attribute_values(":r", n(rank))
+                    .send()
+                    .await;
+                return match result {
+                    Ok(_) => Ok(StatusApplied::Applied),
+                    Err(e) if update_condition_failed(&e) => Ok(StatusApplied::Stale),
+                    Err(e) => Err(unavailable(e)),
+                };
             }
-            Err(e) => Err(unavailable(e)),
+            // No message carries this provider id yet: the status overtook the final
+            // write of its message (which takes it over), or the message was not sent
+            // through asyncdesk (the parked status expires). Only a later state
+            // replaces a parked one, and none once the message is linked.
+            if link.as_ref().and_then(parked_rank) >= Some(rank) {
+                return Ok(StatusApplied::Stale);
+            }
+            let parked = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key(PK, s(&link_pk))
+                .key(SK, s("PMSG"))
+                .update_expression("SET #ty = :ty, #d = :d, #r = :r, #x = :x")
+                .condition_expression(
+                    "attribute_not_exists(conversation_id) AND (attribute_not_exists(#r) OR #r < :r)",
+                )
+                .expression_attribute_names("#ty", "item_type")
+                .expression_attribute_names("#d", PARKED_DELIVERY)
+                .expression_attribute_names("#r", PARKED_RANK)
+                .expression_attribute_names("#x", EXPIRES_AT)
+                .expression_attribute_values(":ty", s(TYPE_PROVIDER_LINK))
+                .expression_attribute_values(":d", delivery.clone())
+                .expression_attribute_values(":r", n(rank))
+                .expression_attribute_values(
+                    ":x",
+                    n(update.at.timestamp() + PARKED_STATUS_TTL_SECS),
+                )
+                .send()
+                .await;
+            match parked {
+                Ok(_) => return Ok(StatusApplied::Parked),
+                // Linked or overtaken meanwhile: look again.
+                Err(e) if update_condition_failed(&e) => continue,
+                Err(e) => return Err(unavailable(e)),
+            }
         }
+        Err(StoreError::Unavailable(format!(
+            "provider link {link_pk} kept changing"
+        )))
     }
 
     async fn list_conversations(
@@ -434,70 +545,96 @@ impl ConversationStore for DynamoStore {
         effect: OutboundEffect,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let item = MessageItem::new(message);
-        // Replaces the message's `sending` record, if it has one (ids are fresh UUIDs).
-        let mut items = vec![self.put(to_item(&item)?, None)?];
-        if let Some(pid) = &message.provider_message_id {
-            let link = Item::from([
-                (
-                    PK.into(),
-                    s(provider_link_pk(message.endpoint.channel, pid)),
-                ),
-                (SK.into(), s("PMSG")),
-                ("item_type".into(), s(TYPE_PROVIDER_LINK)),
-                (
-                    "conversation_id".into(),
-                    s(message.conversation_id.as_str()),
-                ),
-                ("message_sk".into(), s(&item.sk)),
-                (
-                    EXPIRES_AT.into(),
-                    n(now.timestamp() + PROVIDER_LINK_TTL_SECS),
-                ),
-            ]);
-            items.push(self.put(link, Some("attribute_not_exists(pk)"))?);
-        }
-        let mut names = vec![
-            ("#ua", "updated_at"),
-            ("#lm", "last_message_at"),
-            ("#mc", "message_count"),
-        ];
-        let mut values = vec![
-            (":now", n(now.timestamp_millis())),
-            (":t", n(message.sent_at.timestamp_millis())),
-            (":one", n(1)),
-        ];
-        let expression = match effect {
-            OutboundEffect::AwaitCustomer => {
-                names.extend([
-                    ("#st", "status"),
-                    ("#ss", "status_since"),
-                    ("#ws", "waiting_since"),
-                ]);
-                values.push((":pending", s(ConversationStatus::Pending.as_str())));
-                "SET #ua = :now, #lm = :t, #st = :pending, #ss = :now ADD #mc :one REMOVE #ws"
+        let mut message = message.clone();
+        // The rank of a parked status this write takes over (see `apply_status`).
+        let mut taking_over: Option<u8> = None;
+        for _ in 0..RACE_ROUNDS {
+            let item = MessageItem::new(&message);
+            // Replaces the message's `sending` record, if it has one (ids are fresh UUIDs).
+            let mut items = vec![self.put(to_item(&item)?, None)?];
+            let link_index = match &message.provider_message_id {
+                Some(pid) => {
+                    let link = Item::from([
+                        (
+                            PK.into(),
+                            s(provider_link_pk(message.endpoint.channel, pid)),
+                        ),
+                        (SK.into(), s("PMSG")),
+                        ("item_type".into(), s(TYPE_PROVIDER_LINK)),
+                        (
+                            "conversation_id".into(),
+                            s(message.conversation_id.as_str()),
+                        ),
+                        ("message_sk".into(), s(&item.sk)),
+                        (
+                            EXPIRES_AT.into(),
+                            n(now.timestamp() + PROVIDER_LINK_TTL_SECS),
+                        ),
+                    ]);
+                    items.push(match taking_over {
+                        None => self.put(link, Some("attribute_not_exists(pk)"))?,
+                        Some(rank) => self.put_if(
+                            link,
+                            Some(&format!(
+                                "attribute_not_exists(conversation_id) AND {PARKED_RANK} = :parked"
+                            )),
+                            vec![(":parked", n(rank))],
+                        )?,
+                    });
+                    Some(items.len() - 1)
+                }
+                None => None,
+            };
+            let conv_index = items.len();
+            items.push(self.outbound_conversation_update(&message, effect, now)?);
+            let failed = match self.transact(items).await {
+                Ok(()) => return Ok(()),
+                Err(TransactFailure::Store(e)) => return Err(e),
+                Err(TransactFailure::Condition(failed)) => failed,
+            };
+            if failed.contains(&conv_index) {
+                return Err(StoreError::NotFound(format!(
+                    "conversation {}",
+                    message.conversation_id
+                )));
             }
-            OutboundEffect::KeepStatus => "SET #ua = :now, #lm = :t ADD #mc :one",
-        };
-        let conv_index = items.len();
-        items.push(self.conversation_update(
-            &message.conversation_id,
-            expression.to_string(),
-            names,
-            values,
-            Some("attribute_exists(pk)"),
-        )?);
-        match self.transact(items).await {
-            Ok(()) => Ok(()),
-            Err(TransactFailure::Condition(failed)) if failed.contains(&conv_index) => Err(
-                StoreError::NotFound(format!("conversation {}", message.conversation_id)),
-            ),
-            Err(TransactFailure::Condition(_)) => Err(StoreError::Corrupt(format!(
-                "message {} was already stored",
-                message.id
-            ))),
-            Err(TransactFailure::Store(e)) => Err(e),
+            let (Some(link_index), Some(pid)) = (link_index, &message.provider_message_id) else {
+                return Err(StoreError::Corrupt(format!(
+                    "message {} was already stored",
+                    message.id
+                )));
+            };
+            if !failed.contains(&link_index) {
+                return Err(StoreError::Corrupt(format!(
+                    "message {} was already stored",
+                    message.id
+                )));
+            }
+            // A status callback overtook this write and was parked on the link:
+            // take it over into the message, then write again.
+            let link = self
+                .provider_link(&provider_link_pk(message.endpoint.channel, pid))
+                .await?
+                .unwrap_or_default();
+            if linked_message(&link).is_some() {
+                return Err(StoreError::Corrupt(format!(
+                    "provider message id {pid} is already linked to a message"
+                )));
+            }
+            taking_over = parked_rank(&link);
+            if let Some(parked) = link.get(PARKED_DELIVERY) {
+                let parked: Delivery = serde_dynamo::from_attribute_value(parked.clone())
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let current = message.delivery.as_ref().map_or(0, |d| d.state.rank());
+                if parked.state.rank() > current {
+                    message.delivery = Some(parked);
+                }
+            }
         }
+        Err(StoreError::Unavailable(format!(
+            "delivery statuses of message {} kept changing",
+            message.id
+        )))
     }
 
     async fn record_sending(&self, message: &Message) -> Result<(), StoreError> {

@@ -41,8 +41,10 @@ pub enum StatusApplied {
     Applied,
     /// The message already has this or a later state.
     Stale,
-    /// No outbound message with that provider id was sent through asyncdesk.
-    UnknownMessage,
+    /// No stored message carries that provider id (yet): the status overtook its
+    /// message's final write, which takes it over, or the message was not sent
+    /// through asyncdesk. Kept for a day.
+    Parked,
 }
 
 /// What storing an outbound message does to its conversation.
@@ -78,7 +80,8 @@ pub trait ConversationStore: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<Recorded, StoreError>;
 
-    /// Records a delivery status on the outbound message it belongs to.
+    /// Records a delivery status on the outbound message it belongs to, or parks it
+    /// until that message's final write when the status arrives first.
     async fn apply_status(&self, update: &StatusUpdate) -> Result<StatusApplied, StoreError>;
 
     /// Conversations in `status`, the one waiting longest (in that status) first.
@@ -103,7 +106,8 @@ pub trait ConversationStore: Send + Sync {
 
     /// Stores an outbound message in its final state, replacing its `sending` record
     /// (and, when the channel gave one, the link from its provider id for status
-    /// updates), and updates the conversation. One request.
+    /// updates), and updates the conversation. One request; two more when a status
+    /// for it was parked first, which the message then takes over.
     async fn record_outbound(
         &self,
         message: &Message,
