@@ -55,6 +55,16 @@ fn agent_reply(customer: &str, at: DateTime<Utc>, provider_id: &str) -> Message 
     m
 }
 
+fn status(provider_id: &str, state: DeliveryState, secs: i64) -> StatusUpdate {
+    StatusUpdate {
+        channel: Channel::Whatsapp,
+        provider_message_id: provider_id.into(),
+        state,
+        at: t(secs),
+        error: None,
+    }
+}
+
 #[tokio::test]
 async fn one_inbound_message_is_one_request_and_redelivery_stores_nothing() {
     let table = TestTable::new().await;
@@ -255,41 +265,19 @@ async fn delivery_statuses_only_move_forward() {
         .record_outbound(&reply, OutboundEffect::AwaitCustomer, t(10))
         .await
         .unwrap();
-    let update = |state, secs| StatusUpdate {
-        channel: Channel::Whatsapp,
-        provider_message_id: "wamid.out".into(),
-        state,
-        at: t(secs),
-        error: None,
-    };
-    assert_eq!(
-        store
-            .apply_status(&update(DeliveryState::Delivered, 20))
-            .await
-            .unwrap(),
-        StatusApplied::Applied
-    );
-    assert_eq!(
-        store
-            .apply_status(&update(DeliveryState::Read, 30))
-            .await
-            .unwrap(),
-        StatusApplied::Applied
-    );
-    assert_eq!(
-        store
-            .apply_status(&update(DeliveryState::Delivered, 25))
-            .await
-            .unwrap(),
-        StatusApplied::Stale
-    );
-    assert_eq!(
-        store
-            .apply_status(&update(DeliveryState::Read, 30))
-            .await
-            .unwrap(),
-        StatusApplied::Stale
-    );
+    let update = |state, secs| status("wamid.out", state, secs);
+    for (state, secs, expected) in [
+        (DeliveryState::Delivered, 20, StatusApplied::Applied),
+        (DeliveryState::Read, 30, StatusApplied::Applied),
+        (DeliveryState::Delivered, 25, StatusApplied::Stale),
+        (DeliveryState::Read, 30, StatusApplied::Stale),
+    ] {
+        assert_eq!(
+            store.apply_status(&update(state, secs)).await.unwrap(),
+            expected,
+            "{state:?} at {secs}"
+        );
+    }
     let mut unknown = update(DeliveryState::Sent, 5);
     unknown.provider_message_id = "wamid.elsewhere".into();
     assert_eq!(
@@ -314,36 +302,20 @@ async fn a_status_that_overtakes_its_reply_is_parked_and_taken_over() {
         .record_inbound(&inbound("4912", "w1", t(0)), t(0))
         .await
         .unwrap();
-    let update = |state, secs| StatusUpdate {
-        channel: Channel::Whatsapp,
-        provider_message_id: "wamid.fast".into(),
-        state,
-        at: t(secs),
-        error: None,
-    };
+    let update = |state, secs| status("wamid.fast", state, secs);
     // The reply was accepted by the channel, but its final write has not landed
     // when the callbacks come in: a later state replaces an earlier parked one.
-    assert_eq!(
-        store
-            .apply_status(&update(DeliveryState::Sent, 11))
-            .await
-            .unwrap(),
-        StatusApplied::Parked
-    );
-    assert_eq!(
-        store
-            .apply_status(&update(DeliveryState::Delivered, 12))
-            .await
-            .unwrap(),
-        StatusApplied::Parked
-    );
-    assert_eq!(
-        store
-            .apply_status(&update(DeliveryState::Sent, 11))
-            .await
-            .unwrap(),
-        StatusApplied::Stale
-    );
+    for (state, secs, expected) in [
+        (DeliveryState::Sent, 11, StatusApplied::Parked),
+        (DeliveryState::Delivered, 12, StatusApplied::Parked),
+        (DeliveryState::Sent, 11, StatusApplied::Stale),
+    ] {
+        assert_eq!(
+            store.apply_status(&update(state, secs)).await.unwrap(),
+            expected,
+            "{state:?} at {secs}"
+        );
+    }
 
     let reply = agent_reply("4912", t(10), "wamid.fast");
     store
