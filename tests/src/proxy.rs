@@ -1,5 +1,6 @@
 //! A pass-through HTTP proxy in front of the DynamoDB-API server that records the
-//! operation of every request (X-Amz-Target), so tests count real requests.
+//! operation of every request (X-Amz-Target), so tests count real requests, and the
+//! IAM actions each request needs, so tests check the template's policies.
 
 use crate::server::{self, Request, Response};
 use hyper::body::Bytes;
@@ -9,6 +10,7 @@ use std::sync::{Arc, Mutex};
 pub struct CountingProxy {
     pub endpoint: String,
     operations: Arc<Mutex<Vec<String>>>,
+    actions: Arc<Mutex<std::collections::BTreeSet<String>>>,
 }
 
 impl CountingProxy {
@@ -18,20 +20,32 @@ impl CountingProxy {
             .expect("bind proxy");
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
         let operations = Arc::new(Mutex::new(Vec::new()));
+        let actions = Arc::new(Mutex::new(std::collections::BTreeSet::new()));
         let client = reqwest::Client::new();
         let upstream = upstream.trim_end_matches('/').to_string();
-        let ops = operations.clone();
+        let (ops, acts) = (operations.clone(), actions.clone());
         let task = server::serve(listener, move |req: Request| {
-            let (client, upstream, ops) = (client.clone(), upstream.clone(), ops.clone());
-            async move { forward(&client, &upstream, &ops, req).await }
+            let (client, upstream) = (client.clone(), upstream.clone());
+            let (ops, acts) = (ops.clone(), acts.clone());
+            async move {
+                acts.lock().unwrap().extend(iam_actions(&req));
+                forward(&client, &upstream, &ops, req).await
+            }
         });
         (
             CountingProxy {
                 endpoint,
                 operations,
+                actions,
             },
             task,
         )
+    }
+
+    /// The IAM actions the requests so far needed, e.g. "dynamodb:PutItem"; a
+    /// TransactWriteItems needs the action of each of its items.
+    pub fn iam_actions(&self) -> std::collections::BTreeSet<String> {
+        self.actions.lock().unwrap().clone()
     }
 
     /// Operations seen so far, e.g. "DynamoDB_20120810.TransactWriteItems".
@@ -42,6 +56,30 @@ impl CountingProxy {
     pub fn reset(&self) {
         self.operations.lock().unwrap().clear();
     }
+}
+
+fn iam_actions(req: &Request) -> Vec<String> {
+    let operation = req
+        .headers()
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|t| t.split_once('.'))
+        .map(|(_, op)| op.to_string())
+        .unwrap_or_default();
+    if operation != "TransactWriteItems" {
+        return vec![format!("dynamodb:{operation}")];
+    }
+    let body: serde_json::Value = serde_json::from_slice(req.body()).unwrap_or_default();
+    body["TransactItems"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|item| item.as_object()?.keys().next().cloned())
+        .map(|kind| match kind.as_str() {
+            "ConditionCheck" => "dynamodb:ConditionCheckItem".to_string(),
+            other => format!("dynamodb:{other}Item"),
+        })
+        .collect()
 }
 
 async fn forward(

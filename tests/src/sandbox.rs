@@ -23,6 +23,7 @@ pub struct OutboxEntry {
 struct State {
     sent: Vec<OutboxEntry>,
     failures: VecDeque<(u16, Value)>,
+    next_ids: VecDeque<String>,
     authorizations: Vec<String>,
     requests: usize,
 }
@@ -68,6 +69,16 @@ impl GraphSandbox {
             .push_back((status, body));
     }
 
+    /// The next accepted send gets `id` instead of a fresh one (e.g. an id a status
+    /// callback already used).
+    pub fn next_message_id(&self, id: &str) {
+        self.state
+            .lock()
+            .unwrap()
+            .next_ids
+            .push_back(id.to_string());
+    }
+
     /// Handles a request whose path, relative to the API base, is `path`.
     pub fn handle(&self, path: &str, req: &Request) -> Response {
         let mut state = self.state.lock().unwrap();
@@ -103,7 +114,10 @@ impl GraphSandbox {
         ) else {
             return graph_error(400, 100, "(#100) Invalid parameter");
         };
-        let id = format!("wamid.sandbox.{}", uuid::Uuid::new_v4().simple());
+        let id = state
+            .next_ids
+            .pop_front()
+            .unwrap_or_else(|| format!("wamid.sandbox.{}", uuid::Uuid::new_v4().simple()));
         state.sent.push(OutboxEntry {
             id: id.clone(),
             channel: "whatsapp",

@@ -167,6 +167,31 @@ impl Template {
         Ok((id.to_string(), patterns))
     }
 
+    /// The DynamoDB actions a function's inline policy statements allow.
+    pub fn dynamodb_actions(&self, function: &str) -> Vec<String> {
+        let Some((_, f)) = self.resources().find(|(id, _)| *id == function) else {
+            return Vec::new();
+        };
+        let policies = f
+            .get("Properties")
+            .and_then(|p| p.get("Policies"))
+            .and_then(Value::as_sequence);
+        policies
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p.get("Statement")?.as_sequence())
+            .flatten()
+            .filter(|s| str_at(s, "Effect") == Some("Allow"))
+            .filter_map(|s| s.get("Action"))
+            .flat_map(|a| match a {
+                Value::Sequence(seq) => seq.iter().filter_map(Value::as_str).collect(),
+                other => other.as_str().into_iter().collect::<Vec<_>>(),
+            })
+            .filter(|a| a.starts_with("dynamodb:"))
+            .map(str::to_string)
+            .collect()
+    }
+
     /// The environment variable names a function is given.
     pub fn function_env(&self, function: &str) -> Vec<String> {
         let names = |v: Option<&Value>| -> Vec<String> {

@@ -1,0 +1,247 @@
+//! Least privilege that works: every DynamoDB action a function performs, including
+//! its rare paths (a status that overtook its message, a claim given back), is allowed
+//! by that function's policy in `infra/template.yaml`. The handlers run against moto
+//! through a proxy that records the IAM action of each request.
+
+use asyncdesk::auth::{AgentKeys, hash_key};
+use asyncdesk::channels::{Channels, whatsapp};
+use asyncdesk::config::OutboundConfig;
+use asyncdesk::conversation::{
+    Channel, DeliveryState, Endpoint, Message, MessageKind, StatusUpdate,
+};
+use asyncdesk::hours::BusinessHours;
+use asyncdesk::store::dynamo::DynamoStore;
+use asyncdesk::store::{ConversationStore, OutboundEffect, StatusApplied};
+use asyncdesk_tests::kit::{self, APP_SECRET, TestTable, VERIFY_TOKEN};
+use asyncdesk_tests::proxy::CountingProxy;
+use asyncdesk_tests::sandbox::GraphSandbox;
+use asyncdesk_tests::template::Template;
+use chrono::{DateTime, Duration, Utc};
+use serde_json::json;
+use std::collections::BTreeSet;
+
+struct Rig {
+    table: TestTable,
+    proxy: CountingProxy,
+    /// The table seen through the proxy: what the function under test uses.
+    store: DynamoStore,
+    sandbox: GraphSandbox,
+    channels: Channels,
+    _tasks: [tokio::task::JoinHandle<()>; 2],
+}
+
+async fn rig() -> Rig {
+    let table = TestTable::new().await;
+    let (proxy, proxy_task) = CountingProxy::start(&table.endpoint).await;
+    let store = table.store_via(&proxy.endpoint).await;
+    let sandbox = GraphSandbox::new();
+    let (base, sandbox_task) = sandbox.start().await;
+    let channels = Channels::new(&OutboundConfig {
+        whatsapp_access_token: "wa-token".into(),
+        whatsapp_api_base: base,
+    });
+    Rig {
+        table,
+        proxy,
+        store,
+        sandbox,
+        channels,
+        _tasks: [proxy_task, sandbox_task],
+    }
+}
+
+impl Rig {
+    /// A customer message stored directly (not through the proxy); its conversation id.
+    async fn customer_writes(&self, customer: &str, at: DateTime<Utc>) -> String {
+        let body = kit::text_webhook(customer, &format!("w{customer}"), at.timestamp(), "hi");
+        let inbound = whatsapp::parse_webhook(&body, at)
+            .unwrap()
+            .messages
+            .remove(0);
+        self.table.store.record_inbound(&inbound, at).await.unwrap();
+        inbound.message.conversation_id.to_string()
+    }
+
+    /// A status callback that arrives before the message with `provider_id` is stored,
+    /// and the channel's next send that gets that id.
+    async fn status_overtakes_next_send(&self, provider_id: &str, at: DateTime<Utc>) {
+        let update = StatusUpdate {
+            channel: Channel::Whatsapp,
+            provider_message_id: provider_id.into(),
+            state: DeliveryState::Sent,
+            at,
+            error: None,
+        };
+        assert_eq!(
+            self.table.store.apply_status(&update).await.unwrap(),
+            StatusApplied::Parked
+        );
+        self.sandbox.next_message_id(provider_id);
+    }
+
+    /// Asserts the function's policy allows every action seen, and that the run
+    /// covered at least `exercised`.
+    fn assert_policy_covers(&self, function: &str, exercised: &[&str]) {
+        let allowed: BTreeSet<String> = Template::load()
+            .unwrap()
+            .dynamodb_actions(function)
+            .into_iter()
+            .collect();
+        let performed = self.proxy.iam_actions();
+        let missing: Vec<&String> = performed.difference(&allowed).collect();
+        assert!(
+            missing.is_empty(),
+            "{function} performs {missing:?}, which its policy does not allow"
+        );
+        for action in exercised {
+            assert!(
+                performed.contains(*action),
+                "the run should exercise {action}; it did {performed:?}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn inbound_webhook_policy_covers_messages_and_statuses() {
+    let rig = rig().await;
+    let now = Utc::now();
+    let id = rig.customer_writes("4960", now).await;
+    let endpoint = Endpoint {
+        channel: Channel::Whatsapp,
+        business_id: kit::PHONE_NUMBER_ID.into(),
+        customer_id: "4960".into(),
+    };
+    assert_eq!(endpoint.conversation_id().to_string(), id);
+    let mut reply = Message::outbound(&endpoint, MessageKind::Text, "on it", "alice", now);
+    reply.provider_message_id = Some("wamid.linked".into());
+    rig.table
+        .store
+        .record_outbound(&reply, OutboundEffect::AwaitCustomer, now)
+        .await
+        .unwrap();
+
+    let ts = now.timestamp().to_string();
+    let body = kit::webhook(
+        "4960",
+        "Ada",
+        json!([kit::text_message("4960", "w2", now.timestamp(), "thanks")]),
+        json!([
+            {"id": "wamid.linked", "status": "delivered", "timestamp": ts, "recipient_id": "4960"},
+            {"id": "wamid.early", "status": "sent", "timestamp": ts, "recipient_id": "4960"}
+        ]),
+    );
+    let deps = inbound_webhook::Inbound {
+        store: rig.store.clone(),
+        whatsapp_app_secret: APP_SECRET.into(),
+        whatsapp_verify_token: VERIFY_TOKEN.into(),
+    };
+    let resp = inbound_webhook::handle(
+        &kit::signed_post("/webhooks/whatsapp", &body, APP_SECRET),
+        &deps,
+        now,
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    rig.assert_policy_covers(
+        "InboundWebhookFunction",
+        &[
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+        ],
+    );
+}
+
+#[tokio::test]
+async fn agent_reply_policy_covers_queue_thread_and_replies() {
+    let rig = rig().await;
+    let now = Utc::now();
+    let id = rig
+        .customer_writes("4961", now - Duration::minutes(5))
+        .await;
+    rig.status_overtakes_next_send("wamid.race", now).await;
+    let key = "alice-key";
+    let deps = agent_reply::Agent {
+        store: rig.store.clone(),
+        outbound: rig.channels.clone(),
+        keys: AgentKeys::parse(&format!("alice={}", hash_key(key))).unwrap(),
+    };
+    let call = |method: &str, path: String, body: Option<serde_json::Value>| {
+        let req = kit::agent_request(method, &path, Some(key), body);
+        let deps = &deps;
+        async move { kit::read(agent_reply::handle(&req, deps, Utc::now()).await) }
+    };
+    let (status, _) = call("GET", "/conversations?status=open".into(), None).await;
+    assert_eq!(status, 200);
+    let (status, _) = call("GET", format!("/conversations/{id}"), None).await;
+    assert_eq!(status, 200);
+    let (status, body) = call(
+        "POST",
+        format!("/conversations/{id}/messages"),
+        Some(json!({"text": "Here you go"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let (_, thread) = call("GET", format!("/conversations/{id}"), None).await;
+    let last = thread["messages"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        last["delivery"]["state"], "sent",
+        "the parked status was taken over: {last}"
+    );
+    rig.assert_policy_covers(
+        "AgentReplyFunction",
+        &[
+            "dynamodb:GetItem",
+            "dynamodb:Query",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+        ],
+    );
+}
+
+#[tokio::test]
+async fn auto_reply_policy_covers_claims_sends_and_retries() {
+    let rig = rig().await;
+    // Open Mondays only; 2026-11-25 is a Wednesday.
+    let hours = r#"{"timezone":"UTC","weekly":{"mon":["08:00-18:00"]},"first_response_minutes":30,
+        "auto_reply":{"default":"Away; we'll reply by {reply_by}."}}"#;
+    let now = DateTime::parse_from_rfc3339("2026-11-25T02:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    rig.customer_writes("4962", now).await;
+    let deps = off_hours_auto_reply::AutoReply {
+        store: rig.store.clone(),
+        outbound: rig.channels.clone(),
+        hours: BusinessHours::from_json(hours).unwrap(),
+        max_age: Duration::minutes(60),
+    };
+    let event = rig.table.stream_event().await;
+
+    // A transient send failure gives the claim back for the retry...
+    rig.sandbox.fail_next(
+        503,
+        json!({"error":{"message":"Service temporarily unavailable","code":2}}),
+    );
+    let resp = off_hours_auto_reply::handle_batch(event.clone(), &deps, now).await;
+    assert_eq!(resp.batch_item_failures.len(), 1);
+    // ...which sends, and takes over a status that overtook its final write.
+    rig.status_overtakes_next_send("wamid.race2", now).await;
+    let resp = off_hours_auto_reply::handle_batch(event, &deps, now).await;
+    assert!(resp.batch_item_failures.is_empty());
+    assert_eq!(rig.sandbox.outbox().len(), 1);
+    rig.assert_policy_covers(
+        "OffHoursAutoReplyFunction",
+        &[
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+        ],
+    );
+}
