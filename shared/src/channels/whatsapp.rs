@@ -3,8 +3,8 @@
 
 use super::{SendError, SentMessage};
 use crate::conversation::{
-    Channel, Choice, DeliveryState, Direction, Endpoint, InboundMessage, Location, Media, Message,
-    MessageKind, ProviderError, Reaction, StatusUpdate,
+    Channel, Choice, ConversationId, DeliveryState, Direction, Endpoint, InboundMessage, Location,
+    Media, Message, MessageKind, ProviderError, Reaction, StatusUpdate,
 };
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
@@ -276,6 +276,11 @@ pub fn parse_webhook(
                 batch.messages.push(inbound);
             }
             for (si, st) in value.statuses.into_iter().enumerate() {
+                if st.id.trim().is_empty() {
+                    return Err(PayloadError(format!(
+                        "{at}.value.statuses[{si}]: empty \"id\""
+                    )));
+                }
                 let state = match st.status.as_str() {
                     "sent" => DeliveryState::Sent,
                     "delivered" => DeliveryState::Delivered,
@@ -313,11 +318,20 @@ fn parse_message(
         .clone()
         .or(raw.from_user_id.clone())
         .ok_or_else(|| PayloadError("message without \"from\" or \"from_user_id\"".into()))?;
+    if raw.id.trim().is_empty() {
+        return Err(PayloadError("message with an empty \"id\"".into()));
+    }
     let endpoint = Endpoint {
         channel: Channel::Whatsapp,
         business_id: business_id.to_string(),
         customer_id: customer.clone(),
     };
+    // Agents address conversations by id: never store one the API could not reach.
+    if ConversationId::parse(endpoint.conversation_id().as_str()).is_none() {
+        return Err(PayloadError(format!(
+            "sender {customer:?} or phone_number_id {business_id:?} is not a valid id"
+        )));
+    }
     let customer_name = contacts
         .iter()
         .find(|c| c.wa_id.as_deref() == Some(customer.as_str()))
@@ -835,6 +849,27 @@ mod tests {
                     json!([]),
                 ),
                 "messages[0]",
+            ),
+            (
+                envelope(
+                    json!([{"from":"1","id":" ","timestamp":"1","type":"text","text":{"body":"a"}}]),
+                    json!([]),
+                ),
+                "empty \"id\"",
+            ),
+            (
+                envelope(
+                    json!([{"from":"49 151/../x","id":"x","timestamp":"1","type":"text","text":{"body":"a"}}]),
+                    json!([]),
+                ),
+                "not a valid id",
+            ),
+            (
+                envelope(
+                    json!([]),
+                    json!([{"id":"","status":"read","timestamp":"1","recipient_id":"1"}]),
+                ),
+                "statuses[0]: empty",
             ),
         ] {
             let e = parse_webhook(&body, now()).unwrap_err();
