@@ -130,6 +130,8 @@ struct Metadata {
 #[derive(Deserialize)]
 struct Contact {
     wa_id: Option<String>,
+    /// The business-scoped user id (BSUID).
+    user_id: Option<String>,
     profile: Option<Profile>,
 }
 
@@ -332,10 +334,16 @@ fn parse_message(
             "sender {customer:?} or phone_number_id {business_id:?} is not a valid id"
         )));
     }
+    let sender_ids = [raw.from.as_deref(), raw.from_user_id.as_deref()];
+    let is_sender = |id: &Option<String>| id.is_some() && sender_ids.contains(&id.as_deref());
     let customer_name = contacts
         .iter()
-        .find(|c| c.wa_id.as_deref() == Some(customer.as_str()))
-        .or(contacts.first())
+        .find(|c| is_sender(&c.wa_id) || is_sender(&c.user_id))
+        // A lone contact without ids is the sender; of several, it could be anyone.
+        .or(match contacts {
+            [only] if only.wa_id.is_none() && only.user_id.is_none() => Some(only),
+            _ => None,
+        })
         .and_then(|c| c.profile.as_ref()?.name.clone());
     let mut msg = Message {
         id: raw.id.clone(),
@@ -533,7 +541,17 @@ impl WhatsAppClient {
     ) -> Result<SentMessage, SendError> {
         // With the plus sign the number is read as international; without it Meta
         // would prepend the business number's country code.
-        let to = format!("+{}", to.trim_start_matches('+'));
+        let digits = to.trim_start_matches('+');
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            // A customer known only by a business-scoped user id (BSUID) has no phone
+            // number to send to; Meta would refuse it anyway.
+            return Err(SendError::Rejected(ProviderError {
+                code: None,
+                title: "the customer has no WhatsApp phone number to reply to".into(),
+                detail: Some(format!("recipient {to:?} is not a phone number")),
+            }));
+        }
+        let to = format!("+{digits}");
         let body = serde_json::json!({
             "messaging_product": "whatsapp",
             "recipient_type": "individual",
@@ -609,9 +627,15 @@ fn classify(status: u16, retry_after: Option<u64>, error: ProviderError) -> Send
         // Access token expired or invalid.
         Some(190) => SendError::Unauthorized(error),
         _ if status == 429 => SendError::RateLimited { retry_after, error },
-        _ if status >= 500 => {
+        // A Graph error body means the Graph API itself answered and failed.
+        _ if status >= 500 && error.code.is_some() => {
             SendError::Unavailable(format!("WhatsApp API {status}: {}", error.title))
         }
+        // A bare 5xx (502/504 from a proxy in front of the API) may come after the
+        // request was passed on: the message may be out.
+        _ if status >= 500 => SendError::Unconfirmed(format!(
+            "WhatsApp API answered {status} without a Graph error"
+        )),
         _ if status == 401 || status == 403 => SendError::Unauthorized(error),
         _ => SendError::Rejected(error),
     }
@@ -807,6 +831,50 @@ mod tests {
             classify(429, None, e(999)),
             SendError::RateLimited { .. }
         ));
+        let bare = ProviderError {
+            code: None,
+            title: "HTTP 502".into(),
+            detail: None,
+        };
+        assert!(matches!(
+            classify(502, None, bare),
+            SendError::Unconfirmed(_)
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_customer_without_a_phone_number_is_refused_before_sending() {
+        // Nothing listens on port 9: a request would fail as unreachable, not rejected.
+        let client = WhatsAppClient::new(reqwest::Client::new(), "http://127.0.0.1:9", "t");
+        let err = client
+            .send_text("106540352242922", "US.13491208655302741918", "hi")
+            .await
+            .unwrap_err();
+        assert!(matches!(err, SendError::Rejected(_)), "{err:?}");
+    }
+
+    #[test]
+    fn each_sender_gets_its_own_contact_name() {
+        let body = json!({"object":"whatsapp_business_account","entry":[{"id":"WABA","changes":[{"field":"messages","value":{
+            "messaging_product":"whatsapp",
+            "metadata":{"display_phone_number":"15550001111","phone_number_id":"PNID"},
+            "contacts":[
+                {"profile":{"name":"Ada"},"wa_id":"111"},
+                {"profile":{"name":"Bo"},"user_id":"US.222"}
+            ],
+            "messages":[
+                {"from":"111","id":"a","timestamp":"1800000000","type":"text","text":{"body":"x"}},
+                {"from_user_id":"US.222","id":"b","timestamp":"1800000000","type":"text","text":{"body":"y"}},
+                {"from":"333","id":"c","timestamp":"1800000000","type":"text","text":{"body":"z"}}
+            ]}}]}]})
+        .to_string();
+        let names: Vec<Option<String>> = parse_webhook(body.as_bytes(), now())
+            .unwrap()
+            .messages
+            .into_iter()
+            .map(|m| m.customer_name)
+            .collect();
+        assert_eq!(names, [Some("Ada".into()), Some("Bo".into()), None]);
     }
 
     #[test]
