@@ -181,9 +181,17 @@ impl BusinessHours {
             .auto_reply
             .reply_by_format
             .unwrap_or_else(|| DEFAULT_REPLY_BY_FORMAT.to_string());
-        if chrono::format::StrftimeItems::new(&reply_by_format)
-            .any(|i| matches!(i, chrono::format::Item::Error))
-        {
+        // Some specifiers parse but cannot format (e.g. `%#z`): render one instant,
+        // because `render_reply_by` must never fail once the function runs.
+        let renders = {
+            use std::fmt::Write;
+            let sample = Utc::now().with_timezone(&timezone);
+            let mut out = String::new();
+            !chrono::format::StrftimeItems::new(&reply_by_format)
+                .any(|i| matches!(i, chrono::format::Item::Error))
+                && write!(out, "{}", sample.format(&reply_by_format)).is_ok()
+        };
+        if !renders {
             return Err(err(
                 "auto_reply.reply_by_format",
                 format!("{reply_by_format:?} is not a valid strftime format"),
@@ -472,6 +480,11 @@ mod tests {
             (
                 r#"{"timezone":"UTC","wekly":{"mon":["08:00-18:00"]},"auto_reply":{"default":"x"}}"#,
                 "wekly",
+            ),
+            (
+                // Parses as a specifier, but chrono cannot format it.
+                r#"{"timezone":"UTC","weekly":{"mon":["08:00-18:00"]},"auto_reply":{"default":"x","reply_by_format":"%H:%M %#z"}}"#,
+                "auto_reply.reply_by_format",
             ),
         ];
         for (json, field) in cases {
