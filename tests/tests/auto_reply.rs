@@ -265,3 +265,24 @@ async fn a_refused_auto_reply_is_recorded_as_failed_and_not_retried() {
     assert_eq!(delivery.state, DeliveryState::Failed);
     assert_eq!(delivery.error.as_ref().unwrap().code, Some(131030));
 }
+
+#[tokio::test]
+async fn a_message_dated_ahead_of_our_clock_is_judged_when_it_arrived() {
+    let rig = rig().await;
+    let now = at("2026-11-24T21:00:00Z"); // Tuesday evening: closed.
+    let monday_open = at("2026-11-30T09:00:00Z");
+    let body = kit::text_webhook("4936", "wf", monday_open.timestamp(), "hi");
+    let inbound = whatsapp::parse_webhook(&body, now)
+        .unwrap()
+        .messages
+        .remove(0);
+    rig.table.store.record_inbound(&inbound, now).await.unwrap();
+    let outcome = auto_reply_to(&inbound.message, &rig.deps, now)
+        .await
+        .unwrap();
+    assert!(
+        matches!(outcome, off_hours_auto_reply::Outcome::Replied { .. }),
+        "{outcome:?}"
+    );
+    assert_eq!(rig.sandbox.outbox().len(), 1);
+}

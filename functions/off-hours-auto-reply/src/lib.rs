@@ -116,10 +116,12 @@ pub async fn auto_reply_to<S: ConversationStore, O: Outbound>(
             "not a customer message that wants an answer",
         ));
     }
-    if now - message.sent_at > deps.max_age {
+    // A platform clock ahead of ours cannot date a message after we received it.
+    let sent_at = message.sent_at.min(message.stored_at);
+    if now - sent_at > deps.max_age {
         return Ok(Outcome::Skipped("message too old for an auto-reply"));
     }
-    let Some(period) = deps.hours.off_hours_period(message.sent_at) else {
+    let Some(period) = deps.hours.off_hours_period(sent_at) else {
         return Ok(Outcome::Skipped("sent within business hours"));
     };
     let conversation = &message.conversation_id;

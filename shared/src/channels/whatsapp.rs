@@ -243,8 +243,10 @@ impl From<RawError> for ProviderError {
 }
 
 fn parse_timestamp(s: &str, what: &str) -> Result<DateTime<Utc>, PayloadError> {
+    // Up to the year 2286: message sort keys hold 13 digits of milliseconds.
     s.parse::<i64>()
         .ok()
+        .filter(|secs| (0..10_000_000_000).contains(secs))
         .and_then(|secs| DateTime::from_timestamp(secs, 0))
         .ok_or_else(|| PayloadError(format!("{what}: timestamp {s:?} is not unix seconds")))
 }
@@ -907,6 +909,13 @@ mod tests {
             (
                 envelope(
                     json!([{"from":"1","id":"x","timestamp":"yesterday","type":"text","text":{"body":"a"}}]),
+                    json!([]),
+                ),
+                "timestamp",
+            ),
+            (
+                envelope(
+                    json!([{"from":"1","id":"x","timestamp":"99999999999","type":"text","text":{"body":"a"}}]),
                     json!([]),
                 ),
                 "timestamp",
