@@ -11,6 +11,8 @@ pub struct CountingProxy {
     pub endpoint: String,
     operations: Arc<Mutex<Vec<String>>>,
     actions: Arc<Mutex<std::collections::BTreeSet<String>>>,
+    /// Answers to give instead of forwarding: (operation, HTTP status, JSON body).
+    failures: Arc<Mutex<std::collections::VecDeque<(String, u16, serde_json::Value)>>>,
 }
 
 impl CountingProxy {
@@ -23,12 +25,16 @@ impl CountingProxy {
         let actions = Arc::new(Mutex::new(std::collections::BTreeSet::new()));
         let client = reqwest::Client::new();
         let upstream = upstream.trim_end_matches('/').to_string();
-        let (ops, acts) = (operations.clone(), actions.clone());
+        let failures = Arc::new(Mutex::new(std::collections::VecDeque::new()));
+        let (ops, acts, fails) = (operations.clone(), actions.clone(), failures.clone());
         let task = server::serve(listener, move |req: Request| {
             let (client, upstream) = (client.clone(), upstream.clone());
-            let (ops, acts) = (ops.clone(), acts.clone());
+            let (ops, acts, fails) = (ops.clone(), acts.clone(), fails.clone());
             async move {
                 acts.lock().unwrap().extend(iam_actions(&req));
+                if let Some(resp) = injected_failure(&fails, &ops, &req) {
+                    return resp;
+                }
                 forward(&client, &upstream, &ops, req).await
             }
         });
@@ -37,9 +43,19 @@ impl CountingProxy {
                 endpoint,
                 operations,
                 actions,
+                failures,
             },
             task,
         )
+    }
+
+    /// The next request of `operation` (e.g. "TransactWriteItems") is answered with
+    /// `status` and the DynamoDB error `body` instead of reaching the server.
+    pub fn fail_next(&self, operation: &str, status: u16, body: serde_json::Value) {
+        self.failures
+            .lock()
+            .unwrap()
+            .push_back((operation.to_string(), status, body));
     }
 
     /// The IAM actions the requests so far needed, e.g. "dynamodb:PutItem"; a
@@ -58,12 +74,39 @@ impl CountingProxy {
     }
 }
 
-fn iam_actions(req: &Request) -> Vec<String> {
-    let operation = req
-        .headers()
+fn injected_failure(
+    failures: &Mutex<std::collections::VecDeque<(String, u16, serde_json::Value)>>,
+    ops: &Mutex<Vec<String>>,
+    req: &Request,
+) -> Option<Response> {
+    let target = target(req);
+    let mut failures = failures.lock().unwrap();
+    let index = failures
+        .iter()
+        .position(|(op, _, _)| target.rsplit('.').next() == Some(op.as_str()))?;
+    let (_, status, body) = failures.remove(index)?;
+    ops.lock().unwrap().push(target);
+    Some(
+        http::Response::builder()
+            .status(status)
+            .header("content-type", "application/x-amz-json-1.0")
+            .header("x-amzn-requestid", "injected-by-test")
+            .body(Bytes::from(body.to_string()))
+            .unwrap(),
+    )
+}
+
+fn target(req: &Request) -> String {
+    req.headers()
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
-        .and_then(|t| t.split_once('.'))
+        .unwrap_or("(none)")
+        .to_string()
+}
+
+fn iam_actions(req: &Request) -> Vec<String> {
+    let operation = target(req)
+        .split_once('.')
         .map(|(_, op)| op.to_string())
         .unwrap_or_default();
     if operation != "TransactWriteItems" {
@@ -88,13 +131,7 @@ async fn forward(
     ops: &Mutex<Vec<String>>,
     req: Request,
 ) -> Response {
-    let target = req
-        .headers()
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("(none)")
-        .to_string();
-    ops.lock().unwrap().push(target);
+    ops.lock().unwrap().push(target(&req));
     let url = format!(
         "{upstream}{}",
         req.uri()

@@ -466,3 +466,68 @@ async fn an_unreachable_table_is_a_transient_error() {
         .unwrap_err();
     assert!(matches!(err, StoreError::Unavailable(_)), "{err}");
 }
+
+/// What DynamoDB answers when another request was writing one of the items.
+fn transaction_conflict(items: usize) -> serde_json::Value {
+    let mut reasons = vec![serde_json::json!({"Code": "None"}); items];
+    reasons[items - 1] = serde_json::json!({"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"});
+    serde_json::json!({
+        "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+        "message": "Transaction cancelled, please refer cancellation reasons for specific reasons [TransactionConflict]",
+        "CancellationReasons": reasons
+    })
+}
+
+#[tokio::test]
+async fn a_transaction_conflict_is_run_again_not_reported() {
+    let table = TestTable::new().await;
+    let (proxy, _task) = CountingProxy::start(&table.endpoint).await;
+    let store = table.store_via(&proxy.endpoint).await;
+    let msg = inbound("491533", "wamid.C", t(0));
+    proxy.fail_next("TransactWriteItems", 400, transaction_conflict(3));
+    assert_eq!(
+        store.record_inbound(&msg, t(1)).await.unwrap(),
+        Recorded::Stored
+    );
+    assert_eq!(
+        proxy.operations(),
+        vec!["DynamoDB_20120810.TransactWriteItems"; 2]
+    );
+
+    // The auto-reply's final write meets a customer message updating the
+    // conversation: it is not left `sending`.
+    let reply = agent_reply("491533", t(10), "wamid.out.C");
+    store.record_sending(&reply).await.unwrap();
+    proxy.fail_next("TransactWriteItems", 400, transaction_conflict(3));
+    store
+        .record_outbound(&reply, OutboundEffect::KeepStatus, t(10))
+        .await
+        .unwrap();
+    let thread = store
+        .get_thread(&msg.message.conversation_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let out = thread.messages.iter().find(|m| m.id == reply.id).unwrap();
+    assert_eq!(out.delivery, reply.delivery);
+    assert_eq!(thread.conversation.message_count, 2);
+
+    // A conflict that persists is a transient error, and nothing was written.
+    let other = inbound("491533", "wamid.D", t(20));
+    for _ in 0..3 {
+        proxy.fail_next("TransactWriteItems", 400, transaction_conflict(3));
+    }
+    assert!(matches!(
+        store.record_inbound(&other, t(21)).await,
+        Err(StoreError::Unavailable(_))
+    ));
+    assert_eq!(
+        store
+            .get_conversation(&msg.message.conversation_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .message_count,
+        2
+    );
+}

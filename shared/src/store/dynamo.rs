@@ -164,32 +164,48 @@ impl DynamoStore {
             .item)
     }
 
+    /// Runs a transaction. One that DynamoDB cancels because another request was
+    /// writing the same item at that moment (`TransactionConflict`) is run again:
+    /// a cancelled transaction wrote nothing, so this is safe.
     async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), TransactFailure> {
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                if let Some(TransactWriteItemsError::TransactionCanceledException(c)) =
-                    e.as_service_error()
-                {
-                    let failed: Vec<usize> = c
-                        .cancellation_reasons()
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
-                        .map(|(i, _)| i)
-                        .collect();
-                    if !failed.is_empty() {
-                        return Err(TransactFailure::Condition(failed));
-                    }
-                }
-                Err(TransactFailure::Store(unavailable(e)))
+        let mut round = 0;
+        loop {
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await;
+            let Err(e) = result else {
+                return Ok(());
+            };
+            let reasons: Vec<Option<String>> = match e.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(c)) => c
+                    .cancellation_reasons()
+                    .iter()
+                    .map(|r| r.code().map(str::to_string))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let failed: Vec<usize> = reasons
+                .iter()
+                .enumerate()
+                .filter(|(_, code)| code.as_deref() == Some("ConditionalCheckFailed"))
+                .map(|(i, _)| i)
+                .collect();
+            if !failed.is_empty() {
+                return Err(TransactFailure::Condition(failed));
             }
+            let conflict = reasons
+                .iter()
+                .any(|code| code.as_deref() == Some("TransactionConflict"));
+            round += 1;
+            if !conflict || round >= RACE_ROUNDS {
+                return Err(TransactFailure::Store(unavailable(e)));
+            }
+            // Let the other writer finish: 20 ms, then 40 ms, plus up to 20 ms jitter.
+            let jitter = u64::from(uuid::Uuid::new_v4().as_bytes()[0]) % 20;
+            tokio::time::sleep(std::time::Duration::from_millis((10 << round) + jitter)).await;
         }
     }
 }
