@@ -545,11 +545,12 @@ impl WhatsAppClient {
         // would prepend the business number's country code.
         let digits = to.trim_start_matches('+');
         if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-            // A customer known only by a business-scoped user id (BSUID) has no phone
-            // number to send to; Meta would refuse it anyway.
+            // A customer known only by a business-scoped user id (BSUID): sending to
+            // a BSUID takes another recipient form, not implemented yet. Refuse
+            // clearly instead of sending "+US.1349..." as a phone number.
             return Err(SendError::Rejected(ProviderError {
                 code: None,
-                title: "the customer has no WhatsApp phone number to reply to".into(),
+                title: "the customer is known only by a BSUID; replies need a phone number".into(),
                 detail: Some(format!("recipient {to:?} is not a phone number")),
             }));
         }
