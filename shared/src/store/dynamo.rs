@@ -614,18 +614,18 @@ impl ConversationStore for DynamoStore {
                     message.conversation_id
                 )));
             }
-            let (Some(link_index), Some(pid)) = (link_index, &message.provider_message_id) else {
+            // Only the link's condition is left that can have failed.
+            let link_failed = link_index.is_some_and(|i| failed.contains(&i));
+            let Some(pid) = message
+                .provider_message_id
+                .as_deref()
+                .filter(|_| link_failed)
+            else {
                 return Err(StoreError::Corrupt(format!(
-                    "message {} was already stored",
+                    "unexpected condition failure storing message {}",
                     message.id
                 )));
             };
-            if !failed.contains(&link_index) {
-                return Err(StoreError::Corrupt(format!(
-                    "message {} was already stored",
-                    message.id
-                )));
-            }
             // A status callback overtook this write and was parked on the link:
             // take it over into the message, then write again.
             let link = self
