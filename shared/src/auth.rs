@@ -3,7 +3,6 @@
 //! constant time against every configured hash.
 
 use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
 #[derive(Clone, PartialEq, Eq)]
 pub struct AgentKeys {
@@ -71,7 +70,7 @@ impl AgentKeys {
         let presented: [u8; 32] = Sha256::digest(key.as_bytes()).into();
         let mut found = None;
         for (id, hash) in &self.keys {
-            if bool::from(hash.ct_eq(&presented)) {
+            if crate::secret::digests_match(hash, &presented) {
                 found = Some(id.as_str());
             }
         }

@@ -2,39 +2,11 @@
 //! environment variable (and, for JSON values, the field) that is wrong.
 
 use crate::auth::AgentKeys;
-use crate::channels::whatsapp;
+use crate::channels::{Channels, Webhooks};
 use crate::hours::BusinessHours;
-use thiserror::Error;
 
-#[derive(Debug, Error, PartialEq, Eq)]
-#[error("invalid configuration: {field}: {reason}")]
-pub struct ConfigError {
-    pub field: String,
-    pub reason: String,
-}
-
-/// Where settings come from: the process environment in Lambda, a map in tests and
-/// the local stack.
-pub type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
-
-/// Reads the process environment.
-pub fn process_env(name: &str) -> Option<String> {
-    std::env::var(name).ok()
-}
-
-fn required(env: Lookup, name: &str) -> Result<String, ConfigError> {
-    match env(name) {
-        Some(v) if !v.trim().is_empty() => Ok(v),
-        Some(_) => Err(ConfigError {
-            field: name.into(),
-            reason: "must not be empty".into(),
-        }),
-        None => Err(ConfigError {
-            field: name.into(),
-            reason: "is not set".into(),
-        }),
-    }
-}
+use crate::env::required;
+pub use crate::env::{ConfigError, Lookup, process_env};
 
 fn table_name(env: Lookup) -> Result<String, ConfigError> {
     let name = required(env, "TABLE_NAME")?;
@@ -43,75 +15,31 @@ fn table_name(env: Lookup) -> Result<String, ConfigError> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
     if !ok {
-        return Err(ConfigError {
-            field: "TABLE_NAME".into(),
-            reason: "must be 3-255 characters of a-z, A-Z, 0-9, '_', '-', '.'".into(),
-        });
+        return Err(ConfigError::new(
+            "TABLE_NAME",
+            "must be 3-255 characters of a-z, A-Z, 0-9, '_', '-', '.'",
+        ));
     }
     Ok(name)
 }
 
-/// Settings of the inbound webhook function. `Debug` redacts the secrets.
-#[derive(Clone)]
+/// Settings of the inbound webhook function: the webhook side of every enabled
+/// channel, and the senders that answer acknowledgements (Telegram buttons).
+/// `Debug` shows which channels are enabled, never their secrets.
+#[derive(Debug, Clone)]
 pub struct InboundConfig {
     pub table_name: String,
-    pub whatsapp_app_secret: String,
-    pub whatsapp_verify_token: String,
+    pub webhooks: Webhooks,
+    pub channels: Channels,
 }
 
 impl InboundConfig {
     pub fn load(env: Lookup) -> Result<Self, ConfigError> {
         Ok(InboundConfig {
             table_name: table_name(env)?,
-            whatsapp_app_secret: required(env, "WHATSAPP_APP_SECRET")?,
-            whatsapp_verify_token: required(env, "WHATSAPP_VERIFY_TOKEN")?,
+            webhooks: Webhooks::load(env)?,
+            channels: Channels::load_any(env)?,
         })
-    }
-}
-
-/// Settings for sending on the channels. `Debug` redacts the token.
-#[derive(Clone)]
-pub struct OutboundConfig {
-    pub whatsapp_access_token: String,
-    pub whatsapp_api_base: String,
-}
-
-impl OutboundConfig {
-    pub fn load(env: Lookup) -> Result<Self, ConfigError> {
-        let base = env("WHATSAPP_API_BASE")
-            .filter(|v| !v.trim().is_empty())
-            .unwrap_or_else(|| whatsapp::DEFAULT_API_BASE.to_string());
-        if !(base.starts_with("https://") || base.starts_with("http://")) {
-            return Err(ConfigError {
-                field: "WHATSAPP_API_BASE".into(),
-                reason: "must be an http(s) URL".into(),
-            });
-        }
-        Ok(OutboundConfig {
-            whatsapp_access_token: required(env, "WHATSAPP_ACCESS_TOKEN")?,
-            whatsapp_api_base: base,
-        })
-    }
-}
-
-const REDACTED: &str = "<redacted>";
-
-impl std::fmt::Debug for InboundConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("InboundConfig")
-            .field("table_name", &self.table_name)
-            .field("whatsapp_app_secret", &REDACTED)
-            .field("whatsapp_verify_token", &REDACTED)
-            .finish()
-    }
-}
-
-impl std::fmt::Debug for OutboundConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OutboundConfig")
-            .field("whatsapp_access_token", &REDACTED)
-            .field("whatsapp_api_base", &self.whatsapp_api_base)
-            .finish()
     }
 }
 
@@ -119,7 +47,7 @@ impl std::fmt::Debug for OutboundConfig {
 #[derive(Debug, Clone)]
 pub struct AutoReplyConfig {
     pub table_name: String,
-    pub outbound: OutboundConfig,
+    pub channels: Channels,
     pub hours: BusinessHours,
     /// Messages older than this (by platform timestamp) get no late auto-reply.
     pub max_age: chrono::Duration,
@@ -127,12 +55,8 @@ pub struct AutoReplyConfig {
 
 impl AutoReplyConfig {
     pub fn load(env: Lookup) -> Result<Self, ConfigError> {
-        let hours = BusinessHours::from_json(&required(env, "BUSINESS_HOURS")?).map_err(|e| {
-            ConfigError {
-                field: format!("BUSINESS_HOURS.{}", e.field),
-                reason: e.reason,
-            }
-        })?;
+        let hours = BusinessHours::from_json(&required(env, "BUSINESS_HOURS")?)
+            .map_err(|e| ConfigError::new(format!("BUSINESS_HOURS.{}", e.field), e.reason))?;
         let max_age_minutes = match env("AUTO_REPLY_MAX_AGE_MINUTES") {
             None => 60,
             Some(v) => v
@@ -140,14 +64,16 @@ impl AutoReplyConfig {
                 .parse::<u32>()
                 .ok()
                 .filter(|m| *m > 0)
-                .ok_or_else(|| ConfigError {
-                    field: "AUTO_REPLY_MAX_AGE_MINUTES".into(),
-                    reason: format!("{v:?} is not a positive whole number of minutes"),
+                .ok_or_else(|| {
+                    ConfigError::new(
+                        "AUTO_REPLY_MAX_AGE_MINUTES",
+                        format!("{v:?} is not a positive whole number of minutes"),
+                    )
                 })?,
         };
         Ok(AutoReplyConfig {
             table_name: table_name(env)?,
-            outbound: OutboundConfig::load(env)?,
+            channels: Channels::load(env)?,
             hours,
             max_age: chrono::Duration::minutes(max_age_minutes.into()),
         })
@@ -158,7 +84,7 @@ impl AutoReplyConfig {
 #[derive(Debug, Clone)]
 pub struct AgentConfig {
     pub table_name: String,
-    pub outbound: OutboundConfig,
+    pub channels: Channels,
     pub agent_keys: AgentKeys,
 }
 
@@ -166,13 +92,9 @@ impl AgentConfig {
     pub fn load(env: Lookup) -> Result<Self, ConfigError> {
         Ok(AgentConfig {
             table_name: table_name(env)?,
-            outbound: OutboundConfig::load(env)?,
-            agent_keys: AgentKeys::parse(&required(env, "AGENT_API_KEYS")?).map_err(|reason| {
-                ConfigError {
-                    field: "AGENT_API_KEYS".into(),
-                    reason,
-                }
-            })?,
+            channels: Channels::load(env)?,
+            agent_keys: AgentKeys::parse(&required(env, "AGENT_API_KEYS")?)
+                .map_err(|reason| ConfigError::new("AGENT_API_KEYS", reason))?,
         })
     }
 }
@@ -198,6 +120,8 @@ mod tests {
             ("WHATSAPP_APP_SECRET", "app-s3cret"),
             ("WHATSAPP_VERIFY_TOKEN", "verify-s3cret"),
             ("WHATSAPP_ACCESS_TOKEN", "token-s3cret"),
+            ("TELEGRAM_BOT_TOKEN", "123:bot-s3cret"),
+            ("TELEGRAM_WEBHOOK_SECRET", "hook-s3cret"),
             ("AGENT_API_KEYS", keys.as_str()),
         ];
         let env = lookup(&pairs);
@@ -210,6 +134,49 @@ mod tests {
             !shown.contains("s3cret") && !shown.contains(&crate::auth::hash_key("k")),
             "{shown}"
         );
+        assert!(
+            shown.contains("telegram") && shown.contains("whatsapp"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn any_non_empty_subset_of_channels_is_a_deployment() {
+        let keys = format!("a={}", crate::auth::hash_key("k"));
+        let pairs = [
+            ("TABLE_NAME", "asyncdesk"),
+            ("TELEGRAM_BOT_TOKEN", "123:abc"),
+            ("TELEGRAM_WEBHOOK_SECRET", "hook"),
+            // SAM passes unset parameters as empty strings.
+            ("WHATSAPP_APP_SECRET", ""),
+            ("WHATSAPP_ACCESS_TOKEN", ""),
+            ("AGENT_API_KEYS", keys.as_str()),
+        ];
+        let telegram_only = lookup(&pairs);
+        let inbound = InboundConfig::load(&telegram_only).unwrap();
+        assert!(inbound.webhooks.get("telegram").is_some());
+        assert!(inbound.webhooks.get("whatsapp").is_none());
+        let agent = AgentConfig::load(&telegram_only).unwrap();
+        use crate::ports::Outbound;
+        assert!(
+            agent
+                .channels
+                .enabled(crate::conversation::Channel::Telegram)
+        );
+        assert!(
+            !agent
+                .channels
+                .enabled(crate::conversation::Channel::Whatsapp)
+        );
+        let pairs = [
+            ("TABLE_NAME", "asyncdesk"),
+            ("AGENT_API_KEYS", keys.as_str()),
+        ];
+        let none = lookup(&pairs);
+        let e = AgentConfig::load(&none).unwrap_err();
+        assert_eq!(e.field, "channels");
+        assert!(e.reason.contains("TELEGRAM_BOT_TOKEN"), "{e}");
+        assert_eq!(InboundConfig::load(&none).unwrap_err().field, "channels");
     }
 
     #[test]
@@ -221,6 +188,31 @@ mod tests {
             InboundConfig::load(&env).unwrap_err().field,
             "WHATSAPP_VERIFY_TOKEN"
         );
+        let env = lookup(&[
+            ("TABLE_NAME", "asyncdesk"),
+            ("TELEGRAM_WEBHOOK_SECRET", "s"),
+        ]);
+        assert_eq!(
+            InboundConfig::load(&env).unwrap_err().field,
+            "TELEGRAM_BOT_TOKEN"
+        );
+        let env = lookup(&[
+            ("TABLE_NAME", "asyncdesk"),
+            ("TELEGRAM_WEBHOOK_SECRET", "has space"),
+            ("TELEGRAM_BOT_TOKEN", "1:a"),
+        ]);
+        assert_eq!(
+            InboundConfig::load(&env).unwrap_err().field,
+            "TELEGRAM_WEBHOOK_SECRET"
+        );
+        let env = lookup(&[
+            ("TABLE_NAME", "asyncdesk"),
+            ("TELEGRAM_BOT_TOKEN", "not-a-token"),
+            ("AGENT_API_KEYS", "a=b"),
+        ]);
+        let e = AgentConfig::load(&env).unwrap_err();
+        assert_eq!(e.field, "TELEGRAM_BOT_TOKEN");
+        assert!(!e.to_string().contains("not-a-token"));
         let env = lookup(&[
             ("TABLE_NAME", "asyncdesk"),
             ("WHATSAPP_ACCESS_TOKEN", "t"),

@@ -1,36 +1,44 @@
-//! The conversation model: one conversation per customer per business number, and the
-//! messages in it. Channel-independent; channel modules translate into these types.
+//! The conversation model: one conversation per customer per business account on a
+//! channel, and the messages in it. It imports nothing from `channels/`: channel
+//! modules translate their payloads into these types.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use std::fmt;
 
-/// A messaging channel asyncdesk speaks.
+/// A messaging channel asyncdesk speaks. Its behaviour lives in `channels/<name>/`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     Whatsapp,
+    Telegram,
 }
 
 impl Channel {
+    pub const ALL: [Channel; 2] = [Channel::Whatsapp, Channel::Telegram];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Channel::Whatsapp => "whatsapp",
+            Channel::Telegram => "telegram",
         }
     }
 
-    /// Short prefix used in conversation ids.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
+    /// Short prefix of conversation ids.
     fn id_prefix(self) -> &'static str {
         match self {
             Channel::Whatsapp => "wa",
+            Channel::Telegram => "tg",
         }
     }
 
     fn from_id_prefix(prefix: &str) -> Option<Self> {
-        match prefix {
-            "wa" => Some(Channel::Whatsapp),
-            _ => None,
-        }
+        Self::ALL.into_iter().find(|c| c.id_prefix() == prefix)
     }
 }
 
@@ -75,26 +83,45 @@ impl ConversationStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Endpoint {
     pub channel: Channel,
-    /// The business account on the channel (WhatsApp: phone_number_id).
+    /// The business account on the channel (WhatsApp: phone_number_id; Telegram: the
+    /// bot's id).
     pub business_id: String,
-    /// The customer on the channel (WhatsApp: wa_id).
+    /// The customer on the channel (WhatsApp: wa_id or BSUID; Telegram: the chat id).
     pub customer_id: String,
 }
 
+/// Version tag of the conversation id scheme, part of the digest's input.
+const ID_SCHEME: &[u8] = b"asyncdesk/conversation/v2";
+/// Hex characters of the digest in an id (128 bits).
+const ID_DIGEST_HEX: usize = 32;
+
 impl Endpoint {
-    /// The conversation id for this customer and business number. Deterministic, so a
-    /// returning customer lands in the same conversation; URL-safe.
+    /// The conversation id for this customer and business account: the channel's
+    /// prefix and a digest of the parts, so it is derived from an inbound message
+    /// alone (a returning customer lands in the same conversation), cannot be read two
+    /// ways, and carries no phone number, chat id or address into URLs and logs.
     pub fn conversation_id(&self) -> ConversationId {
+        let mut h = Sha256::new();
+        h.update(ID_SCHEME);
+        for part in [
+            self.channel.as_str(),
+            self.business_id.as_str(),
+            self.customer_id.as_str(),
+        ] {
+            // Length-prefixed, so ("ab","c") and ("a","bc") never collide.
+            h.update((part.len() as u64).to_be_bytes());
+            h.update(part.as_bytes());
+        }
+        let digest = hex::encode(h.finalize());
         ConversationId(format!(
-            "{}.{}.{}",
+            "{}-{}",
             self.channel.id_prefix(),
-            self.business_id,
-            self.customer_id
+            &digest[..ID_DIGEST_HEX]
         ))
     }
 }
 
-/// Identifies one conversation: `<channel>.<business_id>.<customer_id>`.
+/// Identifies one conversation: `<channel prefix>-<32 hex digits>`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct ConversationId(String);
@@ -102,25 +129,21 @@ pub struct ConversationId(String);
 impl ConversationId {
     /// Parses and validates an id from untrusted input (a URL path segment).
     pub fn parse(s: &str) -> Option<Self> {
-        let mut parts = s.splitn(3, '.');
-        let channel = Channel::from_id_prefix(parts.next()?)?;
-        let business = parts.next()?;
-        let customer = parts.next()?;
-        let safe = |p: &str, extra: &[u8]| {
-            !p.is_empty()
-                && p.len() <= 128
-                && p.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-_+".contains(&b) || extra.contains(&b))
-        };
-        // The customer part comes last, so it may contain dots (WhatsApp BSUIDs do).
-        (safe(business, b"") && safe(customer, b".")).then(|| {
-            Endpoint {
-                channel,
-                business_id: business.to_string(),
-                customer_id: customer.to_string(),
-            }
-            .conversation_id()
-        })
+        let (prefix, digest) = s.split_once('-')?;
+        Channel::from_id_prefix(prefix)?;
+        (digest.len() == ID_DIGEST_HEX
+            && digest
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+        .then(|| ConversationId(s.to_string()))
+    }
+
+    /// The channel the id belongs to.
+    pub fn channel(&self) -> Channel {
+        self.0
+            .split_once('-')
+            .and_then(|(p, _)| Channel::from_id_prefix(p))
+            .expect("ids are built or parsed valid")
     }
 
     pub fn as_str(&self) -> &str {
@@ -134,6 +157,17 @@ impl fmt::Display for ConversationId {
     }
 }
 
+/// What the channel told us about the customer.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerProfile {
+    /// Display name (WhatsApp profile name; Telegram first + last name).
+    pub name: Option<String>,
+    /// Telegram @username.
+    pub username: Option<String>,
+    /// IETF language tag the channel reported (Telegram `language_code`).
+    pub language: Option<String>,
+}
+
 /// A conversation as agents see it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Conversation {
@@ -141,6 +175,14 @@ pub struct Conversation {
     #[serde(flatten)]
     pub endpoint: Endpoint,
     pub customer_name: Option<String>,
+    pub customer_username: Option<String>,
+    pub customer_language: Option<String>,
+    /// The customer blocked us on the channel (Telegram): replies cannot reach them.
+    pub blocked: bool,
+    /// A group chat (Telegram): stored and answerable, never auto-replied.
+    pub group: bool,
+    /// The channel's id of the customer's latest message: what a reply answers.
+    pub reply_to: Option<String>,
     pub status: ConversationStatus,
     /// When the customer started waiting (first unanswered inbound message); set only
     /// while the conversation is open.
@@ -160,65 +202,50 @@ pub enum Direction {
     Outbound,
 }
 
-/// What a message is. Inbound kinds follow the channel's types; outbound messages are
-/// `text` (written by an agent) or `auto_reply`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Who wrote a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum MessageKind {
-    Text,
-    Image,
-    Video,
-    Audio,
-    Document,
-    Sticker,
-    Location,
-    Contacts,
-    Interactive,
-    Button,
-    Reaction,
-    /// A type this version does not understand; the payload is kept in `raw`.
-    Unknown,
-    /// A channel notice (e.g. the customer changed their number); kept in `raw`.
-    System,
+pub enum Author {
+    Customer,
+    /// An agent, by id.
+    Agent(String),
+    /// asyncdesk's off-hours auto-reply.
     AutoReply,
 }
 
-impl MessageKind {
-    pub fn as_str(self) -> &'static str {
+impl Author {
+    pub fn direction(&self) -> Direction {
         match self {
-            MessageKind::Text => "text",
-            MessageKind::Image => "image",
-            MessageKind::Video => "video",
-            MessageKind::Audio => "audio",
-            MessageKind::Document => "document",
-            MessageKind::Sticker => "sticker",
-            MessageKind::Location => "location",
-            MessageKind::Contacts => "contacts",
-            MessageKind::Interactive => "interactive",
-            MessageKind::Button => "button",
-            MessageKind::Reaction => "reaction",
-            MessageKind::Unknown => "unknown",
-            MessageKind::System => "system",
-            MessageKind::AutoReply => "auto_reply",
+            Author::Customer => Direction::Inbound,
+            Author::Agent(_) | Author::AutoReply => Direction::Outbound,
         }
-    }
-
-    /// Whether a message of this kind asks for a human answer (and so may get an
-    /// off-hours auto-reply). Reactions and channel notices never do.
-    pub fn wants_answer(self) -> bool {
-        !matches!(
-            self,
-            MessageKind::Reaction | MessageKind::System | MessageKind::AutoReply
-        )
     }
 }
 
+/// What kind of file an attachment is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MediaKind {
+    Image,
+    Video,
+    Audio,
+    Voice,
+    Document,
+    Sticker,
+    Animation,
+}
+
+/// A file attached to a message. The bytes stay with the channel (or in S3); this
+/// is how to find them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Media {
-    pub id: String,
+pub struct Attachment {
+    pub media_kind: MediaKind,
+    /// The channel's id for the file (WhatsApp media id, Telegram file_id).
+    pub file_id: Option<String>,
     pub mime_type: Option<String>,
-    pub sha256: Option<String>,
     pub filename: Option<String>,
+    pub size: Option<u64>,
+    pub sha256: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -227,6 +254,13 @@ pub struct Location {
     pub longitude: f64,
     pub name: Option<String>,
     pub address: Option<String>,
+}
+
+/// A shared contact card.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactCard {
+    pub name: Option<String>,
+    pub phones: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -243,6 +277,70 @@ pub struct Choice {
     pub id: Option<String>,
     pub title: String,
     pub description: Option<String>,
+}
+
+/// What a message says. The stored item carries the variant as `kind`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Content {
+    Text {
+        text: String,
+    },
+    /// One or more files, with an optional caption.
+    Media {
+        attachments: Vec<Attachment>,
+        text: Option<String>,
+    },
+    Location {
+        location: Location,
+    },
+    Contacts {
+        contacts: Vec<ContactCard>,
+    },
+    Choice {
+        choice: Choice,
+    },
+    Reaction {
+        reaction: Reaction,
+    },
+    /// A channel notice (the customer changed their number, blocked the bot...).
+    System {
+        text: String,
+    },
+    /// A type this version does not model; the payload is in the message's `raw`.
+    Unknown,
+}
+
+impl Content {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Content::Text { .. } => "text",
+            Content::Media { .. } => "media",
+            Content::Location { .. } => "location",
+            Content::Contacts { .. } => "contacts",
+            Content::Choice { .. } => "choice",
+            Content::Reaction { .. } => "reaction",
+            Content::System { .. } => "system",
+            Content::Unknown => "unknown",
+        }
+    }
+
+    /// The readable text: body, caption, chosen option or notice.
+    pub fn text(&self) -> Option<&str> {
+        match self {
+            Content::Text { text } | Content::System { text } => Some(text),
+            Content::Media { text, .. } => text.as_deref(),
+            Content::Choice { choice } => Some(&choice.title),
+            Content::Reaction { reaction } => reaction.emoji.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Whether a customer message of this kind asks for a human (and so opens the
+    /// conversation). Reactions and channel notices do not.
+    pub fn asks_for_reply(&self) -> bool {
+        !matches!(self, Content::Reaction { .. } | Content::System { .. })
+    }
 }
 
 /// Delivery state of an outbound message, as reported by the channel.
@@ -287,10 +385,11 @@ impl DeliveryState {
     }
 }
 
-/// An error reported by a channel (a failed delivery or a rejected send).
+/// An error reported by a channel (a failed delivery or a rejected send). Codes are
+/// strings: WhatsApp's are numbers, SES's are names.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProviderError {
-    pub code: Option<i64>,
+    pub code: Option<String>,
     pub title: String,
     pub detail: Option<String>,
 }
@@ -302,6 +401,13 @@ pub struct Delivery {
     pub error: Option<ProviderError>,
 }
 
+/// One edit of a message: when, and the text it gave the message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Edit {
+    pub edited_at: DateTime<Utc>,
+    pub text: Option<String>,
+}
+
 /// One message of a conversation, in either direction.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Message {
@@ -310,57 +416,94 @@ pub struct Message {
     pub conversation_id: ConversationId,
     #[serde(flatten)]
     pub endpoint: Endpoint,
-    pub direction: Direction,
-    pub kind: MessageKind,
+    pub author: Author,
+    #[serde(flatten)]
+    pub content: Content,
+    /// Whether this message may get an off-hours auto-reply: a customer message that
+    /// asks for a reply, from a person, in a one-to-one chat. The channel decides
+    /// when parsing; the stream filter matches this attribute.
+    #[serde(default)]
+    pub wants_answer: bool,
     /// When the message was sent: the platform's timestamp for inbound messages.
     pub sent_at: DateTime<Utc>,
     /// When asyncdesk stored it.
     pub stored_at: DateTime<Utc>,
-    /// Text body, media caption or chosen option's title.
-    pub text: Option<String>,
-    pub media: Option<Media>,
-    pub location: Option<Location>,
-    pub reaction: Option<Reaction>,
-    pub choice: Option<Choice>,
     /// The message this one replies to (channel message id).
     pub reply_to: Option<String>,
     /// The channel's id for this message (outbound: returned by the send API).
     pub provider_message_id: Option<String>,
-    /// The original JSON, kept for types asyncdesk does not model (and contacts).
+    /// The original JSON, kept for what asyncdesk does not model.
     pub raw: Option<String>,
-    /// Who wrote an outbound message: the agent id, or "asyncdesk" for auto-replies.
-    pub author: Option<String>,
+    /// Formatting the channel reported (Telegram entities), as JSON.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entities: Option<String>,
     pub delivery: Option<Delivery>,
+    /// The text as first received, once the message was edited (Telegram edits).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original_text: Option<String>,
+    /// Each edit's new text, oldest first; `text` is the latest.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub edits: Vec<Edit>,
 }
 
 impl Message {
     /// A new outbound text message to `endpoint`, with a fresh id.
-    pub fn outbound(
-        endpoint: &Endpoint,
-        kind: MessageKind,
-        text: &str,
-        author: &str,
-        at: DateTime<Utc>,
-    ) -> Self {
+    pub fn outbound(endpoint: &Endpoint, author: Author, text: &str, at: DateTime<Utc>) -> Self {
         Message {
             id: format!("out-{}", uuid::Uuid::new_v4().simple()),
             conversation_id: endpoint.conversation_id(),
             endpoint: endpoint.clone(),
-            direction: Direction::Outbound,
-            kind,
+            author,
+            content: Content::Text {
+                text: text.to_string(),
+            },
+            wants_answer: false,
             sent_at: at,
             stored_at: at,
-            text: Some(text.to_string()),
-            media: None,
-            location: None,
-            reaction: None,
-            choice: None,
             reply_to: None,
             provider_message_id: None,
             raw: None,
-            author: Some(author.to_string()),
+            entities: None,
             delivery: None,
+            original_text: None,
+            edits: Vec::new(),
         }
+    }
+
+    /// A new inbound customer message; the channel fills in the rest.
+    pub fn inbound(
+        endpoint: Endpoint,
+        id: impl Into<String>,
+        content: Content,
+        sent_at: DateTime<Utc>,
+        stored_at: DateTime<Utc>,
+    ) -> Self {
+        let wants_answer = content.asks_for_reply();
+        Message {
+            id: id.into(),
+            conversation_id: endpoint.conversation_id(),
+            endpoint,
+            author: Author::Customer,
+            content,
+            wants_answer,
+            sent_at,
+            stored_at,
+            reply_to: None,
+            provider_message_id: None,
+            raw: None,
+            entities: None,
+            delivery: None,
+            original_text: None,
+            edits: Vec::new(),
+        }
+    }
+
+    pub fn direction(&self) -> Direction {
+        self.author.direction()
+    }
+
+    pub fn text(&self) -> Option<&str> {
+        self.content.text()
     }
 
     /// Marks the message as being handed to the channel.
@@ -372,72 +515,109 @@ impl Message {
         });
         self
     }
-
-    /// Records the channel's answer to sending this message.
-    pub fn with_send_result(
-        mut self,
-        result: &Result<crate::channels::SentMessage, crate::channels::SendError>,
-    ) -> Self {
-        match result {
-            Ok(sent) => {
-                self.provider_message_id = Some(sent.provider_message_id.clone());
-                self.delivery = Some(Delivery {
-                    state: DeliveryState::Accepted,
-                    at: self.sent_at,
-                    error: None,
-                });
-            }
-            Err(e) => {
-                let state = match e {
-                    crate::channels::SendError::Unconfirmed(_) => DeliveryState::Unconfirmed,
-                    _ => DeliveryState::Failed,
-                };
-                self.delivery = Some(Delivery {
-                    state,
-                    at: self.sent_at,
-                    error: Some(e.provider_error()),
-                });
-            }
-        }
-        self
-    }
 }
 
 /// An inbound message together with what the channel told us about the customer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InboundMessage {
     pub message: Message,
-    pub customer_name: Option<String>,
-    /// The key under which a redelivery of this message is recognised.
-    pub dedupe_key: String,
+    pub customer: CustomerProfile,
+    /// Keys under which a redelivery of this message is recognised, each scoped by
+    /// channel and business account (Telegram: the update and the chat's message).
+    pub dedupe_keys: Vec<String>,
+    /// The customer blocked (`Some(true)`) or unblocked us with this event.
+    pub blocked: Option<bool>,
+    /// The conversation is a group chat.
+    pub group: bool,
+}
+
+impl InboundMessage {
+    pub fn new(message: Message, customer: CustomerProfile, dedupe_key: String) -> Self {
+        InboundMessage {
+            message,
+            customer,
+            dedupe_keys: vec![dedupe_key],
+            blocked: None,
+            group: false,
+        }
+    }
+}
+
+/// A new version of a stored inbound message (Telegram `edited_message`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageEdit {
+    /// The message as it reads now, under the id and send time it was stored with.
+    pub message: Message,
+    pub edited_at: DateTime<Utc>,
+    pub customer: CustomerProfile,
 }
 
 /// A delivery status reported for an outbound message.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StatusUpdate {
     pub channel: Channel,
+    pub business_id: String,
     pub provider_message_id: String,
     pub state: DeliveryState,
     pub at: DateTime<Utc>,
     pub error: Option<ProviderError>,
 }
 
+/// A webhook element that could not be read into a message and has no id to store
+/// it under: kept with its raw JSON so that nothing is lost silently.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rejection {
+    pub channel: Channel,
+    pub business_id: Option<String>,
+    /// Where in the payload (e.g. `entry[0].changes[0].value.messages[2]`).
+    pub path: String,
+    pub reason: String,
+    pub raw: String,
+    pub received_at: DateTime<Utc>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn ep(channel: Channel, b: &str, c: &str) -> Endpoint {
+        Endpoint {
+            channel,
+            business_id: b.into(),
+            customer_id: c.into(),
+        }
+    }
+
     #[test]
-    fn conversation_id_round_trips_and_rejects_junk() {
-        let ep = Endpoint {
-            channel: Channel::Whatsapp,
-            business_id: "106540352242922".into(),
-            customer_id: "16505551234".into(),
-        };
-        let id = ep.conversation_id();
-        assert_eq!(id.as_str(), "wa.106540352242922.16505551234");
-        assert_eq!(ConversationId::parse(id.as_str()), Some(id));
-        assert!(ConversationId::parse("wa.1.US.13491208655302741918").is_some());
-        for bad in ["", "wa", "wa.1", "xx.1.2", "wa..2", "wa.1.2/3", "wa.1.#"] {
+    fn conversation_ids_are_digests_that_round_trip() {
+        let id = ep(Channel::Whatsapp, "106540352242922", "16505551234").conversation_id();
+        assert!(id.as_str().starts_with("wa-"), "{id}");
+        assert!(!id.as_str().contains("16505551234"));
+        assert_eq!(id.as_str().len(), 3 + 32);
+        assert_eq!(ConversationId::parse(id.as_str()), Some(id.clone()));
+        assert_eq!(id.channel(), Channel::Whatsapp);
+        let tg = ep(Channel::Telegram, "1", "-1001293752024").conversation_id();
+        assert!(tg.as_str().starts_with("tg-"));
+        assert_eq!(tg.channel(), Channel::Telegram);
+        // Unambiguous: the parts are length-prefixed.
+        assert_ne!(
+            ep(Channel::Whatsapp, "1.2", "3").conversation_id(),
+            ep(Channel::Whatsapp, "1", "2.3").conversation_id()
+        );
+        assert_ne!(
+            ep(Channel::Whatsapp, "1", "2").conversation_id(),
+            ep(Channel::Telegram, "1", "2").conversation_id()
+        );
+        for bad in [
+            "",
+            "wa",
+            "wa-",
+            "xx-0123456789abcdef0123456789abcdef",
+            "wa-0123456789ABCDEF0123456789ABCDEF",
+            "wa-0123456789abcdef0123456789abcde",
+            "wa.1.2",
+            "wa-0123456789abcdef0123456789abcdef/x",
+        ] {
             assert_eq!(ConversationId::parse(bad), None, "{bad}");
         }
     }
@@ -446,5 +626,19 @@ mod tests {
     fn delivery_states_only_move_forward() {
         assert!(DeliveryState::Read.rank() > DeliveryState::Delivered.rank());
         assert!(DeliveryState::Failed.rank() > DeliveryState::Read.rank());
+    }
+
+    #[test]
+    fn content_says_what_it_asks_for() {
+        assert!(Content::Text { text: "hi".into() }.asks_for_reply());
+        assert!(!Content::System { text: "x".into() }.asks_for_reply());
+        let r = Content::Reaction {
+            reaction: Reaction {
+                message_id: "m".into(),
+                emoji: Some("👍".into()),
+            },
+        };
+        assert!(!r.asks_for_reply());
+        assert_eq!(r.kind(), "reaction");
     }
 }

@@ -2,8 +2,7 @@
 //! from library errors to status codes. Platforms retry 5xx for days, so only
 //! failures that a retry can fix are 5xx; bad input is always a 4xx with a JSON body.
 
-use crate::channels::SendError;
-use crate::store::StoreError;
+use crate::ports::{SendError, StoreError};
 use lambda_http::{Body, Response};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -116,6 +115,16 @@ impl From<SendError> for ApiError {
         let provider = serde_json::to_value(e.provider_error()).unwrap_or(Value::Null);
         let (status, code, message) = match &e {
             SendError::Rejected(_) => (422, "channel_rejected", "the channel rejected the message"),
+            SendError::Unreachable(_) => (
+                422,
+                "customer_unreachable",
+                "the customer cannot be reached on this channel (blocked us or deactivated the account)",
+            ),
+            SendError::NotConfigured(_) => (
+                422,
+                "channel_not_configured",
+                "this deployment has no configuration for the conversation's channel",
+            ),
             SendError::Unauthorized(_) => (
                 502,
                 "channel_auth_failed",

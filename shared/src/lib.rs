@@ -1,13 +1,19 @@
-//! asyncdesk's common crate: the conversation model, one module per channel, time
-//! rules, the store port with its DynamoDB adapter, configuration and the HTTP edge
-//! helpers. Function crates depend on this and never on AWS SDK crates directly.
+//! asyncdesk's common crate: the conversation model, the ports, one folder per
+//! channel, time rules, the store adapter, ingest and deliver (shared by every
+//! channel and function), configuration and the HTTP edge helpers. Function crates
+//! depend on this and never on AWS SDK crates or HTTP clients directly.
 
 pub mod auth;
 pub mod channels;
 pub mod config;
 pub mod conversation;
+pub mod deliver;
+pub mod env;
 pub mod hours;
 pub mod http;
+pub mod ingest;
+pub mod ports;
+pub mod secret;
 pub mod store;
 
 /// Installs the tracing subscriber for a Lambda function: JSON when

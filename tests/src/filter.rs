@@ -65,5 +65,11 @@ mod tests {
             &json!({"a":"MSG#1"})
         ));
         assert!(matches(&json!({"a":[{"exists":false}]}), &json!({})));
+        let wants = json!({"dynamodb":{"NewImage":{"wants_answer":{"BOOL":[true]}}}});
+        let rec =
+            |v: serde_json::Value| json!({"dynamodb":{"NewImage":{"wants_answer":{"BOOL":v}}}});
+        assert!(matches(&wants, &rec(json!(true))));
+        assert!(!matches(&wants, &rec(json!(false))));
+        assert!(!matches(&wants, &json!({"dynamodb":{"NewImage":{}}})));
     }
 }

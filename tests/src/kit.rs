@@ -3,15 +3,110 @@
 
 use crate::template::Template;
 use crate::{aws, filter, stream, tools};
-use asyncdesk::channels::whatsapp;
+use asyncdesk::channels::telegram::{BotToken, TelegramClient, TelegramWebhook};
+use asyncdesk::channels::whatsapp::{self, WhatsAppWebhook};
+use asyncdesk::channels::{Channels, Webhooks};
+use asyncdesk::conversation::{Channel, ConversationId, Endpoint};
 use asyncdesk::store::dynamo::DynamoStore;
 use aws_lambda_events::event::dynamodb::Event;
 use aws_sdk_dynamodbstreams::types::ShardIteratorType;
 use serde_json::{Value, json};
+use std::sync::Arc;
 
 pub const APP_SECRET: &str = "test-app-secret";
 pub const VERIFY_TOKEN: &str = "test-verify-token";
 pub const PHONE_NUMBER_ID: &str = "106540352242922";
+pub const TG_SECRET: &str = "test-telegram-secret";
+pub const TG_BOT_ID: &str = "777000";
+pub const TG_TOKEN: &str = "777000:test-bot-token";
+
+/// The conversation id of a WhatsApp customer of the test business number.
+pub fn wa_conversation(customer: &str) -> ConversationId {
+    wa_endpoint(customer).conversation_id()
+}
+
+pub fn wa_endpoint(customer: &str) -> Endpoint {
+    Endpoint {
+        channel: Channel::Whatsapp,
+        business_id: PHONE_NUMBER_ID.into(),
+        customer_id: customer.into(),
+    }
+}
+
+/// The conversation of a Telegram chat with the test bot.
+pub fn tg_endpoint(chat: i64) -> Endpoint {
+    Endpoint {
+        channel: Channel::Telegram,
+        business_id: TG_BOT_ID.into(),
+        customer_id: chat.to_string(),
+    }
+}
+
+/// The webhooks of both channels with the test secrets.
+pub fn webhooks() -> Webhooks {
+    Webhooks::new(vec![
+        Arc::new(WhatsAppWebhook::new(APP_SECRET, VERIFY_TOKEN)),
+        Arc::new(TelegramWebhook::new(TG_SECRET, TG_BOT_ID)),
+    ])
+}
+
+/// The inbound handler's dependencies over `store`; Telegram acknowledgements go
+/// to the Bot API stand-in at `bot_api` when given.
+pub fn inbound<S: asyncdesk::ports::ConversationStore>(
+    store: S,
+    bot_api: Option<&str>,
+) -> inbound_webhook::Inbound<S, Channels> {
+    let mut channels = Channels::default();
+    if let Some(base) = bot_api {
+        channels = channels.with(Channel::Telegram, Arc::new(telegram_client(base)));
+    }
+    inbound_webhook::Inbound {
+        store,
+        outbound: channels,
+        webhooks: webhooks(),
+    }
+}
+
+/// Senders for WhatsApp (Graph API at `base`, token `token`).
+pub fn whatsapp_channels(base: &str, token: &str) -> Channels {
+    Channels::default().with(
+        Channel::Whatsapp,
+        Arc::new(whatsapp::WhatsAppClient::new(
+            reqwest::Client::new(),
+            base,
+            token,
+        )),
+    )
+}
+
+pub fn telegram_client(base: &str) -> TelegramClient {
+    TelegramClient::new(
+        reqwest::Client::new(),
+        base,
+        BotToken::parse(TG_TOKEN).expect("test token"),
+    )
+}
+
+/// A Telegram webhook POST with the secret token header (`secret` = None: without).
+pub fn telegram_post(update: &Value, secret: Option<&str>) -> lambda_http::Request {
+    let mut b = http::Request::builder()
+        .method("POST")
+        .uri("/webhooks/telegram")
+        .header("content-type", "application/json");
+    if let Some(s) = secret {
+        b = b.header("x-telegram-bot-api-secret-token", s);
+    }
+    b.body(lambda_http::Body::Binary(update.to_string().into_bytes()))
+        .unwrap()
+}
+
+/// A private-chat text update from `chat` (a user named Ada Lovelace).
+pub fn tg_text(update_id: i64, chat: i64, message_id: i64, date: i64, text: &str) -> Value {
+    json!({"update_id": update_id, "message": {
+        "message_id": message_id, "date": date, "text": text,
+        "chat": {"id": chat, "type": "private", "first_name": "Ada", "last_name": "Lovelace", "username": "ada"},
+        "from": {"id": chat, "is_bot": false, "first_name": "Ada", "last_name": "Lovelace", "username": "ada", "language_code": "en"}}})
+}
 
 /// A table made from the template on the shared moto server.
 pub struct TestTable {
@@ -181,7 +276,7 @@ pub fn signed_post(path: &str, body: &[u8], secret: &str) -> lambda_http::Reques
         .header("content-type", "application/json")
         .header(
             "x-hub-signature-256",
-            whatsapp::sign(secret.as_bytes(), body),
+            whatsapp::verify::sign(secret.as_bytes(), body),
         )
         .body(lambda_http::Body::Binary(body.to_vec()))
         .unwrap()

@@ -9,13 +9,18 @@ use serde_json::{Value, json};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
+/// A message a sandbox accepted, whatever its channel.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct OutboxEntry {
     pub id: String,
     pub channel: &'static str,
-    pub phone_number_id: String,
+    /// WhatsApp: phone_number_id; Telegram: the bot's id.
+    pub business_id: String,
+    /// WhatsApp: +E.164; Telegram: the chat id.
     pub to: String,
     pub text: String,
+    /// The message it replies to (Telegram reply_parameters.message_id).
+    pub reply_to: Option<String>,
     pub at: DateTime<Utc>,
 }
 
@@ -121,9 +126,10 @@ impl GraphSandbox {
         state.sent.push(OutboxEntry {
             id: id.clone(),
             channel: "whatsapp",
-            phone_number_id: phone_number_id.to_string(),
+            business_id: phone_number_id.to_string(),
             to: to.to_string(),
             text: text.to_string(),
+            reply_to: None,
             at: Utc::now(),
         });
         server::json_response(

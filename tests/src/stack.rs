@@ -2,6 +2,7 @@
 //! names), the table from the template, the HTTP routes of the deployed API served by
 //! the same handlers, the stream fed to the auto-reply handler, and a WhatsApp sandbox.
 
+use crate::bot_sandbox::BotSandbox;
 use crate::sandbox::GraphSandbox;
 use crate::server::{self, Request, Response};
 use crate::template::Template;
@@ -9,7 +10,6 @@ use crate::tools::MotoServer;
 use crate::{BoxError, aws, stream};
 use agent_reply::Agent;
 use asyncdesk::auth::hash_key;
-use asyncdesk::channels::Channels;
 use asyncdesk::config::{AgentConfig, AutoReplyConfig, InboundConfig};
 use asyncdesk::store::dynamo::DynamoStore;
 use inbound_webhook::Inbound;
@@ -23,6 +23,8 @@ use tokio::task::JoinHandle;
 pub const DEV_AGENT_KEY: &str = "dev-agent-key";
 /// Path under which the local server plays the Graph API.
 pub const SANDBOX_PREFIX: &str = "/dev/graph";
+/// Path under which the local server plays the Telegram Bot API.
+pub const BOT_SANDBOX_PREFIX: &str = "/dev/telegram";
 
 /// Dev defaults of every setting; each is overridden by the variable of that name.
 pub fn dev_defaults() -> Vec<(&'static str, String)> {
@@ -32,6 +34,8 @@ pub fn dev_defaults() -> Vec<(&'static str, String)> {
         ("WHATSAPP_APP_SECRET", "dev-app-secret".into()),
         ("WHATSAPP_VERIFY_TOKEN", "dev-verify-token".into()),
         ("WHATSAPP_ACCESS_TOKEN", "dev-access-token".into()),
+        ("TELEGRAM_BOT_TOKEN", "123456:dev-bot-token".into()),
+        ("TELEGRAM_WEBHOOK_SECRET", "dev-telegram-secret".into()),
         (
             "BUSINESS_HOURS",
             r#"{"timezone":"Europe/Berlin","weekly":{"mon":["09:00-17:00"],"tue":["09:00-12:30","13:30-17:00"],"wed":["09:00-17:00"],"thu":["09:00-17:00"],"fri":["09:00-15:00"]},"first_response_minutes":60,"auto_reply":{"default":"Thanks for your message. We're away right now; we'll reply by {reply_by}."}}"#.into(),
@@ -60,6 +64,9 @@ impl Settings {
             "WHATSAPP_VERIFY_TOKEN",
             "WHATSAPP_ACCESS_TOKEN",
             "WHATSAPP_API_BASE",
+            "TELEGRAM_BOT_TOKEN",
+            "TELEGRAM_WEBHOOK_SECRET",
+            "TELEGRAM_API_BASE",
             "BUSINESS_HOURS",
             "AUTO_REPLY_MAX_AGE_MINUTES",
             "AGENT_API_KEYS",
@@ -96,6 +103,7 @@ impl Settings {
 pub struct RunningStack {
     pub base_url: String,
     pub sandbox: GraphSandbox,
+    pub bot_sandbox: BotSandbox,
     pub dynamodb_endpoint: String,
     pub table_name: String,
     pub auto_reply: AutoReplyConfig,
@@ -130,9 +138,18 @@ pub async fn start(mut settings: Settings) -> Result<RunningStack, BoxError> {
         .await
         .map_err(|e| format!("PORT: cannot listen on 127.0.0.1:{port}: {e}"))?;
     let base_url = format!("http://{}", listener.local_addr()?);
-    let sandboxed = settings.get("WHATSAPP_API_BASE").is_none();
-    if sandboxed {
+    let sandboxed = Sandboxed {
+        whatsapp: settings.get("WHATSAPP_API_BASE").is_none(),
+        telegram: settings.get("TELEGRAM_API_BASE").is_none(),
+    };
+    if sandboxed.whatsapp {
         settings.set("WHATSAPP_API_BASE", format!("{base_url}{SANDBOX_PREFIX}"));
+    }
+    if sandboxed.telegram {
+        settings.set(
+            "TELEGRAM_API_BASE",
+            format!("{base_url}{BOT_SANDBOX_PREFIX}"),
+        );
     }
 
     // The same validation as the deployed functions, on the same variables.
@@ -163,25 +180,39 @@ pub async fn start(mut settings: Settings) -> Result<RunningStack, BoxError> {
         .map(str::to_string)
         .ok_or("the table has no stream (StreamSpecification missing?)")?;
     let store = DynamoStore::new(dynamodb, &inbound_config.table_name);
-    let channels = Channels::new(&agent_config.outbound);
     let sandbox = GraphSandbox::new();
+    let bot_sandbox = BotSandbox::new();
 
-    let inbound = Arc::new(Inbound::new(store.clone(), &inbound_config));
-    let agent = Arc::new(Agent::new(store.clone(), channels.clone(), &agent_config));
-    let auto_reply = Arc::new(AutoReply::new(store, channels, &auto_reply_config));
+    let inbound = Arc::new(Inbound::new(
+        store.clone(),
+        inbound_config.channels.clone(),
+        &inbound_config,
+    ));
+    let agent = Arc::new(Agent::new(
+        store.clone(),
+        agent_config.channels.clone(),
+        &agent_config,
+    ));
+    let auto_reply = Arc::new(AutoReply::new(
+        store,
+        auto_reply_config.channels.clone(),
+        &auto_reply_config,
+    ));
+    let sandboxes = Sandboxes {
+        graph: sandbox.clone(),
+        bot: bot_sandbox.clone(),
+        enabled: sandboxed,
+    };
 
     let api_routes = Arc::new(template.http_routes());
-    let routes = {
-        let sandbox = sandbox.clone();
-        move |req: Request| {
-            let (inbound, agent, sandbox, api_routes) = (
-                inbound.clone(),
-                agent.clone(),
-                sandbox.clone(),
-                api_routes.clone(),
-            );
-            async move { route(req, &api_routes, &inbound, &agent, &sandbox, sandboxed).await }
-        }
+    let routes = move |req: Request| {
+        let (inbound, agent, sandboxes, api_routes) = (
+            inbound.clone(),
+            agent.clone(),
+            sandboxes.clone(),
+            api_routes.clone(),
+        );
+        async move { route(req, &api_routes, &inbound, &agent, &sandboxes).await }
     };
     let server_task = server::serve(listener, routes);
 
@@ -202,6 +233,7 @@ pub async fn start(mut settings: Settings) -> Result<RunningStack, BoxError> {
     Ok(RunningStack {
         base_url,
         sandbox,
+        bot_sandbox,
         dynamodb_endpoint: endpoint,
         table_name: inbound_config.table_name,
         auto_reply: auto_reply_config,
@@ -219,18 +251,41 @@ fn path_matches(pattern: &str, path: &str) -> bool {
             .all(|(p, a)| (p.starts_with('{') && p.ends_with('}') && !a.is_empty()) || p == a)
 }
 
+/// Which channel APIs the local server plays (those whose base URL is not set).
+#[derive(Clone, Copy)]
+struct Sandboxed {
+    whatsapp: bool,
+    telegram: bool,
+}
+
+#[derive(Clone)]
+struct Sandboxes {
+    graph: GraphSandbox,
+    bot: BotSandbox,
+    enabled: Sandboxed,
+}
+
+impl Sandboxes {
+    /// Every channel's sent messages, oldest first.
+    fn outbox(&self) -> Vec<crate::sandbox::OutboxEntry> {
+        let mut all = self.graph.outbox();
+        all.extend(self.bot.outbox());
+        all.sort_by_key(|e| e.at);
+        all
+    }
+}
+
 /// Dispatches like the deployed HTTP API: only the template's routes reach a function.
 async fn route<S, O>(
     req: Request,
     api_routes: &[crate::template::Route],
-    inbound: &Inbound<S>,
+    inbound: &Inbound<S, O>,
     agent: &Agent<S, O>,
-    sandbox: &GraphSandbox,
-    sandboxed: bool,
+    sandboxes: &Sandboxes,
 ) -> Response
 where
-    S: asyncdesk::store::ConversationStore,
-    O: asyncdesk::channels::Outbound,
+    S: asyncdesk::ports::ConversationStore,
+    O: asyncdesk::ports::Outbound,
 {
     let path = req.uri().path().to_string();
     let now = chrono::Utc::now();
@@ -258,15 +313,35 @@ where
         }
         None => {}
     }
-    if path == "/dev/outbox" && sandboxed {
-        return server::json_response(200, &json!({ "messages": sandbox.outbox() }));
+    let enabled = sandboxes.enabled;
+    if path == "/dev/outbox" && (enabled.whatsapp || enabled.telegram) {
+        return server::json_response(200, &json!({ "messages": sandboxes.outbox() }));
     }
-    if let Some(rest) = path.strip_prefix(SANDBOX_PREFIX).filter(|_| sandboxed) {
-        let rest = rest.to_string();
-        let resp = sandbox.handle(&rest, &req);
+    if let Some(rest) = path
+        .strip_prefix(SANDBOX_PREFIX)
+        .filter(|_| enabled.whatsapp)
+    {
+        let resp = sandboxes.graph.handle(rest, &req);
         if resp.status().is_success() {
-            let sent: serde_json::Value = serde_json::from_slice(resp.body()).unwrap_or_default();
-            tracing::info!(event = "outbox", message_id = %sent["messages"][0]["id"].as_str().unwrap_or(""), "WhatsApp sandbox accepted a message (GET /dev/outbox)");
+            tracing::info!(
+                event = "outbox",
+                channel = "whatsapp",
+                "WhatsApp sandbox accepted a message (GET /dev/outbox)"
+            );
+        }
+        return resp;
+    }
+    if let Some(rest) = path
+        .strip_prefix(BOT_SANDBOX_PREFIX)
+        .filter(|_| enabled.telegram)
+    {
+        let resp = sandboxes.bot.handle(rest, &req);
+        if resp.status().is_success() && rest.ends_with("/sendMessage") {
+            tracing::info!(
+                event = "outbox",
+                channel = "telegram",
+                "Telegram sandbox accepted a message (GET /dev/outbox)"
+            );
         }
         return resp;
     }

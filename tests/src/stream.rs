@@ -16,6 +16,8 @@ use std::time::Duration;
 /// Mirrors the template's MaximumRetryAttempts.
 pub const MAX_RETRIES: usize = 5;
 pub const BATCH_SIZE: usize = 10;
+/// Polls between fresh iterators (200 ms each).
+const REFRESH_EVERY_POLLS: u64 = 10;
 
 /// DynamoDB JSON, as in Lambda events.
 pub fn attribute_json(v: &AttributeValue) -> Value {
@@ -80,7 +82,10 @@ pub fn record_json(r: &Record, stream_arn: &str) -> Value {
 }
 
 /// Polls every shard of `stream_arn` and hands filtered batches to `handler` until
-/// the task is aborted.
+/// the task is aborted. Every few polls each shard gets a fresh iterator after the
+/// last sequence number handled, so an iterator the server stopped serving (moto
+/// replaces a table's stream when it rolls back a cancelled transaction, unless the
+/// launcher's patch is active) delays records by a moment instead of losing them.
 pub async fn feed<H, Fut>(
     client: Client,
     stream_arn: String,
@@ -92,7 +97,11 @@ where
     H: Fn(Event) -> Fut,
     Fut: Future<Output = DynamoDbEventResponse>,
 {
-    let mut iterators: HashMap<String, Option<String>> = HashMap::new();
+    struct Shard {
+        iterator: Option<String>,
+        last_sequence: Option<String>,
+    }
+    let mut shards: HashMap<String, Shard> = HashMap::new();
     let mut tick = 0u64;
     loop {
         if tick.is_multiple_of(25) {
@@ -107,7 +116,7 @@ where
                 .unwrap_or_default()
             {
                 let Some(id) = shard.shard_id() else { continue };
-                if iterators.contains_key(id) {
+                if shards.contains_key(id) {
                     continue;
                 }
                 let kind = if from_start || tick > 0 {
@@ -122,12 +131,37 @@ where
                     .shard_iterator_type(kind)
                     .send()
                     .await?;
-                iterators.insert(id.to_string(), it.shard_iterator().map(str::to_string));
+                shards.insert(
+                    id.to_string(),
+                    Shard {
+                        iterator: it.shard_iterator().map(str::to_string),
+                        last_sequence: None,
+                    },
+                );
             }
         }
+        let refresh = tick.is_multiple_of(REFRESH_EVERY_POLLS) && tick > 0;
         tick += 1;
-        for iterator in iterators.values_mut() {
-            let Some(it) = iterator.clone() else { continue };
+        for (shard_id, shard) in shards.iter_mut() {
+            if refresh && let Some(seq) = &shard.last_sequence {
+                match client
+                    .get_shard_iterator()
+                    .stream_arn(&stream_arn)
+                    .shard_id(shard_id)
+                    .shard_iterator_type(ShardIteratorType::AfterSequenceNumber)
+                    .sequence_number(seq)
+                    .send()
+                    .await
+                {
+                    Ok(it) => shard.iterator = it.shard_iterator().map(str::to_string),
+                    Err(e) => {
+                        tracing::warn!(error = %aws_sdk_dynamodbstreams::error::DisplayErrorContext(e), "fresh stream iterator failed; keeping the old one")
+                    }
+                }
+            }
+            let Some(it) = shard.iterator.clone() else {
+                continue;
+            };
             let out = match client
                 .get_records()
                 .shard_iterator(&it)
@@ -141,7 +175,14 @@ where
                     continue;
                 }
             };
-            *iterator = out.next_shard_iterator().map(str::to_string);
+            shard.iterator = out.next_shard_iterator().map(str::to_string);
+            if let Some(last) = out
+                .records()
+                .last()
+                .and_then(|r| r.dynamodb()?.sequence_number())
+            {
+                shard.last_sequence = Some(last.to_string());
+            }
             let records: Vec<Value> = out
                 .records()
                 .iter()

@@ -6,8 +6,13 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Pinned ranges of what `.venv` gets.
-pub const PIP_PACKAGES: &[&str] = &["moto[server]>=5.1,<6", "cfn-lint>=1.20,<2"];
+/// What `.venv` gets. moto is pinned to the version `tests/moto_local.py` patches.
+pub const PIP_PACKAGES: &[&str] = &["moto[server]==5.2.5", "cfn-lint>=1.20,<2"];
+
+/// The launcher that runs moto linearizably, with bounded transactions.
+pub fn moto_launcher() -> PathBuf {
+    workspace_root().join("tests").join("moto_local.py")
+}
 
 pub fn venv_bin(tool: &str) -> PathBuf {
     workspace_root().join(".venv").join("bin").join(tool)
@@ -16,10 +21,15 @@ pub fn venv_bin(tool: &str) -> PathBuf {
 /// Creates `.venv` and installs the tools unless they are there. Safe to call from
 /// several processes at once (a file lock serialises the install).
 pub fn ensure_python_tools() -> Result<(), BoxError> {
+    // The marker names the pinned packages, so changing the pins reinstalls.
+    let marker = workspace_root()
+        .join(".venv")
+        .join(format!(".asyncdesk-{:016x}", pins_digest()));
     let ready = || {
-        ["moto_server", "cfn-lint"]
-            .iter()
-            .all(|t| venv_bin(t).exists())
+        marker.exists()
+            && ["moto_server", "cfn-lint", "python"]
+                .iter()
+                .all(|t| venv_bin(t).exists())
     };
     if ready() {
         return Ok(());
@@ -48,10 +58,21 @@ pub fn ensure_python_tools() -> Result<(), BoxError> {
             .args(PIP_PACKAGES),
         "pip install",
     )?;
+    std::fs::write(&marker, PIP_PACKAGES.join("\n"))?;
     if !ready() {
         return Err("pip finished but moto_server / cfn-lint are missing from .venv/bin".into());
     }
     Ok(())
+}
+
+fn pins_digest() -> u64 {
+    // FNV-1a: stable across runs and Rust versions.
+    PIP_PACKAGES
+        .join("\n")
+        .bytes()
+        .fold(0xcbf29ce484222325, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
+        })
 }
 
 fn run(cmd: &mut Command, what: &str) -> Result<(), BoxError> {
@@ -73,20 +94,27 @@ pub fn free_port() -> u16 {
         .expect("bind 127.0.0.1:0")
 }
 
-/// A moto server on 127.0.0.1; killed when dropped (and when this process dies).
+/// A moto server on 127.0.0.1, run by `tests/moto_local.py` (one request at a time,
+/// transactions that copy only what they touch); killed when dropped (and when this
+/// process dies).
 pub struct MotoServer {
     child: Child,
     pub endpoint: String,
 }
 
 impl MotoServer {
+    /// The process id (benchmarks read its memory).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn start() -> Result<Self, BoxError> {
         ensure_python_tools()?;
         let port = free_port();
-        let mut cmd = Command::new(venv_bin("moto_server"));
-        cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
+        let mut cmd = Command::new(venv_bin("python"));
+        cmd.arg(moto_launcher())
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .stdout(Stdio::null());
         #[cfg(target_os = "linux")]
         unsafe {
             use std::os::unix::process::CommandExt;

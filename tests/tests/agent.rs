@@ -3,7 +3,6 @@
 use agent_reply::{Agent, handle};
 use asyncdesk::auth::{AgentKeys, hash_key};
 use asyncdesk::channels::{Channels, whatsapp};
-use asyncdesk::config::OutboundConfig;
 use asyncdesk::conversation::ConversationStatus;
 use asyncdesk::store::ConversationStore;
 use asyncdesk_tests::kit::{self, TestTable};
@@ -26,10 +25,7 @@ async fn rig() -> Rig {
     let (base, task) = sandbox.start().await;
     let deps = Agent {
         store: table.store.clone(),
-        outbound: Channels::new(&OutboundConfig {
-            whatsapp_access_token: "wa-token".into(),
-            whatsapp_api_base: base,
-        }),
+        outbound: kit::whatsapp_channels(&base, "wa-token"),
         keys: AgentKeys::parse(&format!(
             "alice={},bob={}",
             hash_key(KEY),
@@ -59,7 +55,7 @@ async fn customer_writes(rig: &Rig, customer: &str, minutes_ago: i64) -> String 
         )]),
         json!([]),
     );
-    let inbound = whatsapp::parse_webhook(&body, now)
+    let inbound = whatsapp::inbound::parse_webhook(&body, now)
         .unwrap()
         .messages
         .remove(0);
@@ -184,7 +180,8 @@ async fn thread_is_oldest_first_and_unknown_ids_are_404() {
     for missing in [
         "/conversations/wa.1.2",
         "/conversations/not-an-id",
-        "/conversations/wa.1.2%2F3",
+        "/conversations/wa-0123456789abcdef0123456789abcdef",
+        "/conversations/wa-0123456789abcdef0123456789abcdef%2F3",
     ] {
         assert_eq!(
             call(&rig, "GET", missing, Some(KEY), None).await.0,
@@ -231,7 +228,7 @@ async fn reply_goes_out_on_whatsapp_is_stored_and_sets_pending() {
         body["message"]["provider_message_id"],
         outbox[0].id.as_str()
     );
-    assert_eq!(body["message"]["author"], "alice");
+    assert_eq!(body["message"]["author"], json!({"agent": "alice"}));
     assert_eq!(body["message"]["delivery"]["state"], "accepted");
 
     let (_, thread) = call(
@@ -277,7 +274,7 @@ async fn bad_reply_bodies_are_400_and_send_nothing() {
         call(
             &rig,
             "POST",
-            "/conversations/wa.1.999/messages",
+            &format!("/conversations/{}/messages", kit::wa_conversation("999")),
             Some(KEY),
             Some(json!({"text":"hi"}))
         )
@@ -305,7 +302,7 @@ async fn provider_errors_are_clear_json_and_the_attempt_is_kept() {
     .await;
     assert_eq!(status, 422);
     assert_eq!(err["error"]["code"], "channel_rejected");
-    assert_eq!(err["error"]["details"]["provider"]["code"], 131047);
+    assert_eq!(err["error"]["details"]["provider"]["code"], "131047");
     assert_eq!(
         err["error"]["details"]["message"]["delivery"]["state"],
         "failed"
@@ -433,6 +430,26 @@ impl ConversationStore for FinalWriteFails {
     ) -> Result<Option<asyncdesk::store::Thread>, asyncdesk::store::StoreError> {
         self.0.get_thread(id).await
     }
+    async fn record_edit(
+        &self,
+        e: &asyncdesk::conversation::MessageEdit,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<asyncdesk::store::Recorded, asyncdesk::store::StoreError> {
+        self.0.record_edit(e, now).await
+    }
+    async fn record_rejection(
+        &self,
+        r: &asyncdesk::conversation::Rejection,
+    ) -> Result<(), asyncdesk::store::StoreError> {
+        self.0.record_rejection(r).await
+    }
+    async fn mark_blocked(
+        &self,
+        id: &asyncdesk::conversation::ConversationId,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<(), asyncdesk::store::StoreError> {
+        self.0.mark_blocked(id, now).await
+    }
     async fn record_sending(
         &self,
         m: &asyncdesk::conversation::Message,
@@ -477,10 +494,7 @@ async fn a_store_outage_after_the_send_neither_loses_the_reply_nor_invites_a_res
     };
     let deps = Agent {
         store: FinalWriteFails(rig.table.store.clone()),
-        outbound: Channels::new(&OutboundConfig {
-            whatsapp_access_token: "wa-token".into(),
-            whatsapp_api_base: base,
-        }),
+        outbound: kit::whatsapp_channels(&base, "wa-token"),
         keys: AgentKeys::parse(&format!("alice={}", hash_key(KEY))).unwrap(),
     };
     let req = kit::agent_request(
@@ -501,7 +515,7 @@ async fn a_store_outage_after_the_send_neither_loses_the_reply_nor_invites_a_res
     let kept = thread
         .messages
         .iter()
-        .find(|m| m.text.as_deref() == Some("on its way"))
+        .find(|m| m.text() == Some("on its way"))
         .expect("the reply is in the thread");
     assert_eq!(
         kept.delivery.as_ref().unwrap().state,

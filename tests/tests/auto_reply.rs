@@ -2,8 +2,7 @@
 //! event shape and through the template's filter, sending to a local Graph API stand-in.
 
 use asyncdesk::channels::{Channels, whatsapp};
-use asyncdesk::config::OutboundConfig;
-use asyncdesk::conversation::{DeliveryState, MessageKind};
+use asyncdesk::conversation::{Author, DeliveryState};
 use asyncdesk::hours::BusinessHours;
 use asyncdesk::store::ConversationStore;
 use asyncdesk_tests::kit::{self, TestTable};
@@ -31,10 +30,7 @@ async fn rig() -> Rig {
     let table = TestTable::new().await;
     let sandbox = GraphSandbox::new();
     let (base, task) = sandbox.start().await;
-    let channels = Channels::new(&OutboundConfig {
-        whatsapp_access_token: "token-xyz".into(),
-        whatsapp_api_base: base,
-    });
+    let channels = kit::whatsapp_channels(&base, "token-xyz");
     let deps = AutoReply {
         store: table.store.clone(),
         outbound: channels,
@@ -51,7 +47,10 @@ async fn rig() -> Rig {
 
 async fn receive(rig: &Rig, customer: &str, messages: serde_json::Value, now: DateTime<Utc>) {
     let body = kit::webhook(customer, "Ada", messages, json!([]));
-    for m in whatsapp::parse_webhook(&body, now).unwrap().messages {
+    for m in whatsapp::inbound::parse_webhook(&body, now)
+        .unwrap()
+        .messages
+    {
         rig.table.store.record_inbound(&m, now).await.unwrap();
     }
 }
@@ -99,7 +98,7 @@ async fn off_hours_message_gets_exactly_one_auto_reply_per_period() {
     let outbox = rig.sandbox.outbox();
     assert_eq!(outbox.len(), 1, "{outbox:?}");
     assert_eq!(outbox[0].to, "+4930", "international format");
-    assert_eq!(outbox[0].phone_number_id, kit::PHONE_NUMBER_ID);
+    assert_eq!(outbox[0].business_id, kit::PHONE_NUMBER_ID);
     assert_eq!(
         outbox[0].text,
         "We're away; we'll reply by Mon 30 Nov, 08:30 UTC."
@@ -116,14 +115,14 @@ async fn off_hours_message_gets_exactly_one_auto_reply_per_period() {
     let auto: Vec<_> = thread
         .messages
         .iter()
-        .filter(|m| m.kind == MessageKind::AutoReply)
+        .filter(|m| m.author == Author::AutoReply)
         .collect();
     assert_eq!(auto.len(), 1);
     assert_eq!(
         auto[0].provider_message_id.as_deref(),
         Some(outbox[0].id.as_str())
     );
-    assert_eq!(auto[0].author.as_deref(), Some("asyncdesk"));
+    assert_eq!(auto[0].author, Author::AutoReply);
     // The auto-reply does not count as an answer: the customer is still waiting.
     assert_eq!(
         thread.conversation.status,
@@ -189,7 +188,7 @@ async fn no_auto_reply_in_hours_for_old_messages_or_reactions() {
 
     // Even handed a reaction directly, the handler does not answer it.
     let body = kit::webhook("4933", "R", json!([reaction]), json!([]));
-    let msg = whatsapp::parse_webhook(&body, sunday)
+    let msg = whatsapp::inbound::parse_webhook(&body, sunday)
         .unwrap()
         .messages
         .remove(0)
@@ -250,20 +249,19 @@ async fn a_refused_auto_reply_is_recorded_as_failed_and_not_retried() {
         1,
         "no second attempt in the same period"
     );
-    let id = asyncdesk::conversation::ConversationId::parse(&format!(
-        "wa.{}.4935",
-        kit::PHONE_NUMBER_ID
-    ))
-    .unwrap();
+    let id = kit::wa_conversation("4935");
     let thread = rig.table.store.get_thread(&id).await.unwrap().unwrap();
     let failed = thread
         .messages
         .iter()
-        .find(|m| m.kind == MessageKind::AutoReply)
+        .find(|m| m.author == Author::AutoReply)
         .unwrap();
     let delivery = failed.delivery.as_ref().unwrap();
     assert_eq!(delivery.state, DeliveryState::Failed);
-    assert_eq!(delivery.error.as_ref().unwrap().code, Some(131030));
+    assert_eq!(
+        delivery.error.as_ref().unwrap().code.as_deref(),
+        Some("131030")
+    );
 }
 
 #[tokio::test]
@@ -272,7 +270,7 @@ async fn a_message_dated_ahead_of_our_clock_is_judged_when_it_arrived() {
     let now = at("2026-11-24T21:00:00Z"); // Tuesday evening: closed.
     let monday_open = at("2026-11-30T09:00:00Z");
     let body = kit::text_webhook("4936", "wf", monday_open.timestamp(), "hi");
-    let inbound = whatsapp::parse_webhook(&body, now)
+    let inbound = whatsapp::inbound::parse_webhook(&body, now)
         .unwrap()
         .messages
         .remove(0);

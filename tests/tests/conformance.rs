@@ -1,11 +1,12 @@
-//! Conformance: every real WhatsApp payload in ../shared/corpus/whatsapp (beside the
-//! repository; CI has it) goes through the inbound handler. Skips, saying so, when the
-//! corpus is absent (a fresh clone).
+//! Conformance: every real WhatsApp and Telegram payload in ../shared/corpus (beside
+//! the repository; CI has it) goes through the inbound handler. Skips, saying so, when
+//! the corpus is absent (a fresh clone).
 
-use asyncdesk::channels::Outbound;
-use asyncdesk::conversation::{Channel, Endpoint, MessageKind};
+use asyncdesk::conversation::{Author, Channel, Content, Endpoint};
+use asyncdesk::ports::{Outbound, Outgoing};
 use asyncdesk::store::ConversationStore;
-use asyncdesk_tests::kit::{self, APP_SECRET, TestTable, VERIFY_TOKEN};
+use asyncdesk_tests::bot_sandbox::BotSandbox;
+use asyncdesk_tests::kit::{self, APP_SECRET, TestTable};
 use asyncdesk_tests::server;
 use chrono::Utc;
 use inbound_webhook::{Inbound, handle};
@@ -14,6 +15,11 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 fn corpus() -> Option<PathBuf> {
+    corpus_of("whatsapp")
+}
+
+/// `../shared/corpus/<channel>`, or None (saying so) when it is not there.
+fn corpus_of(channel: &str) -> Option<PathBuf> {
     let dir = std::env::var_os("ASYNCDESK_CORPUS")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
@@ -22,7 +28,7 @@ fn corpus() -> Option<PathBuf> {
                 .join("shared")
                 .join("corpus")
         })
-        .join("whatsapp");
+        .join(channel);
     if dir.is_dir() {
         Some(dir)
     } else {
@@ -30,7 +36,7 @@ fn corpus() -> Option<PathBuf> {
         use std::io::Write;
         let _ = writeln!(
             std::io::stderr(),
-            "SKIPPED: WhatsApp conformance corpus not found at {} (set ASYNCDESK_CORPUS to run it)",
+            "SKIPPED: {channel} conformance corpus not found at {} (set ASYNCDESK_CORPUS to run it)",
             dir.display()
         );
         None
@@ -60,11 +66,7 @@ async fn every_corpus_webhook_is_accepted_and_normalized() {
         webhooks += 1;
         let name = path.file_name().unwrap().to_string_lossy().to_string();
         let table = TestTable::new().await;
-        let deps = Inbound {
-            store: table.store.clone(),
-            whatsapp_app_secret: APP_SECRET.into(),
-            whatsapp_verify_token: VERIFY_TOKEN.into(),
-        };
+        let deps: Inbound<_, _> = kit::inbound(table.store.clone(), None);
         // The exact bytes of the file, signed as Meta would sign them.
         let (status, receipt) = kit::read(
             handle(
@@ -136,25 +138,30 @@ async fn every_corpus_webhook_is_accepted_and_normalized() {
             let declared = m["type"].as_str().unwrap_or("unsupported");
             let expected = match declared {
                 "unsupported" => "unknown",
-                "interactive" => "interactive",
+                "interactive" | "button" => "choice",
+                "image" | "video" | "audio" | "document" | "sticker" => "media",
                 other => other,
             };
-            assert_eq!(stored.kind.as_str(), expected, "{name}");
-            match stored.kind {
-                MessageKind::Image => assert_eq!(
-                    stored.media.as_ref().unwrap().id,
-                    m["image"]["id"].as_str().unwrap()
+            assert_eq!(stored.content.kind(), expected, "{name}");
+            match &stored.content {
+                Content::Media { attachments, .. } => assert_eq!(
+                    attachments[0].file_id.as_deref(),
+                    m[declared]["id"].as_str()
                 ),
-                MessageKind::Text => assert_eq!(stored.text.as_deref(), m["text"]["body"].as_str()),
-                MessageKind::Interactive => assert_eq!(
-                    stored.choice.as_ref().unwrap().title,
-                    m["interactive"]["button_reply"]["title"].as_str().unwrap()
+                Content::Text { text } => {
+                    assert_eq!(Some(text.as_str()), m["text"]["body"].as_str())
+                }
+                Content::Choice { choice } => assert_eq!(
+                    Some(choice.title.as_str()),
+                    m["interactive"]["button_reply"]["title"]
+                        .as_str()
+                        .or(m["interactive"]["list_reply"]["title"].as_str())
+                        .or(m["button"]["text"].as_str())
                 ),
-                MessageKind::Reaction => assert_eq!(
-                    stored.reaction.as_ref().unwrap().emoji.as_deref(),
-                    m["reaction"]["emoji"].as_str()
-                ),
-                MessageKind::Unknown => assert!(
+                Content::Reaction { reaction } => {
+                    assert_eq!(reaction.emoji.as_deref(), m["reaction"]["emoji"].as_str())
+                }
+                Content::Unknown => assert!(
                     stored.raw.is_some(),
                     "{name}: unknown types keep their JSON"
                 ),
@@ -184,16 +191,21 @@ async fn send_request_and_response_match_the_documented_shapes() {
             server::json_response(200, &reply)
         }
     });
-    let channels = asyncdesk::channels::Channels::new(&asyncdesk::config::OutboundConfig {
-        whatsapp_access_token: "t".into(),
-        whatsapp_api_base: base,
-    });
+    let channels = kit::whatsapp_channels(&base, "t");
     let to = Endpoint {
         channel: Channel::Whatsapp,
         business_id: "106540352242922".into(),
         customer_id: "16505551234".into(),
     };
-    let sent = channels.send_text(&to, "hello").await.unwrap();
+    let sent = channels
+        .send(&Outgoing {
+            endpoint: to,
+            author: Author::Agent("a".into()),
+            text: "hello".into(),
+            reply: None,
+        })
+        .await
+        .unwrap();
     assert_eq!(
         sent.provider_message_id,
         documented_response["messages"][0]["id"].as_str().unwrap()
@@ -203,4 +215,100 @@ async fn send_request_and_response_match_the_documented_shapes() {
         assert_eq!(ours[key], documented_request[key], "{key}");
     }
     assert!(ours["text"]["body"].is_string() && documented_request["text"]["body"].is_string());
+}
+
+/// Every Telegram update in the corpus is authenticated, stored once (or, for kinds
+/// that change a stored message or the conversation, applied), and a redelivery
+/// stores nothing new. The photo sample is a bare Message: it is wrapped in an Update.
+#[tokio::test]
+async fn every_corpus_telegram_update_is_handled() {
+    let Some(dir) = corpus_of("telegram") else {
+        return;
+    };
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    let bot = BotSandbox::new();
+    let (base, _task) = bot.start().await;
+    let mut seen = 0;
+    for path in files {
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let mut update: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        if update.get("update_id").is_none() {
+            update = serde_json::json!({"update_id": 900_000 + seen, "message": update});
+        }
+        seen += 1;
+        let table = TestTable::new().await;
+        let deps = kit::inbound(table.store.clone(), Some(&base));
+        let now = Utc::now();
+        let (status, receipt) = kit::read(
+            handle(
+                &kit::telegram_post(&update, Some(kit::TG_SECRET)),
+                &deps,
+                now,
+            )
+            .await,
+        );
+        assert_eq!(status, 200, "{name}: {receipt}");
+        assert_eq!(receipt["rejected"], 0, "{name}: {receipt}");
+        let body = update
+            .get("message")
+            .or(update.get("edited_message"))
+            .or(update.get("my_chat_member"));
+        let chat = body.unwrap()["chat"]["id"].as_i64().unwrap();
+        let id = kit::tg_endpoint(chat).conversation_id();
+        let thread = table.store.get_thread(&id).await.unwrap();
+        let thread = thread.unwrap_or_else(|| panic!("{name}: no conversation"));
+        assert_eq!(thread.messages.len(), 1, "{name}");
+        let stored = &thread.messages[0];
+        let group = chat < 0;
+        assert_eq!(thread.conversation.group, group, "{name}");
+        if let Some(m) = update.get("message") {
+            assert_eq!(stored.id, m["message_id"].to_string(), "{name}");
+            if let Some(text) = m["text"].as_str() {
+                assert_eq!(stored.text(), Some(text), "{name}");
+            }
+            if m.get("video").is_some() {
+                assert!(
+                    matches!(&stored.content, Content::Media { attachments, .. } if attachments[0].file_id.as_deref() == m["video"]["file_id"].as_str()),
+                    "{name}"
+                );
+            }
+            if m.get("pinned_message").is_some() {
+                assert_eq!(stored.content.kind(), "system", "{name}");
+            }
+            let from_person = !m["from"]["is_bot"].as_bool().unwrap_or(false);
+            assert_eq!(
+                stored.wants_answer,
+                !group && from_person && stored.content.asks_for_reply(),
+                "{name}"
+            );
+        }
+        if update.get("my_chat_member").is_some() {
+            assert!(thread.conversation.blocked, "{name}: kicked means blocked");
+        }
+        if let Some(m) = update.get("edited_message") {
+            // An edit of a message we never had is stored as it reads now.
+            assert_eq!(stored.text(), m["text"].as_str(), "{name}");
+            assert!(!stored.wants_answer);
+        }
+        assert_ne!(stored.author, Author::AutoReply);
+        // Redelivered: nothing new.
+        let (status, again) = kit::read(
+            handle(
+                &kit::telegram_post(&update, Some(kit::TG_SECRET)),
+                &deps,
+                now,
+            )
+            .await,
+        );
+        assert_eq!(status, 200, "{name}");
+        assert_eq!(again["stored"], 0, "{name}: {again}");
+        let thread = table.store.get_thread(&id).await.unwrap().unwrap();
+        assert_eq!(thread.messages.len(), 1, "{name}");
+    }
+    assert!(seen >= 7, "expected the corpus's updates, found {seen}");
 }

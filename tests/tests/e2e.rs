@@ -63,7 +63,7 @@ async fn post_webhook(client: &reqwest::Client, base: &str, body: &[u8]) -> (u16
         .header("content-type", "application/json")
         .header(
             "x-hub-signature-256",
-            whatsapp::sign(b"dev-app-secret", body),
+            whatsapp::verify::sign(b"dev-app-secret", body),
         )
         .body(body.to_vec())
         .send()
@@ -113,7 +113,7 @@ async fn webhook_to_auto_reply_to_agent_reply_through_the_local_stack() {
         post_webhook(&http, &base, &first).await,
         (
             200,
-            json!({"messages":1,"stored":1,"duplicates":0,"statuses":0,"statuses_applied":0})
+            json!({"messages":1,"stored":1,"duplicates":0,"edits":0,"statuses":0,"statuses_applied":0,"rejected":0,"ignored":0})
         )
     );
     assert_eq!(post_webhook(&http, &base, &first).await.1["duplicates"], 1);
@@ -169,15 +169,16 @@ async fn webhook_to_auto_reply_to_agent_reply_through_the_local_stack() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    let kinds: Vec<&str> = thread["messages"]
+    let authors: Vec<&Value> = thread["messages"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|m| m["kind"].as_str().unwrap())
+        .map(|m| &m["author"])
         .collect();
     assert!(
-        kinds.contains(&"auto_reply") && kinds.iter().filter(|k| **k == "text").count() == 2,
-        "{kinds:?}"
+        authors.contains(&&json!("auto_reply"))
+            && authors.iter().filter(|a| ***a == json!("customer")).count() == 2,
+        "{authors:?}"
     );
 
     let reply = http

@@ -1,5 +1,7 @@
 //! The inbound webhook handler against moto, fed real API Gateway (HTTP API v2) events.
 
+use asyncdesk::channels::Channels;
+use asyncdesk::conversation::{Author, Content};
 use asyncdesk::store::ConversationStore;
 use asyncdesk_tests::kit::{self, APP_SECRET, TestTable, VERIFY_TOKEN};
 use base64::Engine;
@@ -7,12 +9,8 @@ use chrono::Utc;
 use inbound_webhook::{Inbound, handle};
 use serde_json::json;
 
-fn deps<S: ConversationStore>(store: S) -> Inbound<S> {
-    Inbound {
-        store,
-        whatsapp_app_secret: APP_SECRET.into(),
-        whatsapp_verify_token: VERIFY_TOKEN.into(),
-    }
+fn deps<S: ConversationStore>(store: S) -> Inbound<S, Channels> {
+    kit::inbound(store, None)
 }
 
 /// An API Gateway HTTP API event, as Lambda receives it.
@@ -81,7 +79,7 @@ async fn signed_base64_event_is_verified_on_raw_bytes_and_stored() {
         )]),
         json!([]),
     );
-    let sig = asyncdesk::channels::whatsapp::sign(APP_SECRET.as_bytes(), &body);
+    let sig = asyncdesk::channels::whatsapp::verify::sign(APP_SECRET.as_bytes(), &body);
     let req = apigw_event(
         "POST",
         "",
@@ -91,11 +89,11 @@ async fn signed_base64_event_is_verified_on_raw_bytes_and_stored() {
     let (status, receipt) = kit::read(handle(&req, &deps, now).await);
     assert_eq!(status, 200, "{receipt}");
     assert_eq!(receipt["stored"], 1);
-    let id = asyncdesk::conversation::ConversationId::parse(&format!(
-        "wa.{}.4915112345678",
-        kit::PHONE_NUMBER_ID
-    ))
-    .unwrap();
+    let id = kit::wa_conversation("4915112345678");
+    assert!(
+        !id.as_str().contains("4915112345678"),
+        "no phone number in ids"
+    );
     let thread = table
         .store
         .get_thread(&id)
@@ -103,7 +101,7 @@ async fn signed_base64_event_is_verified_on_raw_bytes_and_stored() {
         .unwrap()
         .expect("conversation stored");
     assert_eq!(
-        thread.messages[0].text.as_deref(),
+        thread.messages[0].text(),
         Some("Grüße 👋 — where's my order?")
     );
     assert_eq!(thread.conversation.customer_name.as_deref(), Some("Zoë"));
@@ -149,22 +147,66 @@ async fn bad_or_missing_signature_is_401_and_stores_nothing() {
 }
 
 #[tokio::test]
-async fn malformed_payloads_are_400_with_json_and_store_nothing() {
+async fn a_bad_message_does_not_lose_the_good_ones() {
     let table = TestTable::new().await;
     let deps = deps(table.store.clone());
     let ts = Utc::now().timestamp();
     let good = kit::text_message("4916", "wamid.ok", ts, "fine");
+    let body = kit::webhook(
+        "4916",
+        "Ann",
+        json!([
+            good,
+            // No sender: no conversation to put it in, kept as a rejection.
+            {"id":"wamid.nofrom","timestamp":ts.to_string(),"type":"text","text":{"body":"x"}},
+            // A timestamp that is not one: kept as an unknown message, raw.
+            {"from":"4916","id":"wamid.bad","timestamp":"soon","type":"text","text":{"body":"y"}}
+        ]),
+        json!([]),
+    );
+    let req = kit::signed_post("/webhooks/whatsapp", &body, APP_SECRET);
+    let (status, receipt) = kit::read(handle(&req, &deps, Utc::now()).await);
+    assert_eq!(status, 200, "{receipt}");
+    assert_eq!(
+        (&receipt["stored"], &receipt["rejected"]),
+        (&json!(2), &json!(1))
+    );
+    let thread = table
+        .store
+        .get_thread(&kit::wa_conversation("4916"))
+        .await
+        .unwrap()
+        .unwrap();
+    let texts: Vec<Option<&str>> = thread.messages.iter().map(|m| m.text()).collect();
+    assert!(texts.contains(&Some("fine")), "{texts:?}");
+    let unknown = thread
+        .messages
+        .iter()
+        .find(|m| m.id == "wamid.bad")
+        .unwrap();
+    assert_eq!(unknown.content, Content::Unknown);
+    assert!(unknown.raw.as_deref().unwrap().contains("soon"));
+    assert!(table.item_types().await.contains(&"rejection".to_string()));
+    // A redelivery stores nothing new and keeps one rejection.
+    let (_, again) = kit::read(handle(&req, &deps, Utc::now()).await);
+    assert_eq!(again["duplicates"], 2);
+    let rejections = table
+        .item_types()
+        .await
+        .into_iter()
+        .filter(|t| t == "rejection")
+        .count();
+    assert_eq!(rejections, 1);
+}
+
+#[tokio::test]
+async fn foreign_envelopes_are_400_with_json_and_store_nothing() {
+    let table = TestTable::new().await;
+    let deps = deps(table.store.clone());
     for body in [
         b"{not json".to_vec(),
         br#"{"object":"whatsapp_business_account"}"#.to_vec(),
         br#"{"object":"instagram","entry":[]}"#.to_vec(),
-        // One bad message spoils the batch: nothing of it is stored.
-        kit::webhook(
-            "4916",
-            "Ann",
-            json!([good, {"from":"4916","id":"wamid.bad","timestamp":"soon","type":"text","text":{"body":"x"}}]),
-            json!([]),
-        ),
     ] {
         let req = kit::signed_post("/webhooks/whatsapp", &body, APP_SECRET);
         let (status, err) = kit::read(handle(&req, &deps, Utc::now()).await);
@@ -190,7 +232,7 @@ async fn every_change_and_message_of_a_batch_is_stored_and_statuses_applied() {
     table
         .store
         .record_inbound(
-            &asyncdesk::channels::whatsapp::parse_webhook(
+            &asyncdesk::channels::whatsapp::inbound::parse_webhook(
                 &kit::webhook(
                     "4917",
                     "B",
@@ -207,9 +249,8 @@ async fn every_change_and_message_of_a_batch_is_stored_and_statuses_applied() {
         .unwrap();
     let mut out = asyncdesk::conversation::Message::outbound(
         &ep,
-        asyncdesk::conversation::MessageKind::Text,
+        Author::Agent("alice".into()),
         "hello",
-        "alice",
         now,
     );
     out.provider_message_id = Some("wamid.out".into());
@@ -236,7 +277,7 @@ async fn every_change_and_message_of_a_batch_is_stored_and_statuses_applied() {
     assert_eq!(status, 200);
     assert_eq!(
         receipt,
-        json!({"messages":3,"stored":3,"duplicates":0,"statuses":1,"statuses_applied":1})
+        json!({"messages":3,"stored":3,"duplicates":0,"edits":0,"statuses":1,"statuses_applied":1,"rejected":0,"ignored":1})
     );
     let (status, receipt) = kit::read(handle(&req, &deps, now).await);
     assert_eq!(
@@ -290,6 +331,20 @@ async fn unknown_routes_and_methods_get_json_errors() {
     let deps = deps(table.store.clone());
     let req = kit::signed_post("/webhooks/telegraph", b"{}", APP_SECRET);
     assert_eq!(kit::read(handle(&req, &deps, Utc::now()).await).0, 404);
+    // A channel this deployment has not configured says so.
+    let whatsapp_only = Inbound {
+        webhooks: asyncdesk::channels::Webhooks::new(vec![std::sync::Arc::new(
+            asyncdesk::channels::whatsapp::WhatsAppWebhook::new(APP_SECRET, VERIFY_TOKEN),
+        )]),
+        ..deps
+    };
+    let req = kit::telegram_post(&json!({"update_id": 1}), Some(kit::TG_SECRET));
+    let (status, body) = kit::read(handle(&req, &whatsapp_only, Utc::now()).await);
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("channel_not_configured"))
+    );
+    let deps = whatsapp_only;
     let mut req = kit::signed_post("/webhooks/whatsapp", b"{}", APP_SECRET);
     *req.method_mut() = http::Method::DELETE;
     let (status, body) = kit::read(handle(&req, &deps, Utc::now()).await);

@@ -65,6 +65,8 @@ fn functions_get_the_environment_their_config_needs() {
         "BUSINESS_HOURS" => r#"{"timezone":"UTC","weekly":{"mon":["09:00-17:00"]},"auto_reply":{"default":"by {reply_by}"}}"#.to_string(),
         "AGENT_API_KEYS" => format!("a={}", asyncdesk::auth::hash_key("k")),
         "WHATSAPP_API_BASE" => "https://graph.facebook.com/v23.0".to_string(),
+        "TELEGRAM_API_BASE" => "https://api.telegram.org".to_string(),
+        "TELEGRAM_BOT_TOKEN" => "123456:secret".to_string(),
         "AUTO_REPLY_MAX_AGE_MINUTES" => "60".to_string(),
         "TABLE_NAME" => "asyncdesk-table".to_string(),
         _ => "set".to_string(),
@@ -88,8 +90,22 @@ fn functions_get_the_environment_their_config_needs() {
     AgentConfig::load(&|k| agent.get(k).cloned()).expect("agent config");
     assert!(
         !inbound.contains_key("WHATSAPP_ACCESS_TOKEN"),
-        "least privilege: the inbound function never sends"
+        "least privilege: the inbound function never sends on WhatsApp"
     );
+    // A Telegram-only deployment: the WhatsApp parameters are left empty, and SAM
+    // passes them as empty strings.
+    let telegram_only = |mut env: HashMap<String, String>| {
+        for (k, v) in env.iter_mut() {
+            if k.starts_with("WHATSAPP_") {
+                v.clear();
+            }
+        }
+        env
+    };
+    let inbound = telegram_only(inbound);
+    InboundConfig::load(&|k| inbound.get(k).cloned()).expect("telegram-only inbound");
+    let agent = telegram_only(agent);
+    AgentConfig::load(&|k| agent.get(k).cloned()).expect("telegram-only agent");
 }
 
 #[test]
@@ -106,6 +122,7 @@ fn api_routes_are_the_documented_ones() {
         ("GET", "/conversations/{id}", "AgentReplyFunction"),
         ("GET", "/webhooks/whatsapp", "InboundWebhookFunction"),
         ("POST", "/conversations/{id}/messages", "AgentReplyFunction"),
+        ("POST", "/webhooks/telegram", "InboundWebhookFunction"),
         ("POST", "/webhooks/whatsapp", "InboundWebhookFunction"),
     ];
     let expected: Vec<(String, String, String)> = expected

@@ -5,14 +5,11 @@
 
 use asyncdesk::auth::{AgentKeys, hash_key};
 use asyncdesk::channels::{Channels, whatsapp};
-use asyncdesk::config::OutboundConfig;
-use asyncdesk::conversation::{
-    Channel, DeliveryState, Endpoint, Message, MessageKind, StatusUpdate,
-};
+use asyncdesk::conversation::{Author, Channel, DeliveryState, Endpoint, Message, StatusUpdate};
 use asyncdesk::hours::BusinessHours;
 use asyncdesk::store::dynamo::DynamoStore;
 use asyncdesk::store::{ConversationStore, OutboundEffect, StatusApplied};
-use asyncdesk_tests::kit::{self, APP_SECRET, TestTable, VERIFY_TOKEN};
+use asyncdesk_tests::kit::{self, APP_SECRET, TestTable};
 use asyncdesk_tests::proxy::CountingProxy;
 use asyncdesk_tests::sandbox::GraphSandbox;
 use asyncdesk_tests::template::Template;
@@ -36,10 +33,7 @@ async fn rig() -> Rig {
     let store = table.store_via(&proxy.endpoint).await;
     let sandbox = GraphSandbox::new();
     let (base, sandbox_task) = sandbox.start().await;
-    let channels = Channels::new(&OutboundConfig {
-        whatsapp_access_token: "wa-token".into(),
-        whatsapp_api_base: base,
-    });
+    let channels = kit::whatsapp_channels(&base, "wa-token");
     Rig {
         table,
         proxy,
@@ -54,7 +48,7 @@ impl Rig {
     /// A customer message stored directly (not through the proxy); its conversation id.
     async fn customer_writes(&self, customer: &str, at: DateTime<Utc>) -> String {
         let body = kit::text_webhook(customer, &format!("w{customer}"), at.timestamp(), "hi");
-        let inbound = whatsapp::parse_webhook(&body, at)
+        let inbound = whatsapp::inbound::parse_webhook(&body, at)
             .unwrap()
             .messages
             .remove(0);
@@ -67,6 +61,7 @@ impl Rig {
     async fn status_overtakes_next_send(&self, provider_id: &str, at: DateTime<Utc>) {
         let update = StatusUpdate {
             channel: Channel::Whatsapp,
+            business_id: kit::PHONE_NUMBER_ID.into(),
             provider_message_id: provider_id.into(),
             state: DeliveryState::Sent,
             at,
@@ -113,7 +108,7 @@ async fn inbound_webhook_policy_covers_messages_and_statuses() {
         customer_id: "4960".into(),
     };
     assert_eq!(endpoint.conversation_id().to_string(), id);
-    let mut reply = Message::outbound(&endpoint, MessageKind::Text, "on it", "alice", now);
+    let mut reply = Message::outbound(&endpoint, Author::Agent("alice".into()), "on it", now);
     reply.provider_message_id = Some("wamid.linked".into());
     rig.table
         .store
@@ -125,17 +120,17 @@ async fn inbound_webhook_policy_covers_messages_and_statuses() {
     let body = kit::webhook(
         "4960",
         "Ada",
-        json!([kit::text_message("4960", "w2", now.timestamp(), "thanks")]),
+        json!([
+            kit::text_message("4960", "w2", now.timestamp(), "thanks"),
+            // Kept as a rejection (no sender).
+            {"id": "w3", "timestamp": ts, "type": "text", "text": {"body": "?"}}
+        ]),
         json!([
             {"id": "wamid.linked", "status": "delivered", "timestamp": ts, "recipient_id": "4960"},
             {"id": "wamid.early", "status": "sent", "timestamp": ts, "recipient_id": "4960"}
         ]),
     );
-    let deps = inbound_webhook::Inbound {
-        store: rig.store.clone(),
-        whatsapp_app_secret: APP_SECRET.into(),
-        whatsapp_verify_token: VERIFY_TOKEN.into(),
-    };
+    let deps = kit::inbound(rig.store.clone(), None);
     let resp = inbound_webhook::handle(
         &kit::signed_post("/webhooks/whatsapp", &body, APP_SECRET),
         &deps,
@@ -143,6 +138,22 @@ async fn inbound_webhook_policy_covers_messages_and_statuses() {
     )
     .await;
     assert_eq!(resp.status(), 200);
+    // Telegram: a message, then its edit.
+    let update = kit::tg_text(1, 42, 7, now.timestamp(), "hello");
+    for update in [update.clone(), {
+        let mut edit = json!({"update_id": 2, "edited_message": update["message"].clone()});
+        edit["edited_message"]["text"] = json!("hello!");
+        edit["edited_message"]["edit_date"] = json!(now.timestamp() + 5);
+        edit
+    }] {
+        let resp = inbound_webhook::handle(
+            &kit::telegram_post(&update, Some(kit::TG_SECRET)),
+            &deps,
+            now,
+        )
+        .await;
+        assert_eq!(resp.status(), 200);
+    }
     rig.assert_policy_covers(
         "InboundWebhookFunction",
         &[

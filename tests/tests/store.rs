@@ -2,8 +2,7 @@
 
 use asyncdesk::channels::whatsapp;
 use asyncdesk::conversation::{
-    Channel, ConversationStatus, DeliveryState, Endpoint, InboundMessage, Message, MessageKind,
-    StatusUpdate,
+    Channel, ConversationStatus, DeliveryState, Endpoint, InboundMessage, Message, StatusUpdate,
 };
 use asyncdesk::store::{ConversationStore, OutboundEffect, Recorded, StatusApplied, StoreError};
 use asyncdesk_tests::kit::{self, TestTable};
@@ -21,7 +20,7 @@ fn inbound(customer: &str, id: &str, at: DateTime<Utc>) -> InboundMessage {
         serde_json::json!([kit::text_message(customer, id, at.timestamp(), "hi")]),
         serde_json::json!([]),
     );
-    whatsapp::parse_webhook(&body, at)
+    whatsapp::inbound::parse_webhook(&body, at)
         .unwrap()
         .messages
         .remove(0)
@@ -35,7 +34,7 @@ fn reaction(customer: &str, id: &str, at: DateTime<Utc>) -> InboundMessage {
         serde_json::json!([msg]),
         serde_json::json!([]),
     );
-    whatsapp::parse_webhook(&body, at)
+    whatsapp::inbound::parse_webhook(&body, at)
         .unwrap()
         .messages
         .remove(0)
@@ -50,13 +49,19 @@ fn endpoint(customer: &str) -> Endpoint {
 }
 
 fn agent_reply(customer: &str, at: DateTime<Utc>, provider_id: &str) -> Message {
-    let mut m = Message::outbound(&endpoint(customer), MessageKind::Text, "on it", "alice", at);
+    let mut m = Message::outbound(
+        &endpoint(customer),
+        asyncdesk::conversation::Author::Agent("alice".into()),
+        "on it",
+        at,
+    );
     m.provider_message_id = Some(provider_id.into());
     m
 }
 
 fn status(provider_id: &str, state: DeliveryState, secs: i64) -> StatusUpdate {
     StatusUpdate {
+        business_id: kit::PHONE_NUMBER_ID.into(),
         channel: Channel::Whatsapp,
         provider_message_id: provider_id.into(),
         state,

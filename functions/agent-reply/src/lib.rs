@@ -1,19 +1,20 @@
 //! The agent API: `Authorization: Bearer <key>` on every route.
 //! - `GET /conversations?status=open&limit=25&cursor=...` (waiting longest first)
 //! - `GET /conversations/{id}` (conversation and messages, oldest first)
-//! - `POST /conversations/{id}/messages` `{"text": "..."}` (send on the customer's channel)
+//! - `POST /conversations/{id}/messages` `{"text": "..."}` (send on the customer's
+//!   channel, as a reply to their latest message; split where the channel allows)
 
 use asyncdesk::auth::AgentKeys;
-use asyncdesk::channels::{Outbound, max_text_chars};
 use asyncdesk::config::AgentConfig;
-use asyncdesk::conversation::{ConversationId, ConversationStatus, Message, MessageKind};
+use asyncdesk::conversation::{Author, ConversationId, ConversationStatus};
+use asyncdesk::deliver::{deliver, parts};
 use asyncdesk::http::{ApiError, json, query_param};
-use asyncdesk::store::{ConversationStore, OutboundEffect};
+use asyncdesk::ports::{ConversationStore, Outbound, Outgoing, ReplyContext, SendError};
 use chrono::{DateTime, Utc};
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use serde_json::json as j;
-use tracing::{error, info, warn};
+use tracing::{info, warn};
 
 pub const DEFAULT_PAGE_SIZE: u32 = 25;
 pub const MAX_PAGE_SIZE: u32 = 100;
@@ -160,39 +161,45 @@ async fn reply<S: ConversationStore, O: Outbound>(
         .get_conversation(&id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("conversation {id} not found")))?;
+    let channel = conversation.endpoint.channel;
+    if !deps.outbound.enabled(channel) {
+        return Err(SendError::NotConfigured(channel).into());
+    }
+    if conversation.blocked {
+        return Err(ApiError::new(
+            422,
+            "customer_unreachable",
+            "the customer blocked us on this channel; nothing was sent",
+        ));
+    }
     let text = body.text.trim();
-    let max = max_text_chars(conversation.endpoint.channel);
     if text.is_empty() {
         return Err(ApiError::bad_request("text must not be empty"));
     }
-    if text.chars().count() > max {
-        return Err(ApiError::bad_request(format!(
-            "text is longer than the channel's {max} characters"
-        )));
-    }
-    // Stored before it is sent: if the final write fails, the thread still has it.
-    // A store failure here is a 503 before anything went out, so retrying is safe.
-    let sending =
-        Message::outbound(&conversation.endpoint, MessageKind::Text, text, agent, now).sending();
-    deps.store.record_sending(&sending).await?;
-    let result = deps.outbound.send_text(&conversation.endpoint, text).await;
-    let message = sending.with_send_result(&result);
-    let effect = if result.is_ok() {
-        OutboundEffect::AwaitCustomer
-    } else {
-        OutboundEffect::KeepStatus
+    let outgoing = Outgoing {
+        endpoint: conversation.endpoint.clone(),
+        author: Author::Agent(agent.to_string()),
+        text: text.to_string(),
+        // Answers the customer's latest message (quoted where the channel can).
+        reply: Some(ReplyContext {
+            provider_message_id: conversation.reply_to.clone(),
+            ..ReplyContext::default()
+        }),
     };
-    // After the send, a store failure must not invite a retry (the customer would get
-    // the message twice): it is logged and reported beside the send's outcome.
-    let recorded = deps.store.record_outbound(&message, effect, now).await;
-    if let Err(e) = &recorded {
-        error!(conversation = %id, message_id = %message.id, error = %e, "reply outcome not recorded; the thread shows it as sending");
+    if let Err(e) = parts(&outgoing) {
+        return Err(ApiError::bad_request(e.provider_error().title));
     }
-    match result {
-        Ok(_) => {
-            info!(event = "sent", conversation = %id, message_id = %message.id, agent, "agent reply sent");
-            let mut body = j!({ "message": message });
-            if recorded.is_err() {
+    // Stored before it is sent: a store failure here is a 503 before anything went
+    // out, so retrying is safe. After the send, a store failure must not invite a
+    // retry (the customer would get the message twice): it is reported beside the
+    // send's outcome.
+    let delivered = deliver(&deps.store, &deps.outbound, &outgoing, now).await?;
+    let messages = serde_json::to_value(&delivered.messages).unwrap_or_default();
+    match delivered.result {
+        Ok(()) => {
+            info!(event = "sent", conversation = %id, parts = delivered.messages.len(), agent, "agent reply sent");
+            let mut body = j!({ "message": messages[0], "messages": messages });
+            if delivered.unrecorded.is_some() {
                 body["warning"] =
                     j!("sent, but the conversation could not be updated; do not resend");
             }
@@ -203,7 +210,11 @@ async fn reply<S: ConversationStore, O: Outbound>(
             warn!(conversation = %id, error = %e, "agent reply not sent");
             let mut err = ApiError::from(e);
             if let Some(details) = err.details.as_mut() {
-                details["message"] = serde_json::to_value(&message).unwrap_or_default();
+                details["message"] = messages
+                    .as_array()
+                    .and_then(|m| m.last().cloned())
+                    .unwrap_or_default();
+                details["messages"] = messages;
             }
             Err(err)
         }

@@ -1,7 +1,6 @@
 //! Lambda wiring: config and clients once at cold start, then the handler per request.
 
 use agent_reply::{Agent, handle};
-use asyncdesk::channels::Channels;
 use asyncdesk::config::{AgentConfig, process_env};
 use asyncdesk::store::dynamo::DynamoStore;
 use lambda_http::{Error, Request, service_fn};
@@ -12,7 +11,7 @@ async fn main() -> Result<(), Error> {
     asyncdesk::init_lambda_tracing();
     let config = AgentConfig::load(&process_env)?;
     let store = DynamoStore::from_env(&config.table_name).await;
-    let deps = Arc::new(Agent::new(store, Channels::new(&config.outbound), &config));
+    let deps = Arc::new(Agent::new(store, config.channels.clone(), &config));
     lambda_http::run(service_fn(move |req: Request| {
         let deps = Arc::clone(&deps);
         async move { Ok::<_, Error>(handle(&req, &deps, chrono::Utc::now()).await) }

@@ -3,18 +3,18 @@
 //! conversation per off-hours period; a conditional write decides, so stream retries
 //! and duplicates never send twice.
 
-use asyncdesk::channels::Outbound;
 use asyncdesk::config::AutoReplyConfig;
-use asyncdesk::conversation::{Direction, Message, MessageKind};
+use asyncdesk::conversation::{Author, Message};
+use asyncdesk::deliver::deliver;
 use asyncdesk::hours::BusinessHours;
-use asyncdesk::store::{ConversationStore, OutboundEffect, StoreError, items};
+use asyncdesk::ports::{
+    ConversationStore, Outbound, Outgoing, ReplyContext, SendError, StoreError,
+};
+use asyncdesk::store::items;
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use chrono::{DateTime, Duration, Utc};
 use tracing::{error, info, warn};
-
-/// The author recorded on auto-replies.
-pub const AUTO_REPLY_AUTHOR: &str = "asyncdesk";
 
 pub struct AutoReply<S, O> {
     pub store: S,
@@ -50,7 +50,7 @@ pub enum RecordError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("send failed, will retry: {0}")]
-    SendTransient(asyncdesk::channels::SendError),
+    SendTransient(SendError),
     #[error("record is not a readable message: {0}")]
     Unreadable(String),
 }
@@ -111,10 +111,15 @@ pub async fn auto_reply_to<S: ConversationStore, O: Outbound>(
     deps: &AutoReply<S, O>,
     now: DateTime<Utc>,
 ) -> Result<Outcome, RecordError> {
-    if message.direction != Direction::Inbound || !message.kind.wants_answer() {
+    // The channel decided when parsing (`wants_answer`): a customer message that asks
+    // for a reply, from a person, in a one-to-one chat. The stream filter matches it.
+    if message.author != Author::Customer || !message.wants_answer {
         return Ok(Outcome::Skipped(
             "not a customer message that wants an answer",
         ));
+    }
+    if !deps.outbound.enabled(message.endpoint.channel) {
+        return Ok(Outcome::Skipped("no sender configured for the channel"));
     }
     // A platform clock ahead of ours cannot date a message after we received it.
     let sent_at = message.sent_at.min(message.stored_at);
@@ -136,64 +141,52 @@ pub async fn auto_reply_to<S: ConversationStore, O: Outbound>(
             "already auto-replied in this off-hours period",
         ));
     }
-    let text = deps.hours.auto_reply_text(&period);
-    let sending = Message::outbound(
-        &message.endpoint,
-        MessageKind::AutoReply,
-        &text,
-        AUTO_REPLY_AUTHOR,
-        now,
-    )
-    .sending();
-    if let Err(e) = deps.store.record_sending(&sending).await {
-        // Nothing went out: give the claim back and let Lambda retry the record.
-        deps.store.release_auto_reply(conversation, &key).await?;
-        return Err(e.into());
-    }
-    let result = deps.outbound.send_text(&message.endpoint, &text).await;
-    if let Err(e) = &result
-        && e.is_transient()
-    {
-        // Nothing was delivered: give the claim back so the retry can send, and keep
-        // the failed attempt in the thread.
-        deps.store.release_auto_reply(conversation, &key).await?;
-        let attempt = sending.with_send_result(&result);
-        if let Err(store) = deps
-            .store
-            .record_outbound(&attempt, OutboundEffect::KeepStatus, now)
-            .await
-        {
-            warn!(error = %store, conversation = %conversation, "failed auto-reply attempt not recorded");
+    let outgoing = Outgoing {
+        endpoint: message.endpoint.clone(),
+        author: Author::AutoReply,
+        text: deps.hours.auto_reply_text(&period),
+        reply: Some(ReplyContext {
+            provider_message_id: message.provider_message_id.clone(),
+            ..ReplyContext::default()
+        }),
+    };
+    let delivered = match deliver(&deps.store, &deps.outbound, &outgoing, now).await {
+        Ok(d) => d,
+        Err(e) => {
+            // Nothing went out: give the claim back and let Lambda retry the record.
+            deps.store.release_auto_reply(conversation, &key).await?;
+            return Err(e.into());
         }
-        return Err(RecordError::SendTransient(e.clone()));
-    }
-    let reply = sending.with_send_result(&result);
-    // The customer has the reply (or the channel refused it for good): a store failure
-    // now must not lead to a second send, so it is logged, not retried. The thread
-    // keeps the `sending` record.
-    if let Err(e) = deps
-        .store
-        .record_outbound(&reply, OutboundEffect::KeepStatus, now)
-        .await
-    {
-        error!(error = %e, conversation = %conversation, message_id = %reply.id, "auto-reply sent but its outcome not stored");
-    }
-    match result {
-        Ok(sent) => {
+    };
+    match delivered.result {
+        Ok(()) => {
+            let provider_message_id = delivered
+                .messages
+                .first()
+                .and_then(|m| m.provider_message_id.clone())
+                .unwrap_or_default();
             info!(
                 event = "auto-replied",
                 conversation = %conversation,
                 period = %key,
                 reply_by = %deps.hours.render_reply_by(period.reply_by),
-                provider_message_id = %sent.provider_message_id,
+                provider_message_id = %provider_message_id,
                 "off-hours auto-reply sent"
             );
             Ok(Outcome::Replied {
-                provider_message_id: sent.provider_message_id,
+                provider_message_id,
             })
         }
+        // Nothing was delivered: give the claim back so the retry can send (the
+        // failed attempt stays in the thread).
+        Err(e) if e.is_transient() && delivered.messages.len() <= 1 => {
+            deps.store.release_auto_reply(conversation, &key).await?;
+            Err(RecordError::SendTransient(e))
+        }
+        // The customer may have it (unconfirmed) or the channel refused it for good:
+        // at most once, so the claim stays.
         Err(e) => {
-            warn!(conversation = %conversation, error = %e, "channel refused the auto-reply");
+            warn!(conversation = %conversation, error = %e, "auto-reply not delivered");
             Ok(Outcome::SendRejected)
         }
     }

@@ -1,6 +1,5 @@
 //! Lambda wiring: config and clients once at cold start, then the handler per batch.
 
-use asyncdesk::channels::Channels;
 use asyncdesk::config::{AutoReplyConfig, process_env};
 use asyncdesk::store::dynamo::DynamoStore;
 use aws_lambda_events::event::dynamodb::Event;
@@ -13,11 +12,7 @@ async fn main() -> Result<(), Error> {
     asyncdesk::init_lambda_tracing();
     let config = AutoReplyConfig::load(&process_env)?;
     let store = DynamoStore::from_env(&config.table_name).await;
-    let deps = Arc::new(AutoReply::new(
-        store,
-        Channels::new(&config.outbound),
-        &config,
-    ));
+    let deps = Arc::new(AutoReply::new(store, config.channels.clone(), &config));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Event>| {
         let deps = Arc::clone(&deps);
         async move { Ok::<_, Error>(handle_batch(event.payload, &deps, chrono::Utc::now()).await) }

@@ -1,115 +1,261 @@
-//! Channels: one module per channel (format, verification, sending) and the outbound
-//! port through which functions send on the customer's channel.
+//! Channels as plug-ins. Each channel is one folder (`verify`, `inbound`, `outbound`
+//! and its settings in `mod.rs`) and one line in [`REGISTRY`]; everything else
+//! (routes, sending, capabilities) is looked up here.
 
+pub mod telegram;
 pub mod whatsapp;
 
-use crate::conversation::{Channel, Endpoint, ProviderError};
+use crate::conversation::Channel;
+use crate::env::{ConfigError, Lookup};
+use crate::ports::{
+    Acknowledgement, Capabilities, Outbound, Outgoing, SendError, SentMessage, WebhookChannel,
+};
 use async_trait::async_trait;
-use thiserror::Error;
+use std::sync::Arc;
 
-/// What a channel returned for an accepted message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SentMessage {
-    pub provider_message_id: String,
-}
-
-/// Why a send failed, sorted by what the caller should do about it.
-#[derive(Debug, Clone, Error, PartialEq)]
-pub enum SendError {
-    /// The channel refused this message (bad recipient, outside the reply window...).
-    /// Retrying the same request will not help.
-    #[error("rejected by the channel: {}", .0.title)]
-    Rejected(ProviderError),
-    /// Our credentials were refused: a configuration problem.
-    #[error("the channel refused our credentials: {}", .0.title)]
-    Unauthorized(ProviderError),
-    /// Too many messages; try again later.
-    #[error("rate limited by the channel: {}", .error.title)]
-    RateLimited {
-        retry_after: Option<u64>,
-        error: ProviderError,
-    },
-    /// The channel could not be reached or failed on its side, and did not take the
-    /// message; retrying may help.
-    #[error("channel unavailable: {0}")]
-    Unavailable(String),
-    /// The request went out but no usable answer came back (timeout, cut-off or
-    /// unreadable response): the message may have been delivered. Retrying risks a
-    /// duplicate.
-    #[error("send outcome unknown: {0}")]
-    Unconfirmed(String),
-}
-
-impl SendError {
-    /// Whether the same send may succeed later.
-    pub fn is_transient(&self) -> bool {
-        matches!(
-            self,
-            SendError::RateLimited { .. } | SendError::Unavailable(_)
-        )
-    }
-
-    /// The channel's own error, where it gave one.
-    pub fn provider_error(&self) -> ProviderError {
-        match self {
-            SendError::Rejected(e)
-            | SendError::Unauthorized(e)
-            | SendError::RateLimited { error: e, .. } => e.clone(),
-            SendError::Unavailable(m) | SendError::Unconfirmed(m) => ProviderError {
-                code: None,
-                title: m.clone(),
-                detail: None,
-            },
-        }
-    }
-}
-
-/// The outbound port: sends text to a customer on their channel.
+/// The sending side of one channel.
 #[async_trait]
-pub trait Outbound: Send + Sync {
-    async fn send_text(&self, to: &Endpoint, text: &str) -> Result<SentMessage, SendError>;
-}
+pub trait Sender: Send + Sync {
+    async fn send(&self, message: &Outgoing) -> Result<SentMessage, SendError>;
 
-/// Longest text a channel accepts in one message.
-pub fn max_text_chars(channel: Channel) -> usize {
-    match channel {
-        Channel::Whatsapp => whatsapp::MAX_TEXT_CHARS,
+    /// Answers an acknowledgement the channel asked for (most have none).
+    async fn acknowledge(&self, _ack: &Acknowledgement) -> Result<(), SendError> {
+        Ok(())
     }
 }
 
-/// The production outbound adapter: routes each send to its channel's client.
-#[derive(Clone)]
+/// Builds a channel's webhook side from the environment (None: not enabled).
+pub type WebhookBuilder =
+    fn(Lookup, &reqwest::Client) -> Result<Option<Arc<dyn WebhookChannel>>, ConfigError>;
+/// Builds a channel's sending side from the environment (None: not enabled).
+pub type SenderBuilder =
+    fn(Lookup, &reqwest::Client) -> Result<Option<Arc<dyn Sender>>, ConfigError>;
+
+/// A channel plug-in: what it can do, and how to build its two sides from the
+/// environment. A builder returns `None` when none of the channel's variables for
+/// that side are set (the channel is not enabled there).
+pub struct Plugin {
+    pub channel: Channel,
+    pub capabilities: Capabilities,
+    pub webhook: WebhookBuilder,
+    pub sender: SenderBuilder,
+    /// The variables that enable the channel, for error messages.
+    pub variables: &'static [&'static str],
+}
+
+/// Every channel asyncdesk speaks.
+pub const REGISTRY: &[Plugin] = &[whatsapp::PLUGIN, telegram::PLUGIN];
+
+fn plugin(channel: Channel) -> &'static Plugin {
+    REGISTRY
+        .iter()
+        .find(|p| p.channel == channel)
+        .expect("every channel is registered")
+}
+
+/// What `channel` can do.
+pub fn capabilities(channel: Channel) -> Capabilities {
+    plugin(channel).capabilities
+}
+
+/// The one HTTP client of a function, built once at cold start.
+fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .connect_timeout(std::time::Duration::from_secs(3))
+        .build()
+        .expect("TLS backend initialises")
+}
+
+fn no_channel(side: &str) -> ConfigError {
+    let vars: Vec<String> = REGISTRY
+        .iter()
+        .map(|p| format!("{} ({})", p.channel, p.variables.join(", ")))
+        .collect();
+    ConfigError::new(
+        "channels",
+        format!(
+            "no channel is configured for {side}; set the variables of at least one: {}",
+            vars.join("; ")
+        ),
+    )
+}
+
+/// The production outbound adapter: routes each send to its channel's sender.
+#[derive(Clone, Default)]
 pub struct Channels {
-    pub whatsapp: whatsapp::WhatsAppClient,
+    senders: Vec<(Channel, Arc<dyn Sender>)>,
 }
 
 impl Channels {
-    /// Builds the clients once (at cold start) from validated config.
-    pub fn new(config: &crate::config::OutboundConfig) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(10))
-            .connect_timeout(std::time::Duration::from_secs(3))
-            .build()
-            .expect("TLS backend initialises");
-        Channels {
-            whatsapp: whatsapp::WhatsAppClient::new(
-                http,
-                &config.whatsapp_api_base,
-                &config.whatsapp_access_token,
-            ),
+    /// Builds the senders of every enabled channel (at cold start). At least one
+    /// channel must be enabled.
+    pub fn load(env: Lookup) -> Result<Self, ConfigError> {
+        let channels = Self::load_any(env)?;
+        if channels.senders.is_empty() {
+            return Err(no_channel("sending"));
         }
+        Ok(channels)
+    }
+
+    /// Like `load`, but no channel is fine (the webhook function only acknowledges).
+    pub fn load_any(env: Lookup) -> Result<Self, ConfigError> {
+        let http = http_client();
+        let mut senders = Vec::new();
+        for p in REGISTRY {
+            if let Some(s) = (p.sender)(env, &http)? {
+                senders.push((p.channel, s));
+            }
+        }
+        Ok(Channels { senders })
+    }
+
+    /// Adds or replaces the sender of `channel` (tests, the local stack).
+    pub fn with(mut self, channel: Channel, sender: Arc<dyn Sender>) -> Self {
+        self.senders.retain(|(c, _)| *c != channel);
+        self.senders.push((channel, sender));
+        self
+    }
+
+    fn sender(&self, channel: Channel) -> Result<&dyn Sender, SendError> {
+        self.senders
+            .iter()
+            .find(|(c, _)| *c == channel)
+            .map(|(_, s)| s.as_ref())
+            .ok_or(SendError::NotConfigured(channel))
+    }
+}
+
+impl std::fmt::Debug for Channels {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.senders.iter().map(|(c, _)| c.as_str()).collect();
+        f.debug_struct("Channels").field("enabled", &names).finish()
     }
 }
 
 #[async_trait]
 impl Outbound for Channels {
-    async fn send_text(&self, to: &Endpoint, text: &str) -> Result<SentMessage, SendError> {
-        match to.channel {
-            Channel::Whatsapp => {
-                self.whatsapp
-                    .send_text(&to.business_id, &to.customer_id, text)
-                    .await
+    async fn send(&self, message: &Outgoing) -> Result<SentMessage, SendError> {
+        self.sender(message.endpoint.channel)?.send(message).await
+    }
+
+    async fn acknowledge(&self, ack: &Acknowledgement) -> Result<(), SendError> {
+        self.sender(ack.channel)?.acknowledge(ack).await
+    }
+
+    fn enabled(&self, channel: Channel) -> bool {
+        self.sender(channel).is_ok()
+    }
+}
+
+/// The webhook side of every enabled channel, by channel.
+#[derive(Clone, Default)]
+pub struct Webhooks {
+    channels: Vec<Arc<dyn WebhookChannel>>,
+}
+
+impl Webhooks {
+    /// The given channels' webhooks (tests, the local stack).
+    pub fn new(channels: Vec<Arc<dyn WebhookChannel>>) -> Self {
+        Webhooks { channels }
+    }
+
+    /// Builds the webhook side of every enabled channel; at least one is required.
+    pub fn load(env: Lookup) -> Result<Self, ConfigError> {
+        let http = http_client();
+        let mut channels = Vec::new();
+        for p in REGISTRY {
+            if let Some(w) = (p.webhook)(env, &http)? {
+                channels.push(w);
             }
+        }
+        if channels.is_empty() {
+            return Err(no_channel("webhooks"));
+        }
+        Ok(Webhooks { channels })
+    }
+
+    /// The channel behind `/webhooks/<name>`, if it is enabled.
+    pub fn get(&self, name: &str) -> Option<&dyn WebhookChannel> {
+        let channel = Channel::parse(name)?;
+        self.channels
+            .iter()
+            .find(|w| w.channel() == channel)
+            .map(|w| w.as_ref())
+    }
+}
+
+impl std::fmt::Debug for Webhooks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.channels.iter().map(|w| w.channel().as_str()).collect();
+        f.debug_struct("Webhooks").field("enabled", &names).finish()
+    }
+}
+
+/// Splits `text` into parts of at most `max` characters: at paragraph breaks where
+/// possible, else at sentence ends, else between words, else (one unbroken run of
+/// more than `max` characters) anywhere.
+pub fn split_text(text: &str, max: usize) -> Vec<String> {
+    assert!(max > 0, "a channel's limit is positive");
+    let mut parts = Vec::new();
+    let mut rest = text.trim();
+    while rest.chars().count() > max {
+        // Byte offset just past the first `max` characters.
+        let limit = rest.char_indices().nth(max).map_or(rest.len(), |(i, _)| i);
+        let window = &rest[..limit];
+        let cut = [
+            window.rfind("\n\n").map(|i| i + 2),
+            last_sentence_end(window),
+            window.rfind(char::is_whitespace).map(|i| i + 1),
+        ]
+        .into_iter()
+        .flatten()
+        .find(|&i| window[..i].trim().chars().count() > 0)
+        .unwrap_or(limit);
+        parts.push(rest[..cut].trim_end().to_string());
+        rest = rest[cut..].trim_start();
+    }
+    if !rest.is_empty() || parts.is_empty() {
+        parts.push(rest.to_string());
+    }
+    parts
+}
+
+/// Byte offset just after the last ". ", "! " or "? " (or line break) in `s`.
+fn last_sentence_end(s: &str) -> Option<usize> {
+    let b = s.as_bytes();
+    (1..b.len())
+        .rev()
+        .find(|&i| (b[i] == b' ' && matches!(b[i - 1], b'.' | b'!' | b'?')) || b[i] == b'\n')
+        .map(|i| i + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_text_splits_at_the_best_boundary() {
+        assert_eq!(split_text("short", 10), ["short"]);
+        let paras = format!("{}\n\n{}", "a".repeat(6), "b".repeat(6));
+        assert_eq!(split_text(&paras, 10), ["aaaaaa", "bbbbbb"]);
+        assert_eq!(
+            split_text("One two. Three four five.", 12),
+            ["One two.", "Three four", "five."]
+        );
+        assert_eq!(split_text("abcdefghij", 4), ["abcd", "efgh", "ij"]);
+        let umlauts = "äöü ".repeat(30);
+        for part in split_text(&umlauts, 7) {
+            assert!(part.chars().count() <= 7 && !part.is_empty(), "{part:?}");
+        }
+        let joined: String = split_text(&umlauts, 7).join(" ");
+        assert_eq!(joined, umlauts.trim());
+    }
+
+    #[test]
+    fn every_channel_is_registered_once() {
+        for c in Channel::ALL {
+            assert_eq!(REGISTRY.iter().filter(|p| p.channel == c).count(), 1);
         }
     }
 }

@@ -7,8 +7,8 @@ use super::{
     Thread,
 };
 use crate::conversation::{
-    Conversation, ConversationId, ConversationStatus, Delivery, InboundMessage, Message,
-    StatusUpdate,
+    Conversation, ConversationId, ConversationStatus, Delivery, Edit, InboundMessage, Message,
+    MessageEdit, Rejection, StatusUpdate,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
@@ -20,6 +20,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
+use sha2::Digest;
 use std::collections::HashMap;
 
 type Item = HashMap<String, AttributeValue>;
@@ -232,6 +233,129 @@ fn to_item<T: serde::Serialize>(v: &T) -> Result<Item, StoreError> {
     serde_dynamo::to_item(v).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
+/// Raw JSON of rejections is kept up to this size (the item limit is 400 KB).
+const MAX_RAW_BYTES: usize = 300_000;
+/// Rejected webhook elements are kept for a month.
+const REJECTION_TTL_SECS: i64 = 30 * 24 * 3600;
+
+fn truncate(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+type Names = Vec<(&'static str, &'static str)>;
+type Values = Vec<(&'static str, AttributeValue)>;
+
+/// What an inbound message does to its conversation: creates it, or updates it; a
+/// message that asks for a reply opens (or reopens) it.
+fn inbound_conversation_update(
+    inbound: &InboundMessage,
+    now: DateTime<Utc>,
+) -> (String, Names, Values) {
+    let m = &inbound.message;
+    let mut set = vec![
+        "#ty = :ty",
+        "#id = :id",
+        "#ch = :ch",
+        "#b = :b",
+        "#c = :c",
+        "#ua = :now",
+        "#lm = :t",
+        "#ca = if_not_exists(#ca, :now)",
+        "#gr = :gr",
+    ];
+    let mut names = vec![
+        ("#ty", "item_type"),
+        ("#id", "id"),
+        ("#ch", "channel"),
+        ("#b", "business_id"),
+        ("#c", "customer_id"),
+        ("#ua", "updated_at"),
+        ("#lm", "last_message_at"),
+        ("#ca", "created_at"),
+        ("#gr", "group"),
+        ("#st", "status"),
+        ("#ss", "status_since"),
+        ("#mc", "message_count"),
+    ];
+    let mut values = vec![
+        (":ty", s(TYPE_CONVERSATION)),
+        (":id", s(m.conversation_id.as_str())),
+        (":ch", s(m.endpoint.channel.as_str())),
+        (":b", s(&m.endpoint.business_id)),
+        (":c", s(&m.endpoint.customer_id)),
+        (":now", n(now.timestamp_millis())),
+        (":t", n(m.sent_at.timestamp_millis())),
+        (":one", n(1)),
+        (":gr", AttributeValue::Bool(inbound.group)),
+    ];
+    if m.content.asks_for_reply() {
+        // Open (or reopen); a conversation already open keeps its waiting_since.
+        set.extend([
+            "#st = :open",
+            "#ws = if_not_exists(#ws, :t)",
+            "#ss = if_not_exists(#ws, :t)",
+        ]);
+        names.push(("#ws", "waiting_since"));
+        values.push((":open", s(ConversationStatus::Open.as_str())));
+        if let Some(pid) = &m.provider_message_id {
+            set.push("#rt = :rt");
+            names.push(("#rt", "reply_to"));
+            values.push((":rt", s(pid)));
+        }
+    } else {
+        // Reactions and notices neither reopen a conversation nor restart the wait;
+        // one that starts a conversation leaves nothing to answer.
+        set.extend([
+            "#st = if_not_exists(#st, :resolved)",
+            "#ss = if_not_exists(#ss, :t)",
+        ]);
+        values.push((":resolved", s(ConversationStatus::Resolved.as_str())));
+    }
+    let profile = [
+        ("#cn", "customer_name", ":cn", &inbound.customer.name),
+        (
+            "#cu",
+            "customer_username",
+            ":cu",
+            &inbound.customer.username,
+        ),
+        (
+            "#cl",
+            "customer_language",
+            ":cl",
+            &inbound.customer.language,
+        ),
+    ];
+    for (name, attr, value, v) in profile {
+        if let Some(v) = v {
+            set.push(match name {
+                "#cn" => "#cn = :cn",
+                "#cu" => "#cu = :cu",
+                _ => "#cl = :cl",
+            });
+            names.push((name, attr));
+            values.push((value, s(v)));
+        }
+    }
+    if let Some(blocked) = inbound.blocked {
+        set.push("#bl = :bl");
+        names.push(("#bl", "blocked"));
+        values.push((":bl", AttributeValue::Bool(blocked)));
+    }
+    (
+        format!("SET {} ADD #mc :one", set.join(", ")),
+        names,
+        values,
+    )
+}
+
 /// The message a provider link points to, if it is linked (not just a parked status).
 fn linked_message(link: &Item) -> Option<(&str, &str)> {
     let attr = |k: &str| link.get(k).and_then(|v| v.as_s().ok()).map(String::as_str);
@@ -300,81 +424,27 @@ impl ConversationStore for DynamoStore {
     ) -> Result<Recorded, StoreError> {
         let m = &inbound.message;
         let message_item = MessageItem::new(m);
-        let dedupe = Item::from([
-            (PK.into(), s(dedupe_pk(&inbound.dedupe_key))),
-            (SK.into(), s("DEDUPE")),
-            ("item_type".into(), s(TYPE_DEDUPE)),
-            ("conversation_id".into(), s(m.conversation_id.as_str())),
-            ("message_sk".into(), s(&message_item.sk)),
-            (EXPIRES_AT.into(), n(now.timestamp() + DEDUPE_TTL_SECS)),
-        ]);
-        let mut set = vec![
-            "#ty = :ty",
-            "#id = :id",
-            "#ch = :ch",
-            "#b = :b",
-            "#c = :c",
-            "#ua = :now",
-            "#lm = :t",
-            "#ca = if_not_exists(#ca, :now)",
-        ];
-        if m.kind.wants_answer() {
-            // Open (or reopen); a conversation already open keeps its waiting_since.
-            set.extend([
-                "#st = :open",
-                "#ws = if_not_exists(#ws, :t)",
-                "#ss = if_not_exists(#ws, :t)",
+        let mut items = Vec::new();
+        for key in &inbound.dedupe_keys {
+            let dedupe = Item::from([
+                (PK.into(), s(dedupe_pk(key))),
+                (SK.into(), s("DEDUPE")),
+                ("item_type".into(), s(TYPE_DEDUPE)),
+                ("conversation_id".into(), s(m.conversation_id.as_str())),
+                ("message_sk".into(), s(&message_item.sk)),
+                (EXPIRES_AT.into(), n(now.timestamp() + DEDUPE_TTL_SECS)),
             ]);
-        } else {
-            // Reactions neither reopen a conversation nor restart the wait; one that
-            // starts a conversation leaves nothing to answer.
-            set.extend([
-                "#st = if_not_exists(#st, :resolved)",
-                "#ss = if_not_exists(#ss, :t)",
-            ]);
+            items.push(self.put(dedupe, Some("attribute_not_exists(pk)"))?);
         }
-        let mut names = vec![
-            ("#ty", "item_type"),
-            ("#id", "id"),
-            ("#ch", "channel"),
-            ("#b", "business_id"),
-            ("#c", "customer_id"),
-            ("#ua", "updated_at"),
-            ("#lm", "last_message_at"),
-            ("#ca", "created_at"),
-            ("#st", "status"),
-            ("#ss", "status_since"),
-            ("#mc", "message_count"),
-        ];
-        if m.kind.wants_answer() {
-            names.push(("#ws", "waiting_since"));
-        }
-        let mut values = vec![
-            (":ty", s(TYPE_CONVERSATION)),
-            (":id", s(m.conversation_id.as_str())),
-            (":ch", s(m.endpoint.channel.as_str())),
-            (":b", s(&m.endpoint.business_id)),
-            (":c", s(&m.endpoint.customer_id)),
-            (":now", n(now.timestamp_millis())),
-            (":t", n(m.sent_at.timestamp_millis())),
-            (":one", n(1)),
-        ];
-        values.push(if m.kind.wants_answer() {
-            (":open", s(ConversationStatus::Open.as_str()))
-        } else {
-            (":resolved", s(ConversationStatus::Resolved.as_str()))
-        });
-        if let Some(name) = &inbound.customer_name {
-            set.push("#cn = :cn");
-            names.push(("#cn", "customer_name"));
-            values.push((":cn", s(name)));
-        }
-        let expression = format!("SET {} ADD #mc :one", set.join(", "));
-        let items = vec![
-            self.put(dedupe, Some("attribute_not_exists(pk)"))?,
-            self.put(to_item(&message_item)?, Some("attribute_not_exists(pk)"))?,
-            self.conversation_update(&m.conversation_id, expression, names, values, None)?,
-        ];
+        items.push(self.put(to_item(&message_item)?, Some("attribute_not_exists(pk)"))?);
+        let (expression, names, values) = inbound_conversation_update(inbound, now);
+        items.push(self.conversation_update(
+            &m.conversation_id,
+            expression,
+            names,
+            values,
+            None,
+        )?);
         match self.transact(items).await {
             Ok(()) => Ok(Recorded::Stored),
             Err(TransactFailure::Condition(_)) => Ok(Recorded::Duplicate),
@@ -382,8 +452,147 @@ impl ConversationStore for DynamoStore {
         }
     }
 
+    async fn record_edit(
+        &self,
+        edit: &MessageEdit,
+        now: DateTime<Utc>,
+    ) -> Result<Recorded, StoreError> {
+        let m = &edit.message;
+        let edits = serde_dynamo::to_attribute_value(vec![Edit {
+            edited_at: edit.edited_at,
+            text: m.text().map(str::to_string),
+        }])
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(conversation_pk(&m.conversation_id)))
+            .key(SK, s(message_sk(m)))
+            .condition_expression(
+                "attribute_exists(pk) AND (attribute_not_exists(#le) OR #le < :le)",
+            )
+            .expression_attribute_names("#le", "last_edit_at")
+            .expression_attribute_names("#ed", "edits")
+            .expression_attribute_values(":le", n(edit.edited_at.timestamp_millis()))
+            .expression_attribute_values(":ed", edits)
+            .expression_attribute_values(":none", AttributeValue::L(Vec::new()))
+            .return_values_on_condition_check_failure(
+                aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
+            );
+        let mut set = vec![
+            "#le = :le",
+            "#ed = list_append(if_not_exists(#ed, :none), :ed)",
+        ];
+        if let Some(text) = m.text() {
+            // The first edit keeps the text as received.
+            set.push("#ot = if_not_exists(#ot, #tx)");
+            set.push("#tx = :tx");
+            update = update
+                .expression_attribute_names("#ot", "original_text")
+                .expression_attribute_names("#tx", "text")
+                .expression_attribute_values(":tx", s(text));
+        }
+        match update
+            .update_expression(format!("SET {}", set.join(", ")))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(Recorded::Stored),
+            Err(e) if update_condition_failed(&e) => {
+                let existed = e
+                    .as_service_error()
+                    .and_then(|e| match e {
+                        UpdateItemError::ConditionalCheckFailedException(c) => c.item(),
+                        _ => None,
+                    })
+                    .is_some();
+                if existed {
+                    return Ok(Recorded::Duplicate);
+                }
+                // An edit of a message we never stored: store it as it reads now,
+                // with this edit in its history (so a redelivery is recognised).
+                let mut message = m.clone();
+                message.edits = vec![Edit {
+                    edited_at: edit.edited_at,
+                    text: m.text().map(str::to_string),
+                }];
+                let inbound = InboundMessage {
+                    message,
+                    customer: edit.customer.clone(),
+                    dedupe_keys: Vec::new(),
+                    blocked: None,
+                    group: false,
+                };
+                self.record_inbound(&inbound, now).await
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn record_rejection(&self, r: &Rejection) -> Result<(), StoreError> {
+        // Keyed by the content, so a redelivery overwrites instead of adding.
+        let digest = hex::encode(&sha2::Sha256::digest(r.raw.as_bytes())[..16]);
+        let mut item = Item::from([
+            (PK.into(), s(rejection_pk(r.channel))),
+            (SK.into(), s(digest)),
+            ("received_at".into(), n(r.received_at.timestamp_millis())),
+            ("item_type".into(), s(TYPE_REJECTION)),
+            ("path".into(), s(&r.path)),
+            ("reason".into(), s(&r.reason)),
+            ("raw".into(), s(truncate(&r.raw, MAX_RAW_BYTES))),
+            (
+                EXPIRES_AT.into(),
+                n(r.received_at.timestamp() + REJECTION_TTL_SECS),
+            ),
+        ]);
+        if let Some(b) = &r.business_id {
+            item.insert("business_id".into(), s(b));
+        }
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn mark_blocked(
+        &self,
+        id: &ConversationId,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(conversation_pk(id)))
+            .key(SK, s(META))
+            .update_expression("SET #bl = :t, #ua = :now")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#bl", "blocked")
+            .expression_attribute_names("#ua", "updated_at")
+            .expression_attribute_values(":t", AttributeValue::Bool(true))
+            .expression_attribute_values(":now", n(now.timestamp_millis()))
+            .send()
+            .await
+            .map_err(|e| {
+                if update_condition_failed(&e) {
+                    StoreError::NotFound(format!("conversation {id}"))
+                } else {
+                    unavailable(e)
+                }
+            })?;
+        Ok(())
+    }
+
     async fn apply_status(&self, update: &StatusUpdate) -> Result<StatusApplied, StoreError> {
-        let link_pk = provider_link_pk(update.channel, &update.provider_message_id);
+        let link_pk = provider_link_pk(
+            update.channel,
+            &update.business_id,
+            &update.provider_message_id,
+        );
         let delivery = Delivery {
             state: update.state,
             at: update.at,
@@ -573,7 +782,11 @@ impl ConversationStore for DynamoStore {
                     let link = Item::from([
                         (
                             PK.into(),
-                            s(provider_link_pk(message.endpoint.channel, pid)),
+                            s(provider_link_pk(
+                                message.endpoint.channel,
+                                &message.endpoint.business_id,
+                                pid,
+                            )),
                         ),
                         (SK.into(), s("PMSG")),
                         ("item_type".into(), s(TYPE_PROVIDER_LINK)),
@@ -629,7 +842,11 @@ impl ConversationStore for DynamoStore {
             // A status callback overtook this write and was parked on the link:
             // take it over into the message, then write again.
             let link = self
-                .provider_link(&provider_link_pk(message.endpoint.channel, pid))
+                .provider_link(&provider_link_pk(
+                    message.endpoint.channel,
+                    &message.endpoint.business_id,
+                    pid,
+                ))
                 .await?
                 .unwrap_or_default();
             if linked_message(&link).is_some() {

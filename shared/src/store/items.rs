@@ -4,8 +4,9 @@
 //! - conversation: `pk = CONV#<conversation id>`, `sk = META`
 //! - message:      `pk = CONV#<conversation id>`, `sk = MSG#<sent_at ms, 13 digits>#<message id>`
 //! - auto-reply claim: `pk = CONV#<conversation id>`, `sk = AUTOREPLY#<period key>`
-//! - dedupe:       `pk = DEDUPE#<channel>#<message id>`, `sk = DEDUPE` (TTL)
-//! - provider id link: `pk = PMSG#<channel>#<provider message id>`, `sk = PMSG` (TTL)
+//! - dedupe:       `pk = DEDUPE#<channel>#<business id>#<key>`, `sk = DEDUPE` (TTL)
+//! - provider id link: `pk = PMSG#<channel>#<business id>#<provider message id>`, `sk = PMSG` (TTL)
+//! - rejection:    `pk = REJECTED#<channel>`, `sk = <digest of the raw JSON>` (TTL)
 
 use super::StoreError;
 use crate::conversation::{
@@ -27,6 +28,7 @@ pub const TYPE_MESSAGE: &str = "message";
 pub const TYPE_DEDUPE: &str = "dedupe";
 pub const TYPE_PROVIDER_LINK: &str = "provider_link";
 pub const TYPE_AUTO_REPLY_CLAIM: &str = "auto_reply_claim";
+pub const TYPE_REJECTION: &str = "rejection";
 
 pub fn conversation_pk(id: &ConversationId) -> String {
     format!("CONV#{id}")
@@ -44,8 +46,12 @@ pub fn dedupe_pk(dedupe_key: &str) -> String {
     format!("DEDUPE#{dedupe_key}")
 }
 
-pub fn provider_link_pk(channel: Channel, provider_message_id: &str) -> String {
-    format!("PMSG#{channel}#{provider_message_id}")
+pub fn provider_link_pk(channel: Channel, business_id: &str, provider_message_id: &str) -> String {
+    format!("PMSG#{channel}#{business_id}#{provider_message_id}")
+}
+
+pub fn rejection_pk(channel: Channel) -> String {
+    format!("REJECTED#{channel}")
 }
 
 pub fn auto_reply_sk(period_key: &str) -> String {
@@ -65,6 +71,16 @@ pub struct ConversationItem {
     pub customer_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_language: Option<String>,
+    #[serde(default)]
+    pub blocked: bool,
+    #[serde(default)]
+    pub group: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<String>,
     pub status: ConversationStatus,
     #[serde(
         default,
@@ -94,6 +110,11 @@ impl From<ConversationItem> for Conversation {
                 customer_id: i.customer_id,
             },
             customer_name: i.customer_name,
+            customer_username: i.customer_username,
+            customer_language: i.customer_language,
+            blocked: i.blocked,
+            group: i.group,
+            reply_to: i.reply_to,
             status: i.status,
             waiting_since: i.waiting_since,
             status_since: i.status_since,
@@ -114,6 +135,9 @@ pub struct MessageItem {
     pub item_type: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivery_rank: Option<u8>,
+    /// The newest edit's time (epoch ms): older and repeated edits are not applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_edit_at: Option<i64>,
     #[serde(flatten)]
     pub message: Message,
 }
@@ -125,6 +149,11 @@ impl MessageItem {
             sk: message_sk(message),
             item_type: TYPE_MESSAGE.to_string(),
             delivery_rank: message.delivery.as_ref().map(|d| d.state.rank()),
+            last_edit_at: message
+                .edits
+                .iter()
+                .map(|e| e.edited_at.timestamp_millis())
+                .max(),
             message: message.clone(),
         }
     }
@@ -152,7 +181,7 @@ pub fn message_from_image(image: serde_dynamo::Item) -> Result<Option<Message>, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conversation::{Direction, MessageKind};
+    use crate::conversation::{Attachment, Content, MediaKind};
 
     #[test]
     fn message_item_round_trips_through_a_stream_image() {
@@ -161,28 +190,40 @@ mod tests {
             business_id: "1".into(),
             customer_id: "2".into(),
         };
-        let msg = Message {
-            id: "wamid.X".into(),
-            conversation_id: ep.conversation_id(),
-            endpoint: ep,
-            direction: Direction::Inbound,
-            kind: MessageKind::Text,
-            sent_at: DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
-            stored_at: DateTime::from_timestamp(1_800_000_001, 0).unwrap(),
-            text: Some("hello".into()),
-            media: None,
-            location: None,
-            reaction: None,
-            choice: None,
-            reply_to: None,
-            provider_message_id: Some("wamid.X".into()),
-            raw: None,
-            author: None,
-            delivery: None,
-        };
+        let mut msg = Message::inbound(
+            ep,
+            "wamid.X",
+            Content::Text {
+                text: "hello".into(),
+            },
+            DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
+            DateTime::from_timestamp(1_800_000_001, 0).unwrap(),
+        );
+        msg.provider_message_id = Some("wamid.X".into());
         let item = MessageItem::new(&msg);
         assert_eq!(item.sk, "MSG#1800000000000#wamid.X");
         let image: serde_dynamo::Item = serde_dynamo::to_item(&item).unwrap();
-        assert_eq!(message_from_image(image).unwrap(), Some(msg));
+        assert!(matches!(
+            image.get("wants_answer"),
+            Some(serde_dynamo::AttributeValue::Bool(true))
+        ));
+        assert!(
+            matches!(image.get("kind"), Some(serde_dynamo::AttributeValue::S(k)) if k == "text")
+        );
+        assert_eq!(message_from_image(image).unwrap(), Some(msg.clone()));
+        let mut media = msg;
+        media.content = Content::Media {
+            attachments: vec![Attachment {
+                media_kind: MediaKind::Image,
+                file_id: Some("f".into()),
+                mime_type: None,
+                filename: None,
+                size: Some(3),
+                sha256: None,
+            }],
+            text: None,
+        };
+        let image: serde_dynamo::Item = serde_dynamo::to_item(MessageItem::new(&media)).unwrap();
+        assert_eq!(message_from_image(image).unwrap(), Some(media));
     }
 }

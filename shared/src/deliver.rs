@@ -1,0 +1,129 @@
+//! Delivering a message on the customer's channel, the same way for agent replies and
+//! auto-replies: store it as `sending`, send, record the outcome. A text longer than
+//! the channel takes is split where the channel allows it; each part is its own
+//! message with its own provider id.
+
+use crate::channels::{capabilities, split_text};
+use crate::conversation::{Author, Delivery, DeliveryState, Message, ProviderError};
+use crate::ports::{
+    ConversationStore, Outbound, OutboundEffect, Outgoing, SendError, SentMessage, StoreError,
+};
+use chrono::{DateTime, Utc};
+
+/// What happened to an outgoing message.
+#[derive(Debug)]
+pub struct Delivered {
+    /// Every part handed to the channel (or tried), in their final state.
+    pub messages: Vec<Message>,
+    /// `Ok` when every part was accepted; the first failure otherwise (no part after
+    /// it is tried).
+    pub result: Result<(), SendError>,
+    /// A store failure after something was sent: the thread may show a part as
+    /// `sending`, or miss a part that was not tried. Never a reason to resend.
+    pub unrecorded: Option<StoreError>,
+}
+
+/// The parts `text` goes out in on its channel, or why it cannot.
+pub fn parts(outgoing: &Outgoing) -> Result<Vec<String>, SendError> {
+    let caps = capabilities(outgoing.endpoint.channel);
+    let text = outgoing.text.trim();
+    if text.chars().count() <= caps.max_text_chars {
+        return Ok(vec![text.to_string()]);
+    }
+    if !caps.splits_long_text {
+        return Err(SendError::Rejected(ProviderError {
+            code: None,
+            title: format!(
+                "text is longer than the channel's {} characters",
+                caps.max_text_chars
+            ),
+            detail: None,
+        }));
+    }
+    Ok(split_text(text, caps.max_text_chars))
+}
+
+fn with_result(mut message: Message, result: &Result<SentMessage, SendError>) -> Message {
+    message.delivery = Some(match result {
+        Ok(sent) => {
+            message.provider_message_id = Some(sent.provider_message_id.clone());
+            Delivery {
+                state: DeliveryState::Accepted,
+                at: message.sent_at,
+                error: None,
+            }
+        }
+        Err(e) => Delivery {
+            state: match e {
+                SendError::Unconfirmed(_) => DeliveryState::Unconfirmed,
+                _ => DeliveryState::Failed,
+            },
+            at: message.sent_at,
+            error: Some(e.provider_error()),
+        },
+    });
+    message
+}
+
+/// Delivers `outgoing`. `Err` only when nothing was sent (the first `sending` record
+/// could not be written): a retry is then safe.
+pub async fn deliver<S: ConversationStore, O: Outbound>(
+    store: &S,
+    outbound: &O,
+    outgoing: &Outgoing,
+    now: DateTime<Utc>,
+) -> Result<Delivered, StoreError> {
+    let mut delivered = Delivered {
+        messages: Vec::new(),
+        result: Ok(()),
+        unrecorded: None,
+    };
+    let parts = match parts(outgoing) {
+        Ok(p) => p,
+        Err(e) => {
+            delivered.result = Err(e);
+            return Ok(delivered);
+        }
+    };
+    let conversation = outgoing.endpoint.conversation_id();
+    for (i, text) in parts.iter().enumerate() {
+        let mut message = Message::outbound(&outgoing.endpoint, outgoing.author.clone(), text, now);
+        // Only the first part answers the customer's message.
+        let reply = outgoing.reply.as_ref().filter(|_| i == 0);
+        message.reply_to = reply.and_then(|r| r.provider_message_id.clone());
+        let sending = message.sending();
+        if let Err(e) = store.record_sending(&sending).await {
+            if i == 0 {
+                return Err(e);
+            }
+            delivered.unrecorded = Some(e);
+            break;
+        }
+        let part = Outgoing {
+            text: text.clone(),
+            reply: reply.cloned(),
+            ..outgoing.clone()
+        };
+        let result = outbound.send(&part).await;
+        let message = with_result(sending, &result);
+        let effect = match (&result, &outgoing.author) {
+            (Ok(_), Author::Agent(_)) => OutboundEffect::AwaitCustomer,
+            _ => OutboundEffect::KeepStatus,
+        };
+        if let Err(e) = store.record_outbound(&message, effect, now).await {
+            tracing::error!(conversation = %conversation, message_id = %message.id, error = %e, "outcome of a send not recorded; the thread shows it as sending");
+            delivered.unrecorded = Some(e);
+        }
+        delivered.messages.push(message);
+        if let Err(e) = result {
+            if matches!(e, SendError::Unreachable(_))
+                && let Err(store_error) = store.mark_blocked(&conversation, now).await
+            {
+                tracing::warn!(conversation = %conversation, error = %store_error, "could not mark the conversation blocked");
+            }
+            delivered.result = Err(e);
+            break;
+        }
+    }
+    Ok(delivered)
+}

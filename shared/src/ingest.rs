@@ -1,0 +1,95 @@
+//! Taking in a webhook delivery, the same way for every channel: store each message
+//! (deduplicated), apply edits and delivery statuses, keep what could not be read,
+//! then answer the acknowledgements the channel asked for.
+
+use crate::conversation::InboundMessage;
+use crate::ports::{
+    ConversationStore, InboundBatch, Outbound, Recorded, StatusApplied, StoreError,
+};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use tracing::{debug, info, warn};
+
+/// The acknowledgement body of a processed webhook.
+#[derive(Debug, Default, Serialize, PartialEq, Eq)]
+pub struct Receipt {
+    pub messages: usize,
+    pub stored: usize,
+    pub duplicates: usize,
+    pub edits: usize,
+    pub statuses: usize,
+    pub statuses_applied: usize,
+    /// Elements kept raw because they could not be read.
+    pub rejected: usize,
+    pub ignored: usize,
+}
+
+/// Stores `batch`. Stops at the first store failure (the caller answers 5xx and the
+/// platform redelivers; what was stored is then recognised as a duplicate).
+pub async fn ingest<S: ConversationStore, O: Outbound>(
+    store: &S,
+    outbound: &O,
+    batch: &InboundBatch,
+    now: DateTime<Utc>,
+) -> Result<Receipt, StoreError> {
+    let mut receipt = Receipt {
+        messages: batch.messages.len(),
+        edits: batch.edits.len(),
+        statuses: batch.statuses.len(),
+        rejected: batch.rejections.len(),
+        ignored: batch.ignored,
+        ..Receipt::default()
+    };
+    for inbound in &batch.messages {
+        match store.record_inbound(inbound, now).await? {
+            Recorded::Stored => {
+                receipt.stored += 1;
+                log_stored(inbound);
+            }
+            Recorded::Duplicate => {
+                receipt.duplicates += 1;
+                info!(event = "duplicate", conversation = %inbound.message.conversation_id, message_id = %inbound.message.id, "already stored");
+            }
+        }
+    }
+    for edit in &batch.edits {
+        let recorded = store.record_edit(edit, now).await?;
+        info!(event = "edited", conversation = %edit.message.conversation_id, message_id = %edit.message.id, applied = recorded == Recorded::Stored, "message edit");
+    }
+    for rejection in &batch.rejections {
+        store.record_rejection(rejection).await?;
+        warn!(event = "rejected", channel = %rejection.channel, path = %rejection.path, "webhook element kept raw");
+    }
+    for status in &batch.statuses {
+        match store.apply_status(status).await? {
+            StatusApplied::Applied => {
+                receipt.statuses_applied += 1;
+                info!(event = "status", provider_message_id = %status.provider_message_id, state = status.state.as_str(), "delivery status updated");
+            }
+            StatusApplied::Stale => {}
+            StatusApplied::Parked => {
+                info!(event = "status_parked", provider_message_id = %status.provider_message_id, state = status.state.as_str(), "status for a message not stored (yet): kept for its final write")
+            }
+        }
+    }
+    // Stored first: a failed acknowledgement only leaves a button spinning a while.
+    for ack in &batch.acknowledgements {
+        match outbound.acknowledge(ack).await {
+            Ok(()) => debug!(channel = %ack.channel, "acknowledged"),
+            Err(e) => warn!(channel = %ack.channel, error = %e, "acknowledgement failed"),
+        }
+    }
+    Ok(receipt)
+}
+
+fn log_stored(inbound: &InboundMessage) {
+    let m = &inbound.message;
+    info!(
+        event = "stored",
+        channel = m.endpoint.channel.as_str(),
+        conversation = %m.conversation_id,
+        message_id = %m.id,
+        kind = m.content.kind(),
+        "message stored"
+    );
+}

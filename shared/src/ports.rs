@@ -1,0 +1,332 @@
+//! The ports: every trait the functions' handlers are written against, and the types
+//! that cross them. The adapters live elsewhere (`channels/` for the channels,
+//! `store::dynamo` for the table); this module depends on the model only.
+
+use crate::conversation::{
+    Author, Channel, Conversation, ConversationId, ConversationStatus, Endpoint, InboundMessage,
+    Message, MessageEdit, ProviderError, Rejection, StatusUpdate,
+};
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use thiserror::Error;
+
+// ---------------------------------------------------------------------------------
+// Channels
+// ---------------------------------------------------------------------------------
+
+/// What a channel can do, declared once per channel (`channels/<name>/mod.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capabilities {
+    /// Longest text one message may carry (characters).
+    pub max_text_chars: usize,
+    /// Longer replies are split into several messages (else refused).
+    pub splits_long_text: bool,
+    /// How long after the customer's last message a free-form reply is allowed.
+    pub reply_window: Option<Duration>,
+    /// The channel reports delivered / read for sent messages.
+    pub delivery_receipts: bool,
+    /// A reply can quote the customer's message it answers.
+    pub replies_quote: bool,
+}
+
+/// What an outgoing message answers: the customer message it replies to and, for
+/// email, the subject and threading headers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReplyContext {
+    /// The channel's id of the customer message answered.
+    pub provider_message_id: Option<String>,
+    pub subject: Option<String>,
+    pub in_reply_to: Option<String>,
+    pub references: Vec<String>,
+}
+
+/// A message to send on the customer's channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    pub endpoint: Endpoint,
+    pub author: Author,
+    pub text: String,
+    pub reply: Option<ReplyContext>,
+}
+
+/// What a channel returned for an accepted message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentMessage {
+    pub provider_message_id: String,
+}
+
+/// Why a send failed, sorted by what the caller should do about it.
+#[derive(Debug, Clone, Error, PartialEq)]
+pub enum SendError {
+    /// The channel refused this message (bad recipient, outside the reply window...).
+    /// Retrying the same request will not help.
+    #[error("rejected by the channel: {}", .0.title)]
+    Rejected(ProviderError),
+    /// The customer cannot be reached on this channel any more (blocked the bot,
+    /// deactivated the account).
+    #[error("the customer cannot be reached: {}", .0.title)]
+    Unreachable(ProviderError),
+    /// Our credentials were refused: a configuration problem.
+    #[error("the channel refused our credentials: {}", .0.title)]
+    Unauthorized(ProviderError),
+    /// Too many messages; try again later.
+    #[error("rate limited by the channel: {}", .error.title)]
+    RateLimited {
+        retry_after: Option<u64>,
+        error: ProviderError,
+    },
+    /// The channel could not be reached or failed on its side, and did not take the
+    /// message; retrying may help.
+    #[error("channel unavailable: {0}")]
+    Unavailable(String),
+    /// The request went out but no usable answer came back (timeout, cut-off or
+    /// unreadable response): the message may have been delivered. Retrying risks a
+    /// duplicate.
+    #[error("send outcome unknown: {0}")]
+    Unconfirmed(String),
+    /// This deployment has no configuration for the channel.
+    #[error("the {0} channel is not configured in this deployment")]
+    NotConfigured(Channel),
+}
+
+impl SendError {
+    /// Whether the same send may succeed later.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            SendError::RateLimited { .. } | SendError::Unavailable(_)
+        )
+    }
+
+    /// The channel's own error, where it gave one.
+    pub fn provider_error(&self) -> ProviderError {
+        match self {
+            SendError::Rejected(e)
+            | SendError::Unreachable(e)
+            | SendError::Unauthorized(e)
+            | SendError::RateLimited { error: e, .. } => e.clone(),
+            SendError::Unavailable(m) | SendError::Unconfirmed(m) => ProviderError {
+                code: None,
+                title: m.clone(),
+                detail: None,
+            },
+            SendError::NotConfigured(_) => ProviderError {
+                code: None,
+                title: self.to_string(),
+                detail: None,
+            },
+        }
+    }
+}
+
+/// Something the channel wants acknowledged after a webhook is stored (Telegram:
+/// answerCallbackQuery, so the customer's button stops spinning).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Acknowledgement {
+    pub channel: Channel,
+    pub id: String,
+}
+
+/// The outbound port: sends on the customer's channel.
+#[async_trait]
+pub trait Outbound: Send + Sync {
+    async fn send(&self, message: &Outgoing) -> Result<SentMessage, SendError>;
+
+    /// Answers an acknowledgement the channel asked for.
+    async fn acknowledge(&self, ack: &Acknowledgement) -> Result<(), SendError>;
+
+    /// Whether the channel is configured in this deployment.
+    fn enabled(&self, channel: Channel) -> bool;
+}
+
+/// Why a webhook request was not accepted as the platform's.
+#[derive(Debug, Error, PartialEq, Eq)]
+#[error("{0}")]
+pub struct AuthError(pub String);
+
+/// A body that is not the platform's envelope at all (-> 400).
+#[derive(Debug, Error, PartialEq, Eq)]
+#[error("{0}")]
+pub struct PayloadError(pub String);
+
+/// Everything a webhook delivery carried, normalized.
+#[derive(Debug, Default, PartialEq)]
+pub struct InboundBatch {
+    pub messages: Vec<InboundMessage>,
+    pub edits: Vec<MessageEdit>,
+    pub statuses: Vec<StatusUpdate>,
+    pub rejections: Vec<Rejection>,
+    pub acknowledgements: Vec<Acknowledgement>,
+    /// Parts acknowledged but not stored (account updates, update kinds asyncdesk
+    /// does not use).
+    pub ignored: usize,
+}
+
+/// A webhook request as the channel sees it.
+pub struct WebhookRequest<'a> {
+    pub headers: &'a http::HeaderMap,
+    /// The exact bytes received (after API Gateway's base64).
+    pub body: &'a [u8],
+    pub query: &'a (dyn Fn(&str) -> Option<String> + Sync),
+}
+
+/// The inbound side of a channel: its webhook's authentication and format.
+pub trait WebhookChannel: Send + Sync {
+    fn channel(&self) -> Channel;
+
+    /// The GET subscription handshake, for channels that have one: `Some(Ok(body))`
+    /// to echo, `Some(Err(_))` to refuse (403), `None` when the channel has none.
+    fn handshake(&self, _req: &WebhookRequest) -> Option<Result<String, AuthError>> {
+        None
+    }
+
+    /// Checks that the request comes from the platform (-> 401 when not).
+    fn authenticate(&self, req: &WebhookRequest) -> Result<(), AuthError>;
+
+    /// Reads the body. Fails only when it is not the platform's envelope; elements
+    /// that cannot be read become `unknown` messages or rejections.
+    fn parse(&self, body: &[u8], received_at: DateTime<Utc>) -> Result<InboundBatch, PayloadError>;
+}
+
+// ---------------------------------------------------------------------------------
+// Store
+// ---------------------------------------------------------------------------------
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// The table could not be reached or refused the request; retrying may help.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// A pagination cursor that this store did not issue.
+    #[error("invalid cursor")]
+    InvalidCursor,
+    /// A conditional write found the item missing (e.g. reply to an unknown conversation).
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// An item that does not map to the model (written by something else?).
+    #[error("unreadable item: {0}")]
+    Corrupt(String),
+}
+
+/// Outcome of recording an inbound message or an edit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recorded {
+    Stored,
+    /// Seen before (a platform redelivery): nothing was written.
+    Duplicate,
+}
+
+/// Outcome of applying a delivery status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusApplied {
+    Applied,
+    /// The message already has this or a later state.
+    Stale,
+    /// No stored message carries that provider id (yet): the status overtook its
+    /// message's final write, which takes it over, or the message was not sent
+    /// through asyncdesk. Kept for a day.
+    Parked,
+}
+
+/// What storing an outbound message does to its conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutboundEffect {
+    /// An agent answered: the conversation waits for the customer (pending).
+    AwaitCustomer,
+    /// Status unchanged (auto-replies, failed sends).
+    KeepStatus,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConversationPage {
+    pub conversations: Vec<Conversation>,
+    /// Pass back to get the next page; `None` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Thread {
+    pub conversation: Conversation,
+    /// Oldest first.
+    pub messages: Vec<Message>,
+}
+
+/// The store port: every access pattern of the conversation table.
+#[async_trait]
+pub trait ConversationStore: Send + Sync {
+    /// Stores an inbound message, creating or reopening its conversation, unless one
+    /// of its dedupe keys was seen before. One request, all or nothing.
+    async fn record_inbound(
+        &self,
+        inbound: &InboundMessage,
+        now: DateTime<Utc>,
+    ) -> Result<Recorded, StoreError>;
+
+    /// Applies an edit to the stored message, keeping the earlier text in its
+    /// history. An edit of a message that was never stored is stored as the message
+    /// (without an auto-reply); a repeated or older edit changes nothing.
+    async fn record_edit(
+        &self,
+        edit: &MessageEdit,
+        now: DateTime<Utc>,
+    ) -> Result<Recorded, StoreError>;
+
+    /// Keeps a webhook element that could not be read (raw JSON), once.
+    async fn record_rejection(&self, rejection: &Rejection) -> Result<(), StoreError>;
+
+    /// Records a delivery status on the outbound message it belongs to, or parks it
+    /// until that message's final write when the status arrives first.
+    async fn apply_status(&self, update: &StatusUpdate) -> Result<StatusApplied, StoreError>;
+
+    /// Conversations in `status`, the one waiting longest (in that status) first.
+    async fn list_conversations(
+        &self,
+        status: ConversationStatus,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<ConversationPage, StoreError>;
+
+    async fn get_conversation(
+        &self,
+        id: &ConversationId,
+    ) -> Result<Option<Conversation>, StoreError>;
+
+    /// The conversation and all its messages, oldest first.
+    async fn get_thread(&self, id: &ConversationId) -> Result<Option<Thread>, StoreError>;
+
+    /// Stores an outbound message before it is handed to the channel (delivery state
+    /// `sending`), so that nothing is lost if the final write fails. One request.
+    async fn record_sending(&self, message: &Message) -> Result<(), StoreError>;
+
+    /// Stores an outbound message in its final state, replacing its `sending` record
+    /// (and, when the channel gave one, the link from its provider id for status
+    /// updates), and updates the conversation. One request; two more when a status
+    /// for it was parked first, which the message then takes over.
+    async fn record_outbound(
+        &self,
+        message: &Message,
+        effect: OutboundEffect,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Marks the conversation as blocked by the customer (a send found out).
+    async fn mark_blocked(&self, id: &ConversationId, now: DateTime<Utc>)
+    -> Result<(), StoreError>;
+
+    /// Claims the single auto-reply of `period_key` for a conversation. `true` for
+    /// the first caller only; the claim expires at `expires_at`.
+    async fn claim_auto_reply(
+        &self,
+        id: &ConversationId,
+        period_key: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// Gives a claim back after a send that may succeed on retry failed.
+    async fn release_auto_reply(
+        &self,
+        id: &ConversationId,
+        period_key: &str,
+    ) -> Result<(), StoreError>;
+}
