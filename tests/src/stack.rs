@@ -112,6 +112,12 @@ pub struct RunningStack {
 }
 
 impl RunningStack {
+    /// The process id of the moto server the stack started (None when it uses
+    /// `AWS_ENDPOINT_URL`).
+    pub fn moto_pid(&self) -> Option<u32> {
+        self._moto.as_ref().map(MotoServer::pid)
+    }
+
     /// Stops the server and the stream feeder, and moto if the stack started it.
     pub fn stop(self) {
         for t in &self.tasks {

@@ -1,0 +1,227 @@
+//! The local DynamoDB tells the truth, and the local stack behaves as the platforms
+//! will make it behave: concurrent conditional writes on one key (exactly one wins,
+//! every round), redeliveries followed by new customers, and a burst of duplicated
+//! deliveries from many customers on both channels (one auto-reply each).
+
+use asyncdesk::channels::whatsapp;
+use asyncdesk_tests::kit::{self, TestTable};
+use asyncdesk_tests::stack::{self, RunningStack, Settings};
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{Datelike, Utc};
+use serde_json::Value;
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_conditional_writes_on_one_key_have_exactly_one_winner() {
+    let table = TestTable::new().await;
+    for round in 0..20 {
+        let mut racers = tokio::task::JoinSet::new();
+        for racer in 0..16 {
+            let (client, name) = (table.client.clone(), table.name.clone());
+            racers.spawn(async move {
+                client
+                    .put_item()
+                    .table_name(name)
+                    .item("pk", AttributeValue::S(format!("RACE#{round}")))
+                    .item("sk", AttributeValue::S("RACE".into()))
+                    .item("winner", AttributeValue::N(racer.to_string()))
+                    .condition_expression("attribute_not_exists(pk)")
+                    .send()
+                    .await
+                    .is_ok()
+            });
+        }
+        let winners = racers.join_all().await.into_iter().filter(|w| *w).count();
+        assert_eq!(winners, 1, "round {round}");
+    }
+}
+
+/// Business hours that are closed now: open one hour, two days from today.
+fn closed_now_hours() -> String {
+    let day = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        [(Utc::now().weekday().num_days_from_monday() as usize + 2) % 7];
+    format!(
+        r#"{{"timezone":"UTC","weekly":{{"{day}":["09:00-10:00"]}},"first_response_minutes":45,"auto_reply":{{"default":"Away until {{reply_by}}."}}}}"#
+    )
+}
+
+async fn start_closed_stack() -> RunningStack {
+    let overrides: HashMap<&str, String> = HashMap::from([
+        ("PORT", "0".to_string()),
+        ("BUSINESS_HOURS", closed_now_hours()),
+        (
+            "TABLE_NAME",
+            format!("asyncdesk-local-{}", uuid::Uuid::new_v4().simple()),
+        ),
+    ]);
+    stack::start(Settings::new(&|k| overrides.get(k).cloned()))
+        .await
+        .expect("local stack starts")
+}
+
+async fn post_whatsapp(http: &reqwest::Client, base: &str, body: Vec<u8>) -> u16 {
+    http.post(format!("{base}/webhooks/whatsapp"))
+        .header(
+            "x-hub-signature-256",
+            whatsapp::verify::sign(b"dev-app-secret", &body),
+        )
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+async fn post_telegram(http: &reqwest::Client, base: &str, update: &Value) -> u16 {
+    http.post(format!("{base}/webhooks/telegram"))
+        .header("x-telegram-bot-api-secret-token", "dev-telegram-secret")
+        .json(update)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+async fn outbox(http: &reqwest::Client, base: &str) -> Vec<Value> {
+    let v: Value = http
+        .get(format!("{base}/dev/outbox"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v["messages"].as_array().unwrap().clone()
+}
+
+/// Waits until the outbox holds `n` messages (or 30 s passed), then a little longer
+/// to see that no more arrive.
+async fn settled_outbox(http: &reqwest::Client, base: &str, n: usize) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while outbox(http, base).await.len() < n && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    outbox(http, base).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn after_redeliveries_a_new_customer_still_gets_exactly_one_auto_reply() {
+    let running = start_closed_stack().await;
+    let (http, base) = (reqwest::Client::new(), running.base_url.clone());
+    let now = Utc::now().timestamp();
+    let a = kit::text_webhook("4915100000001", "wamid.a1", now, "hello");
+    assert_eq!(post_whatsapp(&http, &base, a.clone()).await, 200);
+    assert_eq!(settled_outbox(&http, &base, 1).await.len(), 1);
+    // Meta redelivers A's webhook: a cancelled transaction in the store.
+    assert_eq!(post_whatsapp(&http, &base, a).await, 200);
+    // A new customer writes afterwards, on each channel.
+    let b = kit::text_webhook("4915100000002", "wamid.b1", now, "hi");
+    assert_eq!(post_whatsapp(&http, &base, b).await, 200);
+    let c = kit::tg_text(1, 555001, 1, now, "hey");
+    assert_eq!(post_telegram(&http, &base, &c).await, 200);
+    assert_eq!(post_telegram(&http, &base, &c).await, 200);
+    let d = kit::tg_text(2, 555002, 1, now, "hey there");
+    assert_eq!(post_telegram(&http, &base, &d).await, 200);
+    let out = settled_outbox(&http, &base, 4).await;
+    let mut to: Vec<&str> = out.iter().map(|m| m["to"].as_str().unwrap()).collect();
+    to.sort();
+    assert_eq!(
+        to,
+        ["+4915100000001", "+4915100000002", "555001", "555002"],
+        "{out:?}"
+    );
+    assert!(
+        out.iter()
+            .any(|m| m["channel"] == "telegram" && m["reply_to"] == "1")
+    );
+    running.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_burst_of_duplicated_deliveries_gets_one_auto_reply_per_customer() {
+    let running = start_closed_stack().await;
+    let (http, base) = (reqwest::Client::new(), running.base_url.clone());
+    let now = Utc::now().timestamp();
+    // 40 WhatsApp and 20 Telegram customers, 2 messages each, every delivery twice,
+    // from 16 senders at once.
+    let mut deliveries: Vec<(bool, Value)> = Vec::new();
+    for c in 0..40 {
+        let customer = format!("49170{c:08}");
+        for m in 0..2 {
+            let body = kit::text_webhook(&customer, &format!("wamid.{c}.{m}"), now + m, "hi");
+            let v: Value = serde_json::from_slice(&body).unwrap();
+            deliveries.push((true, v.clone()));
+            deliveries.push((true, v));
+        }
+    }
+    for c in 0..20 {
+        for m in 0..2 {
+            let u = kit::tg_text(1000 + c * 2 + m, 700_000 + c, 10 + m, now + m, "hello");
+            deliveries.push((false, u.clone()));
+            deliveries.push((false, u));
+        }
+    }
+    // Interleave: a duplicate rarely follows its original directly.
+    let n = deliveries.len();
+    let order: Vec<usize> = (0..n).map(|i| (i * 37) % n).collect();
+    assert_eq!(order.iter().collect::<HashSet<_>>().len(), n);
+    let queue = std::sync::Arc::new(std::sync::Mutex::new(
+        order
+            .into_iter()
+            .map(|i| deliveries[i].clone())
+            .collect::<Vec<_>>(),
+    ));
+    let mut senders = tokio::task::JoinSet::new();
+    for _ in 0..16 {
+        let (queue, http, base) = (queue.clone(), http.clone(), base.clone());
+        senders.spawn(async move {
+            let mut statuses = Vec::new();
+            loop {
+                let next = queue.lock().unwrap().pop();
+                let Some((is_whatsapp, payload)) = next else {
+                    break;
+                };
+                statuses.push(if is_whatsapp {
+                    post_whatsapp(&http, &base, payload.to_string().into_bytes()).await
+                } else {
+                    post_telegram(&http, &base, &payload).await
+                });
+            }
+            statuses
+        });
+    }
+    let statuses: Vec<u16> = senders.join_all().await.into_iter().flatten().collect();
+    assert_eq!(statuses.len(), n);
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    let out = settled_outbox(&http, &base, 60).await;
+    let mut per_customer: HashMap<String, usize> = HashMap::new();
+    for m in &out {
+        *per_customer
+            .entry(m["to"].as_str().unwrap().to_string())
+            .or_default() += 1;
+    }
+    assert_eq!(per_customer.len(), 60, "{per_customer:?}");
+    assert!(per_customer.values().all(|n| *n == 1), "{per_customer:?}");
+    // Every message was stored once.
+    let queue: Value = http
+        .get(format!("{base}/conversations?status=open&limit=100"))
+        .header("authorization", "Bearer dev-agent-key")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let convs = queue["conversations"].as_array().unwrap();
+    assert_eq!(convs.len(), 60);
+    for conv in convs {
+        // Two messages and the auto-reply.
+        assert_eq!(conv["message_count"], 3, "{conv}");
+    }
+    running.stop();
+}
