@@ -306,3 +306,27 @@ pub fn read(resp: lambda_http::Response<lambda_http::Body>) -> (u16, Value) {
     let body = serde_json::from_slice(resp.body().as_ref()).unwrap_or(Value::Null);
     (status, body)
 }
+
+/// Business hours that are closed now (open one hour, two days from today), with
+/// `auto_reply` as the template of the auto-reply.
+pub fn closed_now_hours(auto_reply: &str) -> String {
+    use chrono::Datelike;
+    let day = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        [(chrono::Utc::now().weekday().num_days_from_monday() as usize + 2) % 7];
+    json!({"timezone": "UTC", "weekly": {day: ["09:00-10:00"]}, "first_response_minutes": 45,
+        "auto_reply": {"default": auto_reply}})
+    .to_string()
+}
+
+/// What the local stack's channel sandboxes sent (`GET /dev/outbox`).
+pub async fn outbox(http: &reqwest::Client, base: &str) -> Vec<Value> {
+    let v: Value = http
+        .get(format!("{base}/dev/outbox"))
+        .send()
+        .await
+        .expect("the stack answers")
+        .json()
+        .await
+        .expect("JSON");
+    v["messages"].as_array().cloned().unwrap_or_default()
+}

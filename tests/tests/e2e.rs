@@ -7,18 +7,13 @@ use asyncdesk::hours::BusinessHours;
 use asyncdesk_tests::kit;
 use asyncdesk_tests::stack::{self, DEV_AGENT_KEY, Settings};
 use asyncdesk_tests::template::Template;
-use chrono::{Datelike, Utc};
+use chrono::Utc;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-/// Business hours that are closed now: open one hour, two days from today.
 fn closed_now_hours() -> String {
-    let day = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-        [(Utc::now().weekday().num_days_from_monday() as usize + 2) % 7];
-    format!(
-        r#"{{"timezone":"UTC","weekly":{{"{day}":["09:00-10:00"]}},"first_response_minutes":45,"auto_reply":{{"default":"Thanks! A human will reply by {{reply_by}}."}}}}"#
-    )
+    kit::closed_now_hours("Thanks! A human will reply by {reply_by}.")
 }
 
 /// GET `path` as the dev agent; the JSON body.
@@ -35,15 +30,7 @@ async fn agent_get(client: &reqwest::Client, base: &str, path: &str) -> Value {
 }
 
 async fn outbox(client: &reqwest::Client, base: &str) -> Vec<Value> {
-    let v: Value = client
-        .get(format!("{base}/dev/outbox"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    v["messages"].as_array().unwrap().clone()
+    kit::outbox(client, base).await
 }
 
 async fn wait_for_outbox(client: &reqwest::Client, base: &str, n: usize) -> Vec<Value> {

@@ -7,7 +7,7 @@ use asyncdesk::channels::whatsapp;
 use asyncdesk_tests::kit::{self, TestTable};
 use asyncdesk_tests::stack::{self, RunningStack, Settings};
 use aws_sdk_dynamodb::types::AttributeValue;
-use chrono::{Datelike, Utc};
+use chrono::Utc;
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -37,19 +37,13 @@ async fn concurrent_conditional_writes_on_one_key_have_exactly_one_winner() {
     }
 }
 
-/// Business hours that are closed now: open one hour, two days from today.
-fn closed_now_hours() -> String {
-    let day = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-        [(Utc::now().weekday().num_days_from_monday() as usize + 2) % 7];
-    format!(
-        r#"{{"timezone":"UTC","weekly":{{"{day}":["09:00-10:00"]}},"first_response_minutes":45,"auto_reply":{{"default":"Away until {{reply_by}}."}}}}"#
-    )
-}
-
 async fn start_closed_stack() -> RunningStack {
     let overrides: HashMap<&str, String> = HashMap::from([
         ("PORT", "0".to_string()),
-        ("BUSINESS_HOURS", closed_now_hours()),
+        (
+            "BUSINESS_HOURS",
+            kit::closed_now_hours("Away until {reply_by}."),
+        ),
         (
             "TABLE_NAME",
             format!("asyncdesk-local-{}", uuid::Uuid::new_v4().simple()),
@@ -86,27 +80,15 @@ async fn post_telegram(http: &reqwest::Client, base: &str, update: &Value) -> u1
         .as_u16()
 }
 
-async fn outbox(http: &reqwest::Client, base: &str) -> Vec<Value> {
-    let v: Value = http
-        .get(format!("{base}/dev/outbox"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    v["messages"].as_array().unwrap().clone()
-}
-
 /// Waits until the outbox holds `n` messages (or 30 s passed), then a little longer
 /// to see that no more arrive.
 async fn settled_outbox(http: &reqwest::Client, base: &str, n: usize) -> Vec<Value> {
     let deadline = Instant::now() + Duration::from_secs(30);
-    while outbox(http, base).await.len() < n && Instant::now() < deadline {
+    while kit::outbox(http, base).await.len() < n && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    outbox(http, base).await
+    kit::outbox(http, base).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
