@@ -165,12 +165,14 @@ pub async fn auto_reply_to<S: ConversationStore, O: Outbound>(
                 .first()
                 .and_then(|m| m.provider_message_id.clone())
                 .unwrap_or_default();
+            // Our message id, not the channel's: a Telegram id carries the chat id.
+            let message_id = delivered.messages.first().map(|m| m.id.as_str());
             info!(
                 event = "auto-replied",
                 conversation = %conversation,
                 period = %key,
                 reply_by = %deps.hours.render_reply_by(period.reply_by),
-                provider_message_id = %provider_message_id,
+                message_id = message_id.unwrap_or_default(),
                 "off-hours auto-reply sent"
             );
             Ok(Outcome::Replied {

@@ -41,8 +41,9 @@ async fn main() {
         stack.dynamodb_endpoint, stack.table_name
     );
     println!("  WhatsApp webhook:    {base}/webhooks/whatsapp");
+    println!("  Telegram webhook:    {base}/webhooks/telegram");
     println!("  Agent API:           {base}/conversations");
-    println!("  WhatsApp outbox:     {base}/dev/outbox");
+    println!("  Outbox (sandboxes):  {base}/dev/outbox");
     if dev_key {
         println!(
             "  Dev agent key:       {DEV_AGENT_KEY}   (Authorization: Bearer {DEV_AGENT_KEY})"
