@@ -3,28 +3,22 @@
 //! (token shape, text length 1-4096, reply_parameters), records what was sent, and
 //! can play a blocked user, a group that moved to a supergroup, or the next answers.
 
-use crate::sandbox::OutboxEntry;
+use crate::sandbox::{ChannelApi, OutboxEntry, Recorded, Sandbox};
 use crate::server::{self, Request, Response};
 use chrono::Utc;
 use serde_json::{Value, json};
-use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::collections::{HashMap, HashSet};
+
+/// The Telegram Bot API as the sandbox plays it.
+pub type BotSandbox = Sandbox<BotApi>;
 
 #[derive(Default)]
-struct State {
-    sent: Vec<OutboxEntry>,
-    failures: VecDeque<(u16, Value)>,
+pub struct BotApi {
     blocked: HashSet<i64>,
     migrated: HashMap<i64, i64>,
     next_id: HashMap<i64, i64>,
     callbacks_answered: Vec<String>,
     tokens: Vec<String>,
-    requests: usize,
-}
-
-#[derive(Clone, Default)]
-pub struct BotSandbox {
-    state: Arc<Mutex<State>>,
 }
 
 fn error(code: u16, description: &str) -> Response {
@@ -34,58 +28,30 @@ fn error(code: u16, description: &str) -> Response {
     )
 }
 
-impl BotSandbox {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Messages accepted so far, oldest first.
-    pub fn outbox(&self) -> Vec<OutboxEntry> {
-        self.state.lock().unwrap().sent.clone()
-    }
-
+impl Sandbox<BotApi> {
     /// Callback query ids answered with answerCallbackQuery.
     pub fn callbacks_answered(&self) -> Vec<String> {
-        self.state.lock().unwrap().callbacks_answered.clone()
+        self.with_api(|b| b.callbacks_answered.clone())
     }
 
     /// Bot tokens seen in request paths.
     pub fn tokens(&self) -> Vec<String> {
-        self.state.lock().unwrap().tokens.clone()
-    }
-
-    /// Requests received, accepted or not.
-    pub fn requests(&self) -> usize {
-        self.state.lock().unwrap().requests
-    }
-
-    /// The next call answers `status` with `body`.
-    pub fn fail_next(&self, status: u16, body: Value) {
-        self.state
-            .lock()
-            .unwrap()
-            .failures
-            .push_back((status, body));
+        self.with_api(|b| b.tokens.clone())
     }
 
     /// Sends to `chat` answer 403 "bot was blocked by the user".
     pub fn block(&self, chat: i64) {
-        self.state.lock().unwrap().blocked.insert(chat);
+        self.with_api(|b| b.blocked.insert(chat));
     }
 
     /// Sends to `group` answer 400 with `migrate_to_chat_id: supergroup`.
     pub fn migrate(&self, group: i64, supergroup: i64) {
-        self.state
-            .lock()
-            .unwrap()
-            .migrated
-            .insert(group, supergroup);
+        self.with_api(|b| b.migrated.insert(group, supergroup));
     }
+}
 
-    /// Handles a request whose path, relative to the API base, is `path`.
-    pub fn handle(&self, path: &str, req: &Request) -> Response {
-        let mut state = self.state.lock().unwrap();
-        state.requests += 1;
+impl ChannelApi for BotApi {
+    fn handle(&mut self, recorded: &mut Recorded, path: &str, req: &Request) -> Response {
         let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
         let [bot, method] = segments.as_slice() else {
             return error(404, "Not Found");
@@ -97,9 +63,9 @@ impl BotSandbox {
         if !valid {
             return error(404, "Not Found");
         }
-        state.tokens.push(token.to_string());
+        self.tokens.push(token.to_string());
         let bot_id = token.split(':').next().unwrap_or_default().to_string();
-        if let Some((status, body)) = state.failures.pop_front() {
+        if let Some((status, body)) = recorded.failures.pop_front() {
             return server::json_response(status, &body);
         }
         let Ok(body) = serde_json::from_slice::<Value>(req.body()) else {
@@ -110,14 +76,14 @@ impl BotSandbox {
                 let Some(id) = body["callback_query_id"].as_str() else {
                     return error(400, "Bad Request: query is too old or query ID is invalid");
                 };
-                state.callbacks_answered.push(id.to_string());
+                self.callbacks_answered.push(id.to_string());
                 server::json_response(200, &json!({"ok": true, "result": true}))
             }
             "sendMessage" => {
                 let Some(chat) = body["chat_id"].as_i64() else {
                     return error(400, "Bad Request: chat not found");
                 };
-                if let Some(to) = state.migrated.get(&chat) {
+                if let Some(to) = self.migrated.get(&chat) {
                     return server::json_response(
                         400,
                         &json!({"ok": false, "error_code": 400,
@@ -125,7 +91,7 @@ impl BotSandbox {
                             "parameters": {"migrate_to_chat_id": to}}),
                     );
                 }
-                if state.blocked.contains(&chat) {
+                if self.blocked.contains(&chat) {
                     return error(403, "Forbidden: bot was blocked by the user");
                 }
                 let text = body["text"].as_str().unwrap_or_default();
@@ -141,10 +107,10 @@ impl BotSandbox {
                 {
                     return error(400, "Bad Request: message to be replied not found");
                 }
-                let next = state.next_id.entry(chat).or_insert(1000);
+                let next = self.next_id.entry(chat).or_insert(1000);
                 *next += 1;
                 let id = *next;
-                state.sent.push(OutboxEntry {
+                recorded.sent.push(OutboxEntry {
                     id: id.to_string(),
                     channel: "telegram",
                     business_id: bot_id,
@@ -162,19 +128,5 @@ impl BotSandbox {
             }
             _ => error(404, "Not Found: method not found"),
         }
-    }
-
-    /// Serves the sandbox on its own port; returns the API base URL.
-    pub async fn start(&self) -> (String, tokio::task::JoinHandle<()>) {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind sandbox");
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let me = self.clone();
-        let task = server::serve(listener, move |req: Request| {
-            let me = me.clone();
-            async move { me.handle(req.uri().path(), &req) }
-        });
-        (base, task)
     }
 }

@@ -1,6 +1,6 @@
-//! A stand-in for the WhatsApp Cloud API's send endpoint (`POST /{phone_number_id}/messages`).
-//! It checks requests the way the Graph API does, records what was sent (the local
-//! stack shows it at `GET /dev/outbox`), and can be told to fail the next sends.
+//! Stand-ins for the channels' APIs: what they share (a record of what was sent, and
+//! answers to give instead), and the WhatsApp Cloud API's send endpoint. The
+//! Telegram Bot API is in `bot_sandbox.rs`.
 
 use crate::server::{self, Request, Response};
 use chrono::{DateTime, Utc};
@@ -24,18 +24,103 @@ pub struct OutboxEntry {
     pub at: DateTime<Utc>,
 }
 
+/// What every channel sandbox records, and the answers it was told to give.
 #[derive(Default)]
-struct State {
-    sent: Vec<OutboxEntry>,
-    failures: VecDeque<(u16, Value)>,
-    next_ids: VecDeque<String>,
-    authorizations: Vec<String>,
-    requests: usize,
+pub struct Recorded {
+    pub sent: Vec<OutboxEntry>,
+    pub failures: VecDeque<(u16, Value)>,
+    pub requests: usize,
 }
 
-#[derive(Clone, Default)]
-pub struct GraphSandbox {
-    state: Arc<Mutex<State>>,
+/// A channel's API as a sandbox plays it: what it keeps beyond [`Recorded`], and how
+/// it answers a request (`path` relative to the API base).
+pub trait ChannelApi: Default + Send + 'static {
+    fn handle(&mut self, recorded: &mut Recorded, path: &str, req: &Request) -> Response;
+}
+
+/// A stand-in for a channel's API: records what was sent (the local stack shows it at
+/// `GET /dev/outbox`) and can be told to fail the next calls.
+pub struct Sandbox<A> {
+    state: Arc<Mutex<(Recorded, A)>>,
+}
+
+impl<A> Clone for Sandbox<A> {
+    fn clone(&self) -> Self {
+        Sandbox {
+            state: self.state.clone(),
+        }
+    }
+}
+
+impl<A: ChannelApi> Default for Sandbox<A> {
+    fn default() -> Self {
+        Sandbox {
+            state: Arc::new(Mutex::new((Recorded::default(), A::default()))),
+        }
+    }
+}
+
+impl<A: ChannelApi> Sandbox<A> {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Messages accepted so far, oldest first.
+    pub fn outbox(&self) -> Vec<OutboxEntry> {
+        self.state.lock().unwrap().0.sent.clone()
+    }
+
+    /// Requests received, accepted or not.
+    pub fn requests(&self) -> usize {
+        self.state.lock().unwrap().0.requests
+    }
+
+    /// The next call answers `status` with `body` instead of succeeding.
+    pub fn fail_next(&self, status: u16, body: Value) {
+        self.state
+            .lock()
+            .unwrap()
+            .0
+            .failures
+            .push_back((status, body));
+    }
+
+    /// Runs `f` on the channel's own state.
+    pub fn with_api<T>(&self, f: impl FnOnce(&mut A) -> T) -> T {
+        f(&mut self.state.lock().unwrap().1)
+    }
+
+    /// Handles a request whose path, relative to the API base, is `path`.
+    pub fn handle(&self, path: &str, req: &Request) -> Response {
+        let mut state = self.state.lock().unwrap();
+        let (recorded, api) = &mut *state;
+        recorded.requests += 1;
+        api.handle(recorded, path, req)
+    }
+
+    /// Serves the sandbox on its own port; returns the API base URL.
+    pub async fn start(&self) -> (String, tokio::task::JoinHandle<()>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind sandbox");
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let me = self.clone();
+        let task = server::serve(listener, move |req: Request| {
+            let me = me.clone();
+            async move { me.handle(req.uri().path(), &req) }
+        });
+        (base, task)
+    }
+}
+
+/// The WhatsApp Cloud API's send endpoint (`POST /{phone_number_id}/messages`),
+/// checking requests the way the Graph API does.
+pub type GraphSandbox = Sandbox<GraphApi>;
+
+#[derive(Default)]
+pub struct GraphApi {
+    next_ids: VecDeque<String>,
+    authorizations: Vec<String>,
 }
 
 fn graph_error(status: u16, code: i64, message: &str) -> Response {
@@ -45,49 +130,21 @@ fn graph_error(status: u16, code: i64, message: &str) -> Response {
     )
 }
 
-impl GraphSandbox {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Messages accepted so far, oldest first.
-    pub fn outbox(&self) -> Vec<OutboxEntry> {
-        self.state.lock().unwrap().sent.clone()
-    }
-
+impl Sandbox<GraphApi> {
     /// Every Authorization header received.
     pub fn authorizations(&self) -> Vec<String> {
-        self.state.lock().unwrap().authorizations.clone()
-    }
-
-    /// Requests received, accepted or not.
-    pub fn requests(&self) -> usize {
-        self.state.lock().unwrap().requests
-    }
-
-    /// The next send answers `status` with `body` instead of succeeding.
-    pub fn fail_next(&self, status: u16, body: Value) {
-        self.state
-            .lock()
-            .unwrap()
-            .failures
-            .push_back((status, body));
+        self.with_api(|g| g.authorizations.clone())
     }
 
     /// The next accepted send gets `id` instead of a fresh one (e.g. an id a status
     /// callback already used).
     pub fn next_message_id(&self, id: &str) {
-        self.state
-            .lock()
-            .unwrap()
-            .next_ids
-            .push_back(id.to_string());
+        self.with_api(|g| g.next_ids.push_back(id.to_string()));
     }
+}
 
-    /// Handles a request whose path, relative to the API base, is `path`.
-    pub fn handle(&self, path: &str, req: &Request) -> Response {
-        let mut state = self.state.lock().unwrap();
-        state.requests += 1;
+impl ChannelApi for GraphApi {
+    fn handle(&mut self, recorded: &mut Recorded, path: &str, req: &Request) -> Response {
         let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
         let [phone_number_id, "messages"] = segments.as_slice() else {
             return graph_error(400, 100, "Unsupported request: unknown path");
@@ -104,8 +161,8 @@ impl GraphSandbox {
         if !auth.starts_with("Bearer ") || auth.len() <= "Bearer ".len() {
             return graph_error(401, 190, "Invalid OAuth access token");
         }
-        state.authorizations.push(auth);
-        if let Some((status, body)) = state.failures.pop_front() {
+        self.authorizations.push(auth);
+        if let Some((status, body)) = recorded.failures.pop_front() {
             return server::json_response(status, &body);
         }
         let Ok(body) = serde_json::from_slice::<Value>(req.body()) else {
@@ -119,11 +176,11 @@ impl GraphSandbox {
         ) else {
             return graph_error(400, 100, "(#100) Invalid parameter");
         };
-        let id = state
+        let id = self
             .next_ids
             .pop_front()
             .unwrap_or_else(|| format!("wamid.sandbox.{}", uuid::Uuid::new_v4().simple()));
-        state.sent.push(OutboxEntry {
+        recorded.sent.push(OutboxEntry {
             id: id.clone(),
             channel: "whatsapp",
             business_id: phone_number_id.to_string(),
@@ -136,19 +193,5 @@ impl GraphSandbox {
             200,
             &json!({"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": to}], "messages": [{"id": id}]}),
         )
-    }
-
-    /// Serves the sandbox on its own port; returns the API base URL.
-    pub async fn start(&self) -> (String, tokio::task::JoinHandle<()>) {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind sandbox");
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let me = self.clone();
-        let task = server::serve(listener, move |req: Request| {
-            let me = me.clone();
-            async move { me.handle(req.uri().path(), &req) }
-        });
-        (base, task)
     }
 }

@@ -244,14 +244,11 @@ async fn every_corpus_telegram_update_is_handled() {
         let table = TestTable::new().await;
         let deps = kit::inbound(table.store.clone(), Some(&base));
         let now = Utc::now();
-        let (status, receipt) = kit::read(
-            handle(
-                &kit::telegram_post(&update, Some(kit::TG_SECRET)),
-                &deps,
-                now,
-            )
-            .await,
-        );
+        let deliver = || async {
+            let req = kit::telegram_post(&update, Some(kit::TG_SECRET));
+            kit::read(handle(&req, &deps, now).await)
+        };
+        let (status, receipt) = deliver().await;
         assert_eq!(status, 200, "{name}: {receipt}");
         assert_eq!(receipt["rejected"], 0, "{name}: {receipt}");
         let body = update
@@ -297,14 +294,7 @@ async fn every_corpus_telegram_update_is_handled() {
         }
         assert_ne!(stored.author, Author::AutoReply);
         // Redelivered: nothing new.
-        let (status, again) = kit::read(
-            handle(
-                &kit::telegram_post(&update, Some(kit::TG_SECRET)),
-                &deps,
-                now,
-            )
-            .await,
-        );
+        let (status, again) = deliver().await;
         assert_eq!(status, 200, "{name}");
         assert_eq!(again["stored"], 0, "{name}: {again}");
         let thread = table.store.get_thread(&id).await.unwrap().unwrap();

@@ -25,8 +25,7 @@ pub trait Sender: Send + Sync {
 }
 
 /// Builds a channel's webhook side from the environment (None: not enabled).
-pub type WebhookBuilder =
-    fn(Lookup, &reqwest::Client) -> Result<Option<Arc<dyn WebhookChannel>>, ConfigError>;
+pub type WebhookBuilder = fn(Lookup) -> Result<Option<Arc<dyn WebhookChannel>>, ConfigError>;
 /// Builds a channel's sending side from the environment (None: not enabled).
 pub type SenderBuilder =
     fn(Lookup, &reqwest::Client) -> Result<Option<Arc<dyn Sender>>, ConfigError>;
@@ -162,10 +161,9 @@ impl Webhooks {
 
     /// Builds the webhook side of every enabled channel; at least one is required.
     pub fn load(env: Lookup) -> Result<Self, ConfigError> {
-        let http = http_client();
         let mut channels = Vec::new();
         for p in REGISTRY {
-            if let Some(w) = (p.webhook)(env, &http)? {
+            if let Some(w) = (p.webhook)(env)? {
                 channels.push(w);
             }
         }

@@ -102,10 +102,7 @@ impl TelegramWebhook {
     }
 }
 
-fn webhook(
-    env: Lookup,
-    _http: &reqwest::Client,
-) -> Result<Option<Arc<dyn WebhookChannel>>, ConfigError> {
+fn webhook(env: Lookup) -> Result<Option<Arc<dyn WebhookChannel>>, ConfigError> {
     if !env::any_set(env, &["TELEGRAM_WEBHOOK_SECRET"]) {
         return Ok(None);
     }

@@ -56,10 +56,7 @@ impl WhatsAppWebhook {
     }
 }
 
-fn webhook(
-    env: Lookup,
-    _http: &reqwest::Client,
-) -> Result<Option<Arc<dyn WebhookChannel>>, ConfigError> {
+fn webhook(env: Lookup) -> Result<Option<Arc<dyn WebhookChannel>>, ConfigError> {
     if !env::any_set(env, &["WHATSAPP_APP_SECRET", "WHATSAPP_VERIFY_TOKEN"]) {
         return Ok(None);
     }
