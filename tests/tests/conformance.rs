@@ -43,6 +43,17 @@ fn corpus_of(channel: &str) -> Option<PathBuf> {
     }
 }
 
+/// The JSON files of a corpus folder, sorted.
+fn json_files(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    files
+}
+
 fn load(dir: &std::path::Path, name: &str) -> Value {
     serde_json::from_slice(&std::fs::read(dir.join(name)).unwrap()).unwrap()
 }
@@ -50,12 +61,7 @@ fn load(dir: &std::path::Path, name: &str) -> Value {
 #[tokio::test]
 async fn every_corpus_webhook_is_accepted_and_normalized() {
     let Some(dir) = corpus() else { return };
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    files.sort();
+    let files = json_files(&dir);
     let mut webhooks = 0;
     for path in files {
         let bytes = std::fs::read(&path).unwrap();
@@ -225,12 +231,7 @@ async fn every_corpus_telegram_update_is_handled() {
     let Some(dir) = corpus_of("telegram") else {
         return;
     };
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    files.sort();
+    let files = json_files(&dir);
     let bot = BotSandbox::new();
     let (base, _task) = bot.start().await;
     let mut seen = 0;
