@@ -24,13 +24,11 @@ fn table_name(env: Lookup) -> Result<String, ConfigError> {
 }
 
 /// Settings of the inbound webhook function: the webhook side of every enabled
-/// channel, and the senders that answer acknowledgements (Telegram buttons).
-/// `Debug` shows which channels are enabled, never their secrets.
+/// channel. `Debug` shows which channels are enabled, never their secrets.
 #[derive(Debug, Clone)]
 pub struct InboundConfig {
     pub table_name: String,
     pub webhooks: Webhooks,
-    pub channels: Channels,
 }
 
 impl InboundConfig {
@@ -38,7 +36,6 @@ impl InboundConfig {
         Ok(InboundConfig {
             table_name: table_name(env)?,
             webhooks: Webhooks::load(env)?,
-            channels: Channels::load_any(env)?,
         })
     }
 }
@@ -194,7 +191,16 @@ mod tests {
         ]);
         assert_eq!(
             InboundConfig::load(&env).unwrap_err().field,
-            "TELEGRAM_BOT_TOKEN"
+            "TELEGRAM_BOT_ID"
+        );
+        let env = lookup(&[
+            ("TABLE_NAME", "asyncdesk"),
+            ("TELEGRAM_WEBHOOK_SECRET", "s"),
+            ("TELEGRAM_BOT_ID", "12x"),
+        ]);
+        assert_eq!(
+            InboundConfig::load(&env).unwrap_err().field,
+            "TELEGRAM_BOT_ID"
         );
         let env = lookup(&[
             ("TABLE_NAME", "asyncdesk"),

@@ -1,14 +1,12 @@
 //! Taking in a webhook delivery, the same way for every channel: store each message
-//! (deduplicated), apply edits and delivery statuses, keep what could not be read,
-//! then answer the acknowledgements the channel asked for.
+//! (deduplicated), apply edits and delivery statuses, and keep what could not be
+//! read. Acknowledgements go back in the webhook's answer (the inbound handler).
 
 use crate::conversation::InboundMessage;
-use crate::ports::{
-    ConversationStore, InboundBatch, Outbound, Recorded, StatusApplied, StoreError,
-};
+use crate::ports::{ConversationStore, InboundBatch, Recorded, StatusApplied, StoreError};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use tracing::{debug, info, warn};
+use tracing::{info, warn};
 
 /// The acknowledgement body of a processed webhook.
 #[derive(Debug, Default, Serialize, PartialEq, Eq)]
@@ -26,9 +24,8 @@ pub struct Receipt {
 
 /// Stores `batch`. Stops at the first store failure (the caller answers 5xx and the
 /// platform redelivers; what was stored is then recognised as a duplicate).
-pub async fn ingest<S: ConversationStore, O: Outbound>(
+pub async fn ingest<S: ConversationStore>(
     store: &S,
-    outbound: &O,
     batch: &InboundBatch,
     now: DateTime<Utc>,
 ) -> Result<Receipt, StoreError> {
@@ -70,13 +67,6 @@ pub async fn ingest<S: ConversationStore, O: Outbound>(
             StatusApplied::Parked => {
                 info!(event = "status_parked", provider_message_id = %status.provider_message_id, state = status.state.as_str(), "status for a message not stored (yet): kept for its final write")
             }
-        }
-    }
-    // Stored first: a failed acknowledgement only leaves a button spinning a while.
-    for ack in &batch.acknowledgements {
-        match outbound.acknowledge(ack).await {
-            Ok(()) => debug!(channel = %ack.channel, "acknowledged"),
-            Err(e) => warn!(channel = %ack.channel, error = %e, "acknowledgement failed"),
         }
     }
     Ok(receipt)

@@ -119,8 +119,9 @@ impl SendError {
     }
 }
 
-/// Something the channel wants acknowledged after a webhook is stored (Telegram:
-/// answerCallbackQuery, so the customer's button stops spinning).
+/// Something the channel wants acknowledged once a webhook is stored (Telegram:
+/// answerCallbackQuery, so the customer's button stops spinning). The channel
+/// answers it in its webhook response (`WebhookChannel::response`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Acknowledgement {
     pub channel: Channel,
@@ -131,9 +132,6 @@ pub struct Acknowledgement {
 #[async_trait]
 pub trait Outbound: Send + Sync {
     async fn send(&self, message: &Outgoing) -> Result<SentMessage, SendError>;
-
-    /// Answers an acknowledgement the channel asked for.
-    async fn acknowledge(&self, ack: &Acknowledgement) -> Result<(), SendError>;
 
     /// Whether the channel is configured in this deployment.
     fn enabled(&self, channel: Channel) -> bool;
@@ -186,6 +184,13 @@ pub trait WebhookChannel: Send + Sync {
     /// Reads the body. Fails only when it is not the platform's envelope; elements
     /// that cannot be read become `unknown` messages or rejections.
     fn parse(&self, body: &[u8], received_at: DateTime<Utc>) -> Result<InboundBatch, PayloadError>;
+
+    /// The body of the webhook's 200 answer when the channel takes one as a call
+    /// (Telegram runs the Bot API method a webhook response names), else `None` (the
+    /// receipt is the answer).
+    fn response(&self, _acknowledgements: &[Acknowledgement]) -> Option<serde_json::Value> {
+        None
+    }
 }
 
 // ---------------------------------------------------------------------------------

@@ -1,5 +1,4 @@
-//! A stand-in for the Telegram Bot API (`POST /bot<token>/sendMessage`,
-//! `/bot<token>/answerCallbackQuery`). It checks requests the way the Bot API does
+//! A stand-in for the Telegram Bot API (`POST /bot<token>/sendMessage`). It checks requests the way the Bot API does
 //! (token shape, text length 1-4096, reply_parameters), records what was sent, and
 //! can play a blocked user, a group that moved to a supergroup, or the next answers.
 
@@ -17,7 +16,6 @@ pub struct BotApi {
     blocked: HashSet<i64>,
     migrated: HashMap<i64, i64>,
     next_id: HashMap<i64, i64>,
-    callbacks_answered: Vec<String>,
     tokens: Vec<String>,
 }
 
@@ -29,11 +27,6 @@ fn error(code: u16, description: &str) -> Response {
 }
 
 impl Sandbox<BotApi> {
-    /// Callback query ids answered with answerCallbackQuery.
-    pub fn callbacks_answered(&self) -> Vec<String> {
-        self.with_api(|b| b.callbacks_answered.clone())
-    }
-
     /// Bot tokens seen in request paths.
     pub fn tokens(&self) -> Vec<String> {
         self.with_api(|b| b.tokens.clone())
@@ -72,13 +65,6 @@ impl ChannelApi for BotApi {
             return error(400, "Bad Request: invalid JSON");
         };
         match *method {
-            "answerCallbackQuery" => {
-                let Some(id) = body["callback_query_id"].as_str() else {
-                    return error(400, "Bad Request: query is too old or query ID is invalid");
-                };
-                self.callbacks_answered.push(id.to_string());
-                server::json_response(200, &json!({"ok": true, "result": true}))
-            }
             "sendMessage" => {
                 let Some(chat) = body["chat_id"].as_i64() else {
                     return error(400, "Bad Request: chat not found");

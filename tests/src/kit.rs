@@ -50,19 +50,10 @@ pub fn webhooks() -> Webhooks {
     ])
 }
 
-/// The inbound handler's dependencies over `store`; Telegram acknowledgements go
-/// to the Bot API stand-in at `bot_api` when given.
-pub fn inbound<S: asyncdesk::ports::ConversationStore>(
-    store: S,
-    bot_api: Option<&str>,
-) -> inbound_webhook::Inbound<S, Channels> {
-    let mut channels = Channels::default();
-    if let Some(base) = bot_api {
-        channels = channels.with(Channel::Telegram, Arc::new(telegram_client(base)));
-    }
+/// The inbound handler's dependencies over `store`, both channels enabled.
+pub fn inbound<S: asyncdesk::ports::ConversationStore>(store: S) -> inbound_webhook::Inbound<S> {
     inbound_webhook::Inbound {
         store,
-        outbound: channels,
         webhooks: webhooks(),
     }
 }

@@ -189,11 +189,7 @@ pub async fn start(mut settings: Settings) -> Result<RunningStack, BoxError> {
     let sandbox = GraphSandbox::new();
     let bot_sandbox = BotSandbox::new();
 
-    let inbound = Arc::new(Inbound::new(
-        store.clone(),
-        inbound_config.channels.clone(),
-        &inbound_config,
-    ));
+    let inbound = Arc::new(Inbound::new(store.clone(), &inbound_config));
     let agent = Arc::new(Agent::new(
         store.clone(),
         agent_config.channels.clone(),
@@ -285,7 +281,7 @@ impl Sandboxes {
 async fn route<S, O>(
     req: Request,
     api_routes: &[crate::template::Route],
-    inbound: &Inbound<S, O>,
+    inbound: &Inbound<S>,
     agent: &Agent<S, O>,
     sandboxes: &Sandboxes,
 ) -> Response

@@ -5,7 +5,6 @@
 use asyncdesk::conversation::{Author, Channel, Content, Endpoint};
 use asyncdesk::ports::{Outbound, Outgoing};
 use asyncdesk::store::ConversationStore;
-use asyncdesk_tests::bot_sandbox::BotSandbox;
 use asyncdesk_tests::kit::{self, APP_SECRET, TestTable};
 use asyncdesk_tests::server;
 use chrono::Utc;
@@ -72,7 +71,7 @@ async fn every_corpus_webhook_is_accepted_and_normalized() {
         webhooks += 1;
         let name = path.file_name().unwrap().to_string_lossy().to_string();
         let table = TestTable::new().await;
-        let deps: Inbound<_, _> = kit::inbound(table.store.clone(), None);
+        let deps: Inbound<_> = kit::inbound(table.store.clone());
         // The exact bytes of the file, signed as Meta would sign them.
         let (status, receipt) = kit::read(
             handle(
@@ -232,8 +231,6 @@ async fn every_corpus_telegram_update_is_handled() {
         return;
     };
     let files = json_files(&dir);
-    let bot = BotSandbox::new();
-    let (base, _task) = bot.start().await;
     let mut seen = 0;
     for path in files {
         let name = path.file_name().unwrap().to_string_lossy().to_string();
@@ -243,7 +240,7 @@ async fn every_corpus_telegram_update_is_handled() {
         }
         seen += 1;
         let table = TestTable::new().await;
-        let deps = kit::inbound(table.store.clone(), Some(&base));
+        let deps = kit::inbound(table.store.clone());
         let now = Utc::now();
         let deliver = || async {
             let req = kit::telegram_post(&update, Some(kit::TG_SECRET));

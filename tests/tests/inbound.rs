@@ -1,6 +1,5 @@
 //! The inbound webhook handler against moto, fed real API Gateway (HTTP API v2) events.
 
-use asyncdesk::channels::Channels;
 use asyncdesk::conversation::{Author, Content};
 use asyncdesk::store::ConversationStore;
 use asyncdesk_tests::kit::{self, APP_SECRET, TestTable, VERIFY_TOKEN};
@@ -9,8 +8,8 @@ use chrono::Utc;
 use inbound_webhook::{Inbound, handle};
 use serde_json::json;
 
-fn deps<S: ConversationStore>(store: S) -> Inbound<S, Channels> {
-    kit::inbound(store, None)
+fn deps<S: ConversationStore>(store: S) -> Inbound<S> {
+    kit::inbound(store)
 }
 
 /// An API Gateway HTTP API event, as Lambda receives it.

@@ -67,6 +67,7 @@ fn functions_get_the_environment_their_config_needs() {
         "WHATSAPP_API_BASE" => "https://graph.facebook.com/v23.0".to_string(),
         "TELEGRAM_API_BASE" => "https://api.telegram.org".to_string(),
         "TELEGRAM_BOT_TOKEN" => "123456:secret".to_string(),
+        "TELEGRAM_BOT_ID" => "123456".to_string(),
         "AUTO_REPLY_MAX_AGE_MINUTES" => "60".to_string(),
         "TABLE_NAME" => "asyncdesk-table".to_string(),
         _ => "set".to_string(),
@@ -91,6 +92,10 @@ fn functions_get_the_environment_their_config_needs() {
     assert!(
         !inbound.contains_key("WHATSAPP_ACCESS_TOKEN"),
         "least privilege: the inbound function never sends on WhatsApp"
+    );
+    assert!(
+        !inbound.contains_key("TELEGRAM_BOT_TOKEN"),
+        "least privilege: the inbound function never holds the bot token"
     );
     // A Telegram-only deployment: the WhatsApp parameters are left empty, and SAM
     // passes them as empty strings.

@@ -130,7 +130,7 @@ async fn inbound_webhook_policy_covers_messages_and_statuses() {
             {"id": "wamid.early", "status": "sent", "timestamp": ts, "recipient_id": "4960"}
         ]),
     );
-    let deps = kit::inbound(rig.store.clone(), None);
+    let deps = kit::inbound(rig.store.clone());
     let resp = inbound_webhook::handle(
         &kit::signed_post("/webhooks/whatsapp", &body, APP_SECRET),
         &deps,

@@ -8,32 +8,30 @@ use asyncdesk::config::InboundConfig;
 use asyncdesk::conversation::Channel;
 use asyncdesk::http::{ApiError, json, query_param, text};
 use asyncdesk::ingest::{Receipt, ingest};
-use asyncdesk::ports::{ConversationStore, Outbound, WebhookChannel, WebhookRequest};
+use asyncdesk::ports::{ConversationStore, WebhookChannel, WebhookRequest};
 use chrono::{DateTime, Utc};
 use lambda_http::{Body, Request, Response};
 use tracing::{info, warn};
 
-/// What the handler needs: the store, the enabled channels' webhooks, and the
-/// senders that answer acknowledgements.
-pub struct Inbound<S, O> {
+/// What the handler needs: the store and the enabled channels' webhooks. It makes
+/// no outbound call: what a channel wants acknowledged goes back in the response.
+pub struct Inbound<S> {
     pub store: S,
-    pub outbound: O,
     pub webhooks: Webhooks,
 }
 
-impl<S: ConversationStore, O: Outbound> Inbound<S, O> {
-    pub fn new(store: S, outbound: O, config: &InboundConfig) -> Self {
+impl<S: ConversationStore> Inbound<S> {
+    pub fn new(store: S, config: &InboundConfig) -> Self {
         Inbound {
             store,
-            outbound,
             webhooks: config.webhooks.clone(),
         }
     }
 }
 
-pub async fn handle<S: ConversationStore, O: Outbound>(
+pub async fn handle<S: ConversationStore>(
     req: &Request,
-    deps: &Inbound<S, O>,
+    deps: &Inbound<S>,
     now: DateTime<Utc>,
 ) -> Response<Body> {
     let path = req.uri().path().trim_end_matches('/');
@@ -62,7 +60,7 @@ pub async fn handle<S: ConversationStore, O: Outbound>(
     match req.method().as_str() {
         "GET" => handshake(webhook, &request),
         "POST" => match notification(webhook, &request, deps, now).await {
-            Ok(receipt) => json(200, &receipt),
+            Ok(answer) => json(200, &answer),
             Err(e) => e.into_response(),
         },
         _ => ApiError::method_not_allowed().into_response(),
@@ -84,12 +82,14 @@ fn handshake(webhook: &dyn WebhookChannel, req: &WebhookRequest) -> Response<Bod
     }
 }
 
-async fn notification<S: ConversationStore, O: Outbound>(
+/// Stores the notification; answers the receipt, or the call the channel takes from
+/// the response (Telegram: answerCallbackQuery for a button press).
+async fn notification<S: ConversationStore>(
     webhook: &dyn WebhookChannel,
     req: &WebhookRequest<'_>,
-    deps: &Inbound<S, O>,
+    deps: &Inbound<S>,
     now: DateTime<Utc>,
-) -> Result<Receipt, ApiError> {
+) -> Result<serde_json::Value, ApiError> {
     let channel = webhook.channel();
     if let Err(e) = webhook.authenticate(req) {
         warn!(%channel, reason = %e, "webhook authentication refused");
@@ -109,5 +109,8 @@ async fn notification<S: ConversationStore, O: Outbound>(
         rejected = batch.rejections.len(),
         "webhook received"
     );
-    Ok(ingest(&deps.store, &deps.outbound, &batch, now).await?)
+    let receipt: Receipt = ingest(&deps.store, &batch, now).await?;
+    Ok(webhook
+        .response(&batch.acknowledgements)
+        .unwrap_or_else(|| serde_json::to_value(&receipt).expect("a receipt serializes")))
 }

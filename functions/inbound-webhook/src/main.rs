@@ -11,7 +11,7 @@ async fn main() -> Result<(), Error> {
     asyncdesk::init_lambda_tracing();
     let config = InboundConfig::load(&process_env)?;
     let store = DynamoStore::from_env(&config.table_name).await;
-    let deps = Arc::new(Inbound::new(store, config.channels.clone(), &config));
+    let deps = Arc::new(Inbound::new(store, &config));
     lambda_http::run(service_fn(move |req: Request| {
         let deps = Arc::clone(&deps);
         async move { Ok::<_, Error>(handle(&req, &deps, chrono::Utc::now()).await) }

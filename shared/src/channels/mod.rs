@@ -1,63 +1,97 @@
 //! Channels as plug-ins. Each channel is one folder (`verify`, `inbound`, `outbound`
-//! and its settings in `mod.rs`) and one line in [`REGISTRY`]; everything else
-//! (routes, sending, capabilities) is looked up here.
+//! and, in `mod.rs`, its settings and its [`Plugin`] impl) and one element of
+//! [`Registry`]; routes, sending and capabilities are looked up here.
+//!
+//! The registry is a type (a tuple of plug-ins), not a table of function pointers,
+//! so each function's binary links only the side it uses: the webhook function no
+//! channel's sender, the sending functions no channel's webhook parser.
 
 pub mod telegram;
 pub mod whatsapp;
 
 use crate::conversation::Channel;
 use crate::env::{ConfigError, Lookup};
-use crate::ports::{
-    Acknowledgement, Capabilities, Outbound, Outgoing, SendError, SentMessage, WebhookChannel,
-};
+use crate::ports::{Capabilities, Outbound, Outgoing, SendError, SentMessage, WebhookChannel};
 use async_trait::async_trait;
 use std::sync::Arc;
+
+/// Every channel asyncdesk speaks. A new channel is one more element.
+pub type Registry = (whatsapp::WhatsApp, telegram::Telegram);
+
+/// A channel and its sender.
+pub type ChannelSender = (Channel, Arc<dyn Sender>);
 
 /// The sending side of one channel.
 #[async_trait]
 pub trait Sender: Send + Sync {
     async fn send(&self, message: &Outgoing) -> Result<SentMessage, SendError>;
-
-    /// Answers an acknowledgement the channel asked for (most have none).
-    async fn acknowledge(&self, _ack: &Acknowledgement) -> Result<(), SendError> {
-        Ok(())
-    }
 }
-
-/// Builds a channel's webhook side from the environment (None: not enabled).
-pub type WebhookBuilder = fn(Lookup) -> Result<Option<Arc<dyn WebhookChannel>>, ConfigError>;
-/// Builds a channel's sending side from the environment (None: not enabled).
-pub type SenderBuilder =
-    fn(Lookup, &reqwest::Client) -> Result<Option<Arc<dyn Sender>>, ConfigError>;
 
 /// A channel plug-in: what it can do, and how to build its two sides from the
 /// environment. A builder returns `None` when none of the channel's variables for
 /// that side are set (the channel is not enabled there).
-pub struct Plugin {
-    pub channel: Channel,
-    pub capabilities: Capabilities,
-    pub webhook: WebhookBuilder,
-    pub sender: SenderBuilder,
+pub trait Plugin {
+    const CHANNEL: Channel;
+    const CAPABILITIES: Capabilities;
     /// The variables that enable the channel, for error messages.
-    pub variables: &'static [&'static str],
+    const VARIABLES: &'static [&'static str];
+
+    fn webhook(env: Lookup) -> Result<Option<Arc<dyn WebhookChannel>>, ConfigError>;
+
+    fn sender(env: Lookup, http: &reqwest::Client) -> Result<Option<Arc<dyn Sender>>, ConfigError>;
 }
 
-/// Every channel asyncdesk speaks.
-pub const REGISTRY: &[Plugin] = &[whatsapp::PLUGIN, telegram::PLUGIN];
-
-fn plugin(channel: Channel) -> &'static Plugin {
-    REGISTRY
-        .iter()
-        .find(|p| p.channel == channel)
-        .expect("every channel is registered")
+/// What the registry answers, for any tuple of plug-ins.
+pub trait PluginSet {
+    fn capabilities(channel: Channel) -> Option<Capabilities>;
+    fn variables() -> Vec<(Channel, &'static [&'static str])>;
+    fn webhooks(env: Lookup) -> Result<Vec<Arc<dyn WebhookChannel>>, ConfigError>;
+    fn senders(env: Lookup, http: &reqwest::Client) -> Result<Vec<ChannelSender>, ConfigError>;
 }
+
+macro_rules! plugin_set {
+    ($($p:ident),+) => {
+        impl<$($p: Plugin),+> PluginSet for ($($p,)+) {
+            fn capabilities(channel: Channel) -> Option<Capabilities> {
+                [$(($p::CHANNEL, $p::CAPABILITIES)),+]
+                    .into_iter()
+                    .find(|(c, _)| *c == channel)
+                    .map(|(_, caps)| caps)
+            }
+
+            fn variables() -> Vec<(Channel, &'static [&'static str])> {
+                vec![$(($p::CHANNEL, $p::VARIABLES)),+]
+            }
+
+            fn webhooks(env: Lookup) -> Result<Vec<Arc<dyn WebhookChannel>>, ConfigError> {
+                let mut all = Vec::new();
+                $(all.extend($p::webhook(env)?);)+
+                Ok(all)
+            }
+
+            fn senders(
+                env: Lookup,
+                http: &reqwest::Client,
+            ) -> Result<Vec<ChannelSender>, ConfigError> {
+                let mut all = Vec::new();
+                $(all.extend($p::sender(env, http)?.map(|s| ($p::CHANNEL, s)));)+
+                Ok(all)
+            }
+        }
+    };
+}
+
+plugin_set!(A);
+plugin_set!(A, B);
+plugin_set!(A, B, C);
+plugin_set!(A, B, C, D);
 
 /// What `channel` can do.
 pub fn capabilities(channel: Channel) -> Capabilities {
-    plugin(channel).capabilities
+    Registry::capabilities(channel).expect("every channel is registered")
 }
 
-/// The one HTTP client of a function, built once at cold start.
+/// The one HTTP client of a sending function, built once at cold start.
 fn http_client() -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(10))
@@ -67,9 +101,9 @@ fn http_client() -> reqwest::Client {
 }
 
 fn no_channel(side: &str) -> ConfigError {
-    let vars: Vec<String> = REGISTRY
-        .iter()
-        .map(|p| format!("{} ({})", p.channel, p.variables.join(", ")))
+    let vars: Vec<String> = Registry::variables()
+        .into_iter()
+        .map(|(c, vars)| format!("{c} ({})", vars.join(", ")))
         .collect();
     ConfigError::new(
         "channels",
@@ -83,28 +117,16 @@ fn no_channel(side: &str) -> ConfigError {
 /// The production outbound adapter: routes each send to its channel's sender.
 #[derive(Clone, Default)]
 pub struct Channels {
-    senders: Vec<(Channel, Arc<dyn Sender>)>,
+    senders: Vec<ChannelSender>,
 }
 
 impl Channels {
     /// Builds the senders of every enabled channel (at cold start). At least one
     /// channel must be enabled.
     pub fn load(env: Lookup) -> Result<Self, ConfigError> {
-        let channels = Self::load_any(env)?;
-        if channels.senders.is_empty() {
+        let senders = Registry::senders(env, &http_client())?;
+        if senders.is_empty() {
             return Err(no_channel("sending"));
-        }
-        Ok(channels)
-    }
-
-    /// Like `load`, but no channel is fine (the webhook function only acknowledges).
-    pub fn load_any(env: Lookup) -> Result<Self, ConfigError> {
-        let http = http_client();
-        let mut senders = Vec::new();
-        for p in REGISTRY {
-            if let Some(s) = (p.sender)(env, &http)? {
-                senders.push((p.channel, s));
-            }
         }
         Ok(Channels { senders })
     }
@@ -138,10 +160,6 @@ impl Outbound for Channels {
         self.sender(message.endpoint.channel)?.send(message).await
     }
 
-    async fn acknowledge(&self, ack: &Acknowledgement) -> Result<(), SendError> {
-        self.sender(ack.channel)?.acknowledge(ack).await
-    }
-
     fn enabled(&self, channel: Channel) -> bool {
         self.sender(channel).is_ok()
     }
@@ -161,12 +179,7 @@ impl Webhooks {
 
     /// Builds the webhook side of every enabled channel; at least one is required.
     pub fn load(env: Lookup) -> Result<Self, ConfigError> {
-        let mut channels = Vec::new();
-        for p in REGISTRY {
-            if let Some(w) = (p.webhook)(env)? {
-                channels.push(w);
-            }
-        }
+        let channels = Registry::webhooks(env)?;
         if channels.is_empty() {
             return Err(no_channel("webhooks"));
         }
@@ -252,8 +265,9 @@ mod tests {
 
     #[test]
     fn every_channel_is_registered_once() {
+        let registered: Vec<Channel> = Registry::variables().into_iter().map(|(c, _)| c).collect();
         for c in Channel::ALL {
-            assert_eq!(REGISTRY.iter().filter(|p| p.channel == c).count(), 1);
+            assert_eq!(registered.iter().filter(|r| **r == c).count(), 1, "{c}");
         }
     }
 }

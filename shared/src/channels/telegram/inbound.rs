@@ -241,7 +241,7 @@ pub fn parse_update(
         Ok(())
     };
     if let Err(reason) = result {
-        tracing::warn!(channel = "telegram", "update kept raw: {reason}");
+        // Not logged: the reason can quote payload values; ingest logs the path.
         batch.rejections.push(Rejection {
             channel: Channel::Telegram,
             business_id: Some(bot_id.to_string()),

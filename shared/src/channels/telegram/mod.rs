@@ -1,6 +1,6 @@
 //! Telegram Bot API: the webhook's secret token (`verify`), updates into the model
-//! (`inbound`), sendMessage and answerCallbackQuery (`outbound`), and the channel's
-//! settings and capabilities.
+//! (`inbound`, and button presses answered in the webhook response), sendMessage
+//! (`outbound`), and the channel's settings and capabilities.
 
 pub mod inbound;
 pub mod outbound;
@@ -10,7 +10,8 @@ use super::{Plugin, Sender};
 use crate::conversation::Channel;
 use crate::env::{self, ConfigError, Lookup};
 use crate::ports::{
-    AuthError, Capabilities, InboundBatch, PayloadError, WebhookChannel, WebhookRequest,
+    Acknowledgement, AuthError, Capabilities, InboundBatch, PayloadError, WebhookChannel,
+    WebhookRequest,
 };
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
@@ -28,13 +29,8 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     replies_quote: true,
 };
 
-pub const PLUGIN: Plugin = Plugin {
-    channel: Channel::Telegram,
-    capabilities: CAPABILITIES,
-    webhook,
-    sender,
-    variables: &["TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET"],
-};
+/// The channel's plug-in (its line in `channels::Registry`).
+pub struct Telegram;
 
 /// The bot token, checked once: `<bot id>:<secret>`. It sits in every request URL,
 /// so it never appears in `Debug`, errors or logs.
@@ -81,6 +77,26 @@ impl std::fmt::Debug for BotToken {
     }
 }
 
+/// The bot's id for the webhook side: `TELEGRAM_BOT_ID` (the template derives it
+/// from the token, so the webhook function never holds the token), else the id part
+/// of `TELEGRAM_BOT_TOKEN`.
+fn bot_id(env: Lookup) -> Result<String, ConfigError> {
+    match env::optional(env, "TELEGRAM_BOT_ID") {
+        Some(id) if id.bytes().all(|b| b.is_ascii_digit()) => Ok(id),
+        Some(_) => Err(ConfigError::new(
+            "TELEGRAM_BOT_ID",
+            "must be the bot's numeric id",
+        )),
+        None if env::any_set(env, &["TELEGRAM_BOT_TOKEN"]) => {
+            Ok(bot_token(env)?.bot_id().to_string())
+        }
+        None => Err(ConfigError::new(
+            "TELEGRAM_BOT_ID",
+            "is not set (nor TELEGRAM_BOT_TOKEN, whose first part is the bot id)",
+        )),
+    }
+}
+
 fn bot_token(env: Lookup) -> Result<BotToken, ConfigError> {
     BotToken::parse(&env::required(env, "TELEGRAM_BOT_TOKEN")?)
         .map_err(|reason| ConfigError::new("TELEGRAM_BOT_TOKEN", reason))
@@ -102,29 +118,31 @@ impl TelegramWebhook {
     }
 }
 
-fn webhook(env: Lookup) -> Result<Option<Arc<dyn WebhookChannel>>, ConfigError> {
-    if !env::any_set(env, &["TELEGRAM_WEBHOOK_SECRET"]) {
-        return Ok(None);
-    }
-    let secret = env::required(env, "TELEGRAM_WEBHOOK_SECRET")?;
-    verify::check_secret_token(&secret)
-        .map_err(|reason| ConfigError::new("TELEGRAM_WEBHOOK_SECRET", reason))?;
-    let token = bot_token(env)?;
-    Ok(Some(Arc::new(TelegramWebhook::new(
-        &secret,
-        token.bot_id(),
-    ))))
-}
+impl Plugin for Telegram {
+    const CHANNEL: Channel = Channel::Telegram;
+    const CAPABILITIES: Capabilities = CAPABILITIES;
+    const VARIABLES: &'static [&'static str] = &["TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET"];
 
-fn sender(env: Lookup, http: &reqwest::Client) -> Result<Option<Arc<dyn Sender>>, ConfigError> {
-    if !env::any_set(env, &["TELEGRAM_BOT_TOKEN"]) {
-        return Ok(None);
+    fn webhook(env: Lookup) -> Result<Option<Arc<dyn WebhookChannel>>, ConfigError> {
+        if !env::any_set(env, &["TELEGRAM_WEBHOOK_SECRET"]) {
+            return Ok(None);
+        }
+        let secret = env::required(env, "TELEGRAM_WEBHOOK_SECRET")?;
+        verify::check_secret_token(&secret)
+            .map_err(|reason| ConfigError::new("TELEGRAM_WEBHOOK_SECRET", reason))?;
+        Ok(Some(Arc::new(TelegramWebhook::new(&secret, &bot_id(env)?))))
     }
-    Ok(Some(Arc::new(TelegramClient::new(
-        http.clone(),
-        &env::base_url(env, "TELEGRAM_API_BASE", DEFAULT_API_BASE)?,
-        bot_token(env)?,
-    ))))
+
+    fn sender(env: Lookup, http: &reqwest::Client) -> Result<Option<Arc<dyn Sender>>, ConfigError> {
+        if !env::any_set(env, &["TELEGRAM_BOT_TOKEN"]) {
+            return Ok(None);
+        }
+        Ok(Some(Arc::new(TelegramClient::new(
+            http.clone(),
+            &env::base_url(env, "TELEGRAM_API_BASE", DEFAULT_API_BASE)?,
+            bot_token(env)?,
+        ))))
+    }
 }
 
 impl WebhookChannel for TelegramWebhook {
@@ -142,5 +160,16 @@ impl WebhookChannel for TelegramWebhook {
 
     fn parse(&self, body: &[u8], received_at: DateTime<Utc>) -> Result<InboundBatch, PayloadError> {
         inbound::parse_update(body, &self.bot_id, received_at)
+    }
+
+    /// A button press is answered in the webhook's response: Telegram runs the
+    /// method it names, so the webhook function makes no call of its own. One update
+    /// per request, so at most one.
+    fn response(&self, acknowledgements: &[Acknowledgement]) -> Option<serde_json::Value> {
+        let ack = acknowledgements.first()?;
+        Some(serde_json::json!({
+            "method": "answerCallbackQuery",
+            "callback_query_id": ack.id,
+        }))
     }
 }

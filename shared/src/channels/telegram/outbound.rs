@@ -1,12 +1,11 @@
-//! Sending through the Bot API: `POST {base}/bot{token}/sendMessage` (JSON), and
-//! `answerCallbackQuery`. The token is in the URL path, so no URL and no reqwest
+//! Sending through the Bot API: `POST {base}/bot{token}/sendMessage` (JSON). The token is in the URL path, so no URL and no reqwest
 //! error text (which quotes the URL) ever reaches an error or a log line.
 
 use super::BotToken;
 use super::inbound::{message_id_in_chat, provider_id};
 use crate::channels::Sender;
 use crate::conversation::ProviderError;
-use crate::ports::{Acknowledgement, Outgoing, SendError, SentMessage};
+use crate::ports::{Outgoing, SendError, SentMessage};
 use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -189,19 +188,6 @@ impl Sender for TelegramClient {
             .and_then(|r| r.provider_message_id.as_deref())
             .and_then(message_id_in_chat);
         self.send_message(chat_id, &message.text, reply_to).await
-    }
-
-    async fn acknowledge(&self, ack: &Acknowledgement) -> Result<(), SendError> {
-        match self
-            .call(
-                "answerCallbackQuery",
-                &json!({ "callback_query_id": ack.id }),
-            )
-            .await?
-        {
-            Answer::Ok(_) => Ok(()),
-            Answer::Failed { status, body } => Err(classify(status, None, body.as_ref())),
-        }
     }
 }
 

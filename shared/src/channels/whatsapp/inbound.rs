@@ -196,12 +196,9 @@ struct Parse {
 }
 
 impl Parse {
+    /// Keeps an element that cannot be stored as a message. Not logged here: the
+    /// reason can quote payload values (bodies, numbers); ingest logs the path.
     fn reject(&mut self, business_id: Option<&str>, path: String, reason: String, raw: &Value) {
-        tracing::warn!(
-            channel = "whatsapp",
-            path,
-            "webhook element kept raw: {reason}"
-        );
         self.batch.rejections.push(Rejection {
             channel: Channel::Whatsapp,
             business_id: business_id.map(str::to_string),
@@ -356,12 +353,9 @@ fn parse_message(
             let keep = matches!(c, Content::Unknown | Content::System { .. });
             (c, keep)
         }
-        Err(reason) => {
-            tracing::warn!(
-                kind,
-                reason,
-                "WhatsApp message content not understood; kept raw"
-            );
+        // The reason can quote payload values: it stays out of the log.
+        Err(_) => {
+            tracing::warn!(kind, "WhatsApp message content not understood; kept raw");
             (Content::Unknown, true)
         }
     };

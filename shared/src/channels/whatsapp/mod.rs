@@ -29,17 +29,8 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     replies_quote: true,
 };
 
-pub const PLUGIN: Plugin = Plugin {
-    channel: Channel::Whatsapp,
-    capabilities: CAPABILITIES,
-    webhook,
-    sender,
-    variables: &[
-        "WHATSAPP_APP_SECRET",
-        "WHATSAPP_VERIFY_TOKEN",
-        "WHATSAPP_ACCESS_TOKEN",
-    ],
-};
+/// The channel's plug-in (its line in `channels::Registry`).
+pub struct WhatsApp;
 
 /// The webhook side: the app secret (signatures) and the verify token (handshake).
 pub struct WhatsAppWebhook {
@@ -56,25 +47,35 @@ impl WhatsAppWebhook {
     }
 }
 
-fn webhook(env: Lookup) -> Result<Option<Arc<dyn WebhookChannel>>, ConfigError> {
-    if !env::any_set(env, &["WHATSAPP_APP_SECRET", "WHATSAPP_VERIFY_TOKEN"]) {
-        return Ok(None);
-    }
-    Ok(Some(Arc::new(WhatsAppWebhook::new(
-        &env::required(env, "WHATSAPP_APP_SECRET")?,
-        &env::required(env, "WHATSAPP_VERIFY_TOKEN")?,
-    ))))
-}
+impl Plugin for WhatsApp {
+    const CHANNEL: Channel = Channel::Whatsapp;
+    const CAPABILITIES: Capabilities = CAPABILITIES;
+    const VARIABLES: &'static [&'static str] = &[
+        "WHATSAPP_APP_SECRET",
+        "WHATSAPP_VERIFY_TOKEN",
+        "WHATSAPP_ACCESS_TOKEN",
+    ];
 
-fn sender(env: Lookup, http: &reqwest::Client) -> Result<Option<Arc<dyn Sender>>, ConfigError> {
-    if !env::any_set(env, &["WHATSAPP_ACCESS_TOKEN"]) {
-        return Ok(None);
+    fn webhook(env: Lookup) -> Result<Option<Arc<dyn WebhookChannel>>, ConfigError> {
+        if !env::any_set(env, &["WHATSAPP_APP_SECRET", "WHATSAPP_VERIFY_TOKEN"]) {
+            return Ok(None);
+        }
+        Ok(Some(Arc::new(WhatsAppWebhook::new(
+            &env::required(env, "WHATSAPP_APP_SECRET")?,
+            &env::required(env, "WHATSAPP_VERIFY_TOKEN")?,
+        ))))
     }
-    Ok(Some(Arc::new(WhatsAppClient::new(
-        http.clone(),
-        &env::base_url(env, "WHATSAPP_API_BASE", DEFAULT_API_BASE)?,
-        &env::required(env, "WHATSAPP_ACCESS_TOKEN")?,
-    ))))
+
+    fn sender(env: Lookup, http: &reqwest::Client) -> Result<Option<Arc<dyn Sender>>, ConfigError> {
+        if !env::any_set(env, &["WHATSAPP_ACCESS_TOKEN"]) {
+            return Ok(None);
+        }
+        Ok(Some(Arc::new(WhatsAppClient::new(
+            http.clone(),
+            &env::base_url(env, "WHATSAPP_API_BASE", DEFAULT_API_BASE)?,
+            &env::required(env, "WHATSAPP_ACCESS_TOKEN")?,
+        ))))
+    }
 }
 
 impl WebhookChannel for WhatsAppWebhook {
