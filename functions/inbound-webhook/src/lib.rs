@@ -60,7 +60,8 @@ pub async fn handle<S: ConversationStore>(
     match req.method().as_str() {
         "GET" => handshake(webhook, &request),
         "POST" => match notification(webhook, &request, deps, now).await {
-            Ok(answer) => json(200, &answer),
+            Ok((_, Some(call))) => json(200, &call),
+            Ok((receipt, None)) => json(200, &receipt),
             Err(e) => e.into_response(),
         },
         _ => ApiError::method_not_allowed().into_response(),
@@ -82,14 +83,14 @@ fn handshake(webhook: &dyn WebhookChannel, req: &WebhookRequest) -> Response<Bod
     }
 }
 
-/// Stores the notification; answers the receipt, or the call the channel takes from
-/// the response (Telegram: answerCallbackQuery for a button press).
+/// Stores the notification: the receipt, and the call the channel takes from the
+/// response instead of it, if any (Telegram: answerCallbackQuery for a button press).
 async fn notification<S: ConversationStore>(
     webhook: &dyn WebhookChannel,
     req: &WebhookRequest<'_>,
     deps: &Inbound<S>,
     now: DateTime<Utc>,
-) -> Result<serde_json::Value, ApiError> {
+) -> Result<(Receipt, Option<serde_json::Value>), ApiError> {
     let channel = webhook.channel();
     if let Err(e) = webhook.authenticate(req) {
         warn!(%channel, reason = %e, "webhook authentication refused");
@@ -109,8 +110,6 @@ async fn notification<S: ConversationStore>(
         rejected = batch.rejections.len(),
         "webhook received"
     );
-    let receipt: Receipt = ingest(&deps.store, &batch, now).await?;
-    Ok(webhook
-        .response(&batch.acknowledgements)
-        .unwrap_or_else(|| serde_json::to_value(&receipt).expect("a receipt serializes")))
+    let receipt = ingest(&deps.store, &batch, now).await?;
+    Ok((receipt, webhook.response(&batch.acknowledgements)))
 }
