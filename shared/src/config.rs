@@ -2,6 +2,7 @@
 //! environment variable (and, for JSON values, the field) that is wrong.
 
 use crate::auth::AgentKeys;
+use crate::channels::email::EmailSettings;
 use crate::channels::{Channels, Webhooks};
 use crate::hours::BusinessHours;
 
@@ -40,6 +41,23 @@ impl InboundConfig {
     }
 }
 
+/// Settings of the inbound-email function: the table and our mailbox. The S3
+/// bucket of large mail comes from each notification.
+#[derive(Debug, Clone)]
+pub struct EmailInboundConfig {
+    pub table_name: String,
+    pub email: EmailSettings,
+}
+
+impl EmailInboundConfig {
+    pub fn load(env: Lookup) -> Result<Self, ConfigError> {
+        let table_name = table_name(env)?;
+        let email = EmailSettings::load(env)?
+            .ok_or_else(|| ConfigError::new("EMAIL_FROM", "is not set"))?;
+        Ok(EmailInboundConfig { table_name, email })
+    }
+}
+
 /// Settings of the off-hours auto-reply function.
 #[derive(Debug, Clone)]
 pub struct AutoReplyConfig {
@@ -48,6 +66,10 @@ pub struct AutoReplyConfig {
     pub hours: BusinessHours,
     /// Messages older than this (by platform timestamp) get no late auto-reply.
     pub max_age: chrono::Duration,
+    /// At most this many auto-replies per customer in any 24 hours.
+    pub daily_cap: u32,
+    /// Our own addresses and domains (the loop guard never answers them).
+    pub own_addresses: Vec<String>,
 }
 
 impl AutoReplyConfig {
@@ -68,11 +90,30 @@ impl AutoReplyConfig {
                     )
                 })?,
         };
+        let daily_cap = match env("AUTO_REPLY_DAILY_CAP") {
+            None => 3,
+            Some(v) => v
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=50).contains(n))
+                .ok_or_else(|| {
+                    ConfigError::new(
+                        "AUTO_REPLY_DAILY_CAP",
+                        format!("{v:?} is not a whole number from 1 to 50"),
+                    )
+                })?,
+        };
+        let own_addresses = EmailSettings::load(env)?
+            .map(|e| e.own_addresses)
+            .unwrap_or_default();
         Ok(AutoReplyConfig {
             table_name: table_name(env)?,
             channels: Channels::load(env)?,
             hours,
             max_age: chrono::Duration::minutes(max_age_minutes.into()),
+            daily_cap,
+            own_addresses,
         })
     }
 }

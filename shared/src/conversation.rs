@@ -13,15 +13,17 @@ use std::fmt;
 pub enum Channel {
     Whatsapp,
     Telegram,
+    Email,
 }
 
 impl Channel {
-    pub const ALL: [Channel; 2] = [Channel::Whatsapp, Channel::Telegram];
+    pub const ALL: [Channel; 3] = [Channel::Whatsapp, Channel::Telegram, Channel::Email];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Channel::Whatsapp => "whatsapp",
             Channel::Telegram => "telegram",
+            Channel::Email => "email",
         }
     }
 
@@ -34,6 +36,7 @@ impl Channel {
         match self {
             Channel::Whatsapp => "wa",
             Channel::Telegram => "tg",
+            Channel::Email => "em",
         }
     }
 
@@ -84,9 +87,10 @@ impl ConversationStatus {
 pub struct Endpoint {
     pub channel: Channel,
     /// The business account on the channel (WhatsApp: phone_number_id; Telegram: the
-    /// bot's id).
+    /// bot's id; email: our support address).
     pub business_id: String,
-    /// The customer on the channel (WhatsApp: wa_id or BSUID; Telegram: the chat id).
+    /// The customer on the channel (WhatsApp: wa_id or BSUID; Telegram: the chat id;
+    /// email: the address replies go to, lower-case).
     pub customer_id: String,
 }
 
@@ -100,14 +104,30 @@ impl Endpoint {
     /// prefix and a digest of the parts, so it is derived from an inbound message
     /// alone (a returning customer lands in the same conversation), cannot be read two
     /// ways, and carries no phone number, chat id or address into URLs and logs.
+    ///
+    /// On channels where a customer has one conversation per business account
+    /// (WhatsApp, Telegram) this is the conversation; email starts one per thread
+    /// ([`Endpoint::thread_id`]), and this id then names the customer (auto-reply
+    /// caps are counted per customer).
     pub fn conversation_id(&self) -> ConversationId {
+        self.digest(&[])
+    }
+
+    /// The id of a conversation that is one thread of this customer's (email): the
+    /// endpoint and the thread's first message id.
+    pub fn thread_id(&self, thread_root: &str) -> ConversationId {
+        self.digest(&[thread_root])
+    }
+
+    fn digest(&self, extra: &[&str]) -> ConversationId {
         let mut h = Sha256::new();
         h.update(ID_SCHEME);
-        for part in [
+        let parts = [
             self.channel.as_str(),
             self.business_id.as_str(),
             self.customer_id.as_str(),
-        ] {
+        ];
+        for part in parts.iter().chain(extra) {
             // Length-prefixed, so ("ab","c") and ("a","bc") never collide.
             h.update((part.len() as u64).to_be_bytes());
             h.update(part.as_bytes());
@@ -149,6 +169,11 @@ impl ConversationId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The digest part (after the channel prefix).
+    pub fn digest(&self) -> &str {
+        self.0.split_once('-').map_or("", |(_, d)| d)
+    }
 }
 
 impl fmt::Display for ConversationId {
@@ -164,7 +189,8 @@ pub struct CustomerProfile {
     pub name: Option<String>,
     /// Telegram @username.
     pub username: Option<String>,
-    /// IETF language tag the channel reported (Telegram `language_code`).
+    /// IETF language tag the channel reported (Telegram `language_code`, email
+    /// Content-Language).
     pub language: Option<String>,
 }
 
@@ -181,8 +207,16 @@ pub struct Conversation {
     pub blocked: bool,
     /// A group chat (Telegram): stored and answerable, never auto-replied.
     pub group: bool,
-    /// The channel's id of the customer's latest message: what a reply answers.
+    /// The channel's id of the customer's latest message: what a reply answers
+    /// (email: its Message-ID, without angle brackets).
     pub reply_to: Option<String>,
+    /// Email: the subject the thread started with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// Email: the References a reply to the latest customer mail carries (RFC 5322
+    /// 3.6.4: its References, else its In-Reply-To, then its Message-ID).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reply_references: Vec<String>,
     pub status: ConversationStatus,
     /// When the customer started waiting (first unanswered inbound message); set only
     /// while the conversation is open.
@@ -356,6 +390,8 @@ pub enum DeliveryState {
     Sent,
     Delivered,
     Read,
+    /// Email: the recipient marked it as spam (an SES complaint).
+    Complained,
     Failed,
 }
 
@@ -368,6 +404,7 @@ impl DeliveryState {
             DeliveryState::Sent => "sent",
             DeliveryState::Delivered => "delivered",
             DeliveryState::Read => "read",
+            DeliveryState::Complained => "complained",
             DeliveryState::Failed => "failed",
         }
     }
@@ -380,6 +417,7 @@ impl DeliveryState {
             DeliveryState::Sent => 1,
             DeliveryState::Delivered => 2,
             DeliveryState::Read => 3,
+            DeliveryState::Complained => 8,
             DeliveryState::Failed => 9,
         }
     }
@@ -444,6 +482,104 @@ pub struct Message {
     /// Each edit's new text, oldest first; `text` is the latest.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub edits: Vec<Edit>,
+    /// What the channel reported about who or what sent it (for the loop guard).
+    #[serde(default, skip_serializing_if = "Origin::is_empty")]
+    pub origin: Origin,
+    /// Why the loop guard took this for a machine's message (auto-reply, bounce,
+    /// mailing list, bot, spam...): it gets no auto-reply and reopens nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub automated: Option<String>,
+    /// Email: subject, threading headers, the quoted history, where the source is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mail: Option<MailMeta>,
+    /// Keys under which later messages of the thread find this conversation (email:
+    /// this mail's Message-ID, our SES message id, the subject).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub thread_keys: Vec<String>,
+}
+
+/// What a channel reported about a message's sender that tells a person from a
+/// machine. The loop guard (`loop_guard`) reads it; channels only fill it in.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Origin {
+    /// The sender is a bot account (Telegram `is_bot`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub bot: bool,
+    /// Sent in a group chat.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub group: bool,
+    /// Email: the header fields the loop guard reads, name (lower-case) and value.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<(String, String)>,
+    /// Email: the sender address (From).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// Email: the envelope sender (SMTP MAIL FROM); empty for the null sender `<>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub envelope_sender: Option<String>,
+    /// Email: the top-level content type, lower-case (`multipart/report; ...`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    /// Email: the receiving service's spam or virus verdict that failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<String>,
+}
+
+impl Origin {
+    pub fn is_empty(&self) -> bool {
+        *self == Origin::default()
+    }
+
+    /// The value of header `name` (lower-case), if the channel reported it.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// An email's own parts beyond its text.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailMeta {
+    pub subject: Option<String>,
+    /// Message-ID, without angle brackets.
+    pub message_id: Option<String>,
+    /// In-Reply-To, without angle brackets.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub in_reply_to: Vec<String>,
+    /// References, without angle brackets, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub references: Vec<String>,
+    /// The quoted history below the customer's new text (the message's text).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quoted: Option<String>,
+    /// The Date header's offset from UTC, in minutes (the customer's own time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub utc_offset_minutes: Option<i32>,
+    /// Where the complete source is kept (`s3://bucket/key`) when the mail came
+    /// through S3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// The text or quoted history was cut to fit the item; the source has it all.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
+}
+
+impl MailMeta {
+    /// References for a reply to this mail (RFC 5322 3.6.4): its References, else
+    /// its In-Reply-To when that is a single id, then its Message-ID.
+    pub fn reply_references(&self) -> Vec<String> {
+        let mut refs = if !self.references.is_empty() {
+            self.references.clone()
+        } else if self.in_reply_to.len() == 1 {
+            self.in_reply_to.clone()
+        } else {
+            Vec::new()
+        };
+        refs.extend(self.message_id.clone());
+        refs
+    }
 }
 
 impl Message {
@@ -467,6 +603,10 @@ impl Message {
             delivery: None,
             original_text: None,
             edits: Vec::new(),
+            origin: Origin::default(),
+            automated: None,
+            mail: None,
+            thread_keys: Vec::new(),
         }
     }
 
@@ -495,7 +635,17 @@ impl Message {
             delivery: None,
             original_text: None,
             edits: Vec::new(),
+            origin: Origin::default(),
+            automated: None,
+            mail: None,
+            thread_keys: Vec::new(),
         }
+    }
+
+    /// Whether this message opens (or reopens) its conversation for agents: a
+    /// customer message that asks for a reply and is not a machine's.
+    pub fn opens_conversation(&self) -> bool {
+        self.author == Author::Customer && self.content.asks_for_reply() && self.automated.is_none()
     }
 
     pub fn direction(&self) -> Direction {
@@ -529,6 +679,10 @@ pub struct InboundMessage {
     pub blocked: Option<bool>,
     /// The conversation is a group chat.
     pub group: bool,
+    /// Thread keys (see [`Message::thread_keys`]) of the conversation this message
+    /// may belong to, best first: the first one stored decides its conversation
+    /// (email replies). Empty when the channel knows the conversation.
+    pub thread_lookup: Vec<String>,
 }
 
 impl InboundMessage {
@@ -539,6 +693,7 @@ impl InboundMessage {
             dedupe_keys: vec![dedupe_key],
             blocked: None,
             group: false,
+            thread_lookup: Vec::new(),
         }
     }
 }

@@ -47,6 +47,7 @@ fn with_result(mut message: Message, result: &Result<SentMessage, SendError>) ->
     message.delivery = Some(match result {
         Ok(sent) => {
             message.provider_message_id = Some(sent.provider_message_id.clone());
+            message.thread_keys = sent.thread_keys.clone();
             Delivery {
                 state: DeliveryState::Accepted,
                 at: message.sent_at,
@@ -85,9 +86,10 @@ pub async fn deliver<S: ConversationStore, O: Outbound>(
             return Ok(delivered);
         }
     };
-    let conversation = outgoing.endpoint.conversation_id();
+    let conversation = outgoing.conversation.clone();
     for (i, text) in parts.iter().enumerate() {
         let mut message = Message::outbound(&outgoing.endpoint, outgoing.author.clone(), text, now);
+        message.conversation_id = conversation.clone();
         // Only the first part answers the customer's message.
         let reply = outgoing.reply.as_ref().filter(|_| i == 0);
         message.reply_to = reply.and_then(|r| r.provider_message_id.clone());

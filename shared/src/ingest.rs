@@ -38,6 +38,8 @@ pub async fn ingest<S: ConversationStore>(
         ..Receipt::default()
     };
     for inbound in &batch.messages {
+        let joined = join_thread(store, inbound).await?;
+        let inbound = joined.as_ref().unwrap_or(inbound);
         match store.record_inbound(inbound, now).await? {
             Recorded::Stored => {
                 receipt.stored += 1;
@@ -70,6 +72,30 @@ pub async fn ingest<S: ConversationStore>(
         }
     }
     Ok(receipt)
+}
+
+/// The message in the conversation its thread keys find (one read), when the
+/// channel asked for a lookup and one is stored; `None` to keep the channel's.
+async fn join_thread<S: ConversationStore>(
+    store: &S,
+    inbound: &InboundMessage,
+) -> Result<Option<InboundMessage>, StoreError> {
+    if inbound.thread_lookup.is_empty() {
+        return Ok(None);
+    }
+    let m = &inbound.message;
+    let found = store
+        .find_thread(
+            m.endpoint.channel,
+            &m.endpoint.business_id,
+            &inbound.thread_lookup,
+        )
+        .await?;
+    Ok(found.filter(|id| *id != m.conversation_id).map(|id| {
+        let mut joined = inbound.clone();
+        joined.message.conversation_id = id;
+        joined
+    }))
 }
 
 fn log_stored(inbound: &InboundMessage) {

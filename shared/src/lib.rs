@@ -12,6 +12,8 @@ pub mod env;
 pub mod hours;
 pub mod http;
 pub mod ingest;
+pub mod loop_guard;
+pub mod objects;
 pub mod ports;
 pub mod secret;
 pub mod store;

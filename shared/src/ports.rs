@@ -40,9 +40,35 @@ pub struct ReplyContext {
     pub references: Vec<String>,
 }
 
+impl ReplyContext {
+    /// A reply to the customer message `message` (the auto-reply).
+    pub fn to_message(message: &Message) -> Self {
+        let mail = message.mail.as_ref();
+        ReplyContext {
+            provider_message_id: message.provider_message_id.clone(),
+            subject: mail.and_then(|m| m.subject.clone()),
+            in_reply_to: mail.and_then(|m| m.message_id.clone()),
+            references: mail.map(|m| m.reply_references()).unwrap_or_default(),
+        }
+    }
+
+    /// A reply to the latest customer message of `conversation` (an agent's).
+    pub fn to_conversation(conversation: &Conversation) -> Self {
+        let email = conversation.endpoint.channel == Channel::Email;
+        ReplyContext {
+            provider_message_id: conversation.reply_to.clone(),
+            subject: conversation.subject.clone(),
+            in_reply_to: conversation.reply_to.clone().filter(|_| email),
+            references: conversation.reply_references.clone(),
+        }
+    }
+}
+
 /// A message to send on the customer's channel.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outgoing {
+    /// The conversation it belongs to (on email, one of the customer's threads).
+    pub conversation: ConversationId,
     pub endpoint: Endpoint,
     pub author: Author,
     pub text: String,
@@ -50,9 +76,21 @@ pub struct Outgoing {
 }
 
 /// What a channel returned for an accepted message.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SentMessage {
     pub provider_message_id: String,
+    /// Keys under which a customer's answer to it finds the conversation (email:
+    /// the id SES gave the mail, which its Message-ID carries).
+    pub thread_keys: Vec<String>,
+}
+
+impl SentMessage {
+    pub fn new(provider_message_id: impl Into<String>) -> Self {
+        SentMessage {
+            provider_message_id: provider_message_id.into(),
+            thread_keys: Vec::new(),
+        }
+    }
 }
 
 /// Why a send failed, sorted by what the caller should do about it.
@@ -194,6 +232,27 @@ pub trait WebhookChannel: Send + Sync {
 }
 
 // ---------------------------------------------------------------------------------
+// Objects (mail that SES stored in S3)
+// ---------------------------------------------------------------------------------
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum ObjectError {
+    /// The object does not exist (expired, deleted) or we may not read it: retrying
+    /// will not help.
+    #[error("object not readable: {0}")]
+    Missing(String),
+    /// The object store could not be reached; retrying may help.
+    #[error("object store unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Reads objects by bucket and key (S3).
+#[async_trait]
+pub trait ObjectReader: Send + Sync {
+    async fn read(&self, bucket: &str, key: &str) -> Result<Vec<u8>, ObjectError>;
+}
+
+// ---------------------------------------------------------------------------------
 // Store
 // ---------------------------------------------------------------------------------
 
@@ -256,9 +315,30 @@ pub struct Thread {
     pub messages: Vec<Message>,
 }
 
+/// The outcome of claiming an auto-reply for a customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AutoReplyClaim {
+    /// Ours to send; `slot` is the rolling-day slot taken (give both back with
+    /// `release_auto_reply` if the send fails).
+    Claimed { slot: u32 },
+    /// The customer already got this off-hours period's auto-reply.
+    PeriodTaken,
+    /// The customer got the daily cap of auto-replies in the last 24 hours.
+    DailyCapReached,
+}
+
 /// The store port: every access pattern of the conversation table.
 #[async_trait]
 pub trait ConversationStore: Send + Sync {
+    /// The conversation stored under the first of `keys` that is known, in order
+    /// (thread keys of an email thread). One request.
+    async fn find_thread(
+        &self,
+        channel: Channel,
+        business_id: &str,
+        keys: &[String],
+    ) -> Result<Option<ConversationId>, StoreError>;
+
     /// Stores an inbound message, creating or reopening its conversation, unless one
     /// of its dedupe keys was seen before. One request, all or nothing.
     async fn record_inbound(
@@ -318,20 +398,25 @@ pub trait ConversationStore: Send + Sync {
     async fn mark_blocked(&self, id: &ConversationId, now: DateTime<Utc>)
     -> Result<(), StoreError>;
 
-    /// Claims the single auto-reply of `period_key` for a conversation. `true` for
-    /// the first caller only; the claim expires at `expires_at`.
+    /// Claims the single auto-reply of `period_key` for a customer (the customer's
+    /// key: `Endpoint::conversation_id`, the same on every thread), and one of its
+    /// `daily_cap` rolling-day slots. Only the first caller gets `Claimed`; the period
+    /// claim expires at `expires_at`, a slot 24 hours after `now`.
     async fn claim_auto_reply(
         &self,
-        id: &ConversationId,
+        customer: &ConversationId,
         period_key: &str,
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
-    ) -> Result<bool, StoreError>;
+        daily_cap: u32,
+    ) -> Result<AutoReplyClaim, StoreError>;
 
-    /// Gives a claim back after a send that may succeed on retry failed.
+    /// Gives a claim (period and slot) back after a send that may succeed on retry
+    /// failed.
     async fn release_auto_reply(
         &self,
-        id: &ConversationId,
+        customer: &ConversationId,
         period_key: &str,
+        slot: u32,
     ) -> Result<(), StoreError>;
 }

@@ -472,15 +472,25 @@ impl ConversationStore for FinalWriteFails {
         k: &str,
         now: chrono::DateTime<Utc>,
         exp: chrono::DateTime<Utc>,
-    ) -> Result<bool, asyncdesk::store::StoreError> {
-        self.0.claim_auto_reply(id, k, now, exp).await
+        cap: u32,
+    ) -> Result<asyncdesk::ports::AutoReplyClaim, asyncdesk::store::StoreError> {
+        self.0.claim_auto_reply(id, k, now, exp, cap).await
     }
     async fn release_auto_reply(
         &self,
         id: &asyncdesk::conversation::ConversationId,
         k: &str,
+        slot: u32,
     ) -> Result<(), asyncdesk::store::StoreError> {
-        self.0.release_auto_reply(id, k).await
+        self.0.release_auto_reply(id, k, slot).await
+    }
+    async fn find_thread(
+        &self,
+        c: asyncdesk::conversation::Channel,
+        b: &str,
+        keys: &[String],
+    ) -> Result<Option<asyncdesk::conversation::ConversationId>, asyncdesk::store::StoreError> {
+        self.0.find_thread(c, b, keys).await
     }
 }
 

@@ -36,6 +36,8 @@ async fn rig() -> Rig {
         outbound: channels,
         hours: BusinessHours::from_json(HOURS).unwrap(),
         max_age: Duration::minutes(60),
+        daily_cap: 3,
+        own_addresses: Vec::new(),
     };
     Rig {
         table,

@@ -231,6 +231,8 @@ async fn auto_reply_policy_covers_claims_sends_and_retries() {
         outbound: rig.channels.clone(),
         hours: BusinessHours::from_json(hours).unwrap(),
         max_age: Duration::minutes(60),
+        daily_cap: 3,
+        own_addresses: Vec::new(),
     };
     let event = rig.table.stream_event().await;
 

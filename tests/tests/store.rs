@@ -422,43 +422,42 @@ async fn reply_to_unknown_conversation_writes_nothing() {
 }
 
 #[tokio::test]
-async fn auto_reply_claims_are_won_once() {
+async fn auto_reply_claims_are_won_once_per_period_and_capped_per_day() {
+    use asyncdesk::ports::AutoReplyClaim::{Claimed, DailyCapReached, PeriodTaken};
     let table = TestTable::new().await;
     let id = endpoint("4921").conversation_id();
     let exp = t(0) + Duration::days(8);
-    assert!(
-        table
-            .store
-            .claim_auto_reply(&id, "2026-11-30T08:00Z", t(0), exp)
-            .await
-            .unwrap()
-    );
-    assert!(
-        !table
-            .store
-            .claim_auto_reply(&id, "2026-11-30T08:00Z", t(1), exp)
-            .await
-            .unwrap()
-    );
-    assert!(
-        table
-            .store
-            .claim_auto_reply(&id, "2026-12-01T08:00Z", t(1), exp)
-            .await
-            .unwrap(),
+    let claim = |period: &'static str, at: DateTime<Utc>| {
+        let store = table.store.clone();
+        let id = id.clone();
+        async move {
+            store
+                .claim_auto_reply(&id, period, at, exp, 2)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(claim("2026-11-30T08:00Z", t(0)).await, Claimed { slot: 0 });
+    assert_eq!(claim("2026-11-30T08:00Z", t(1)).await, PeriodTaken);
+    assert_eq!(
+        claim("2026-12-01T08:00Z", t(1)).await,
+        Claimed { slot: 1 },
         "next period"
     );
+    // Two in the last 24 hours: a third period's claim meets the cap.
+    assert_eq!(claim("2026-12-02T08:00Z", t(2)).await, DailyCapReached);
+    // Released (a failed send): the period and the slot are free again.
     table
         .store
-        .release_auto_reply(&id, "2026-11-30T08:00Z")
+        .release_auto_reply(&id, "2026-11-30T08:00Z", 0)
         .await
         .unwrap();
-    assert!(
-        table
-            .store
-            .claim_auto_reply(&id, "2026-11-30T08:00Z", t(2), exp)
-            .await
-            .unwrap()
+    assert_eq!(claim("2026-11-30T08:00Z", t(3)).await, Claimed { slot: 0 });
+    // A day after the first slot was taken, it is free again (rolling window).
+    let day_later = t(3) + Duration::hours(24) + Duration::seconds(1);
+    assert_eq!(
+        claim("2026-12-03T08:00Z", day_later).await,
+        Claimed { slot: 0 }
     );
 }
 

@@ -177,14 +177,13 @@ async fn reply<S: ConversationStore, O: Outbound>(
         return Err(ApiError::bad_request("text must not be empty"));
     }
     let outgoing = Outgoing {
+        conversation: conversation.id.clone(),
         endpoint: conversation.endpoint.clone(),
         author: Author::Agent(agent.to_string()),
         text: text.to_string(),
-        // Answers the customer's latest message (quoted where the channel can).
-        reply: Some(ReplyContext {
-            provider_message_id: conversation.reply_to.clone(),
-            ..ReplyContext::default()
-        }),
+        // Answers the customer's latest message (quoted, or threaded by mail headers,
+        // where the channel can).
+        reply: Some(ReplyContext::to_conversation(&conversation)),
     };
     if let Err(e) = parts(&outgoing) {
         return Err(ApiError::bad_request(e.provider_error().title));

@@ -1,14 +1,16 @@
 //! Off-hours auto-reply, fed by the table's stream (filtered to new inbound customer
 //! messages). For a message sent outside business hours it sends one auto-reply per
-//! conversation per off-hours period; a conditional write decides, so stream retries
-//! and duplicates never send twice.
+//! customer per off-hours period, and at most `daily_cap` in any 24 hours, never to
+//! a machine (the loop guard); conditional writes decide, so stream retries and
+//! duplicates never send twice.
 
 use asyncdesk::config::AutoReplyConfig;
 use asyncdesk::conversation::{Author, Message};
 use asyncdesk::deliver::deliver;
 use asyncdesk::hours::BusinessHours;
+use asyncdesk::loop_guard;
 use asyncdesk::ports::{
-    ConversationStore, Outbound, Outgoing, ReplyContext, SendError, StoreError,
+    AutoReplyClaim, ConversationStore, Outbound, Outgoing, ReplyContext, SendError, StoreError,
 };
 use asyncdesk::store::items;
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
@@ -21,6 +23,10 @@ pub struct AutoReply<S, O> {
     pub outbound: O,
     pub hours: BusinessHours,
     pub max_age: Duration,
+    /// Auto-replies per customer in any 24 hours.
+    pub daily_cap: u32,
+    /// Our own addresses (the loop guard never answers them).
+    pub own_addresses: Vec<String>,
 }
 
 impl<S: ConversationStore, O: Outbound> AutoReply<S, O> {
@@ -30,6 +36,8 @@ impl<S: ConversationStore, O: Outbound> AutoReply<S, O> {
             outbound,
             hours: config.hours.clone(),
             max_age: config.max_age,
+            daily_cap: config.daily_cap,
+            own_addresses: config.own_addresses.clone(),
         }
     }
 }
@@ -118,6 +126,12 @@ pub async fn auto_reply_to<S: ConversationStore, O: Outbound>(
             "not a customer message that wants an answer",
         ));
     }
+    // The one loop guard, asked again with our own addresses: a machine, a bounce,
+    // a list, a bot or we ourselves never get an auto-reply.
+    if let Some(reason) = loop_guard::check(message, &deps.own_addresses) {
+        info!(event = "loop_guard", conversation = %message.conversation_id, reason = reason.as_str(), "no auto-reply");
+        return Ok(Outcome::Skipped("the loop guard refuses this sender"));
+    }
     if !deps.outbound.enabled(message.endpoint.channel) {
         return Ok(Outcome::Skipped("no sender configured for the channel"));
     }
@@ -130,31 +144,47 @@ pub async fn auto_reply_to<S: ConversationStore, O: Outbound>(
         return Ok(Outcome::Skipped("sent within business hours"));
     };
     let conversation = &message.conversation_id;
+    // Claims are per customer, not per conversation: an email customer with several
+    // threads still gets one auto-reply per period.
+    let customer = message.endpoint.conversation_id();
     let key = period.key();
     // The claim outlives the period by a week, then TTL removes it.
-    if !deps
+    let slot = match deps
         .store
-        .claim_auto_reply(conversation, &key, now, period.opens_at + Duration::days(7))
+        .claim_auto_reply(
+            &customer,
+            &key,
+            now,
+            period.opens_at + Duration::days(7),
+            deps.daily_cap,
+        )
         .await?
     {
-        return Ok(Outcome::Skipped(
-            "already auto-replied in this off-hours period",
-        ));
-    }
+        AutoReplyClaim::Claimed { slot } => slot,
+        AutoReplyClaim::PeriodTaken => {
+            return Ok(Outcome::Skipped(
+                "already auto-replied to this customer in this off-hours period",
+            ));
+        }
+        AutoReplyClaim::DailyCapReached => {
+            info!(event = "daily_cap", conversation = %conversation, cap = deps.daily_cap, "no auto-reply");
+            return Ok(Outcome::Skipped(
+                "the customer's daily auto-reply cap is reached",
+            ));
+        }
+    };
     let outgoing = Outgoing {
+        conversation: conversation.clone(),
         endpoint: message.endpoint.clone(),
         author: Author::AutoReply,
         text: deps.hours.auto_reply_text(&period),
-        reply: Some(ReplyContext {
-            provider_message_id: message.provider_message_id.clone(),
-            ..ReplyContext::default()
-        }),
+        reply: Some(ReplyContext::to_message(message)),
     };
     let delivered = match deliver(&deps.store, &deps.outbound, &outgoing, now).await {
         Ok(d) => d,
         Err(e) => {
             // Nothing went out: give the claim back and let Lambda retry the record.
-            deps.store.release_auto_reply(conversation, &key).await?;
+            deps.store.release_auto_reply(&customer, &key, slot).await?;
             return Err(e.into());
         }
     };
@@ -182,7 +212,7 @@ pub async fn auto_reply_to<S: ConversationStore, O: Outbound>(
         // Nothing was delivered: give the claim back so the retry can send (the
         // failed attempt stays in the thread).
         Err(e) if e.is_transient() && delivered.messages.len() <= 1 => {
-            deps.store.release_auto_reply(conversation, &key).await?;
+            deps.store.release_auto_reply(&customer, &key, slot).await?;
             Err(RecordError::SendTransient(e))
         }
         // The customer may have it (unconfirmed) or the channel refused it for good:

@@ -7,9 +7,10 @@ use super::{
     Thread,
 };
 use crate::conversation::{
-    Conversation, ConversationId, ConversationStatus, Delivery, Edit, InboundMessage, Message,
-    MessageEdit, Rejection, StatusUpdate,
+    Channel, Conversation, ConversationId, ConversationStatus, Delivery, Edit, InboundMessage,
+    Message, MessageEdit, Rejection, StatusUpdate,
 };
+use crate::ports::AutoReplyClaim;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
@@ -34,6 +35,12 @@ const PARKED_STATUS_TTL_SECS: i64 = 24 * 3600;
 /// Attributes of a provider link item that holds a parked status (no message yet).
 const PARKED_DELIVERY: &str = "parked_delivery";
 const PARKED_RANK: &str = "parked_rank";
+/// A customer may answer an email thread long after it went quiet.
+const THREAD_LINK_TTL_SECS: i64 = 2 * 366 * 24 * 3600;
+/// At most this many thread keys are looked up for one message (the newest).
+const THREAD_LOOKUP_MAX: usize = 25;
+/// A rolling-day auto-reply slot is taken for this long.
+const AUTO_REPLY_SLOT_SECS: i64 = 24 * 3600;
 /// Rounds of a conditional write that lost a race to a concurrent writer.
 const RACE_ROUNDS: usize = 3;
 
@@ -151,6 +158,39 @@ impl DynamoStore {
     }
 
     /// The provider id link item, read strongly consistent (it decides races).
+    /// Puts the links that let later messages of the thread find `message`'s
+    /// conversation (unconditional: the newest thread wins a shared key).
+    fn thread_links(
+        &self,
+        message: &Message,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+        message
+            .thread_keys
+            .iter()
+            .map(|key| {
+                let link = Item::from([
+                    (
+                        PK.into(),
+                        s(thread_link_pk(
+                            message.endpoint.channel,
+                            &message.endpoint.business_id,
+                            key,
+                        )),
+                    ),
+                    (SK.into(), s("THREAD")),
+                    ("item_type".into(), s(TYPE_THREAD_LINK)),
+                    (
+                        "conversation_id".into(),
+                        s(message.conversation_id.as_str()),
+                    ),
+                    (EXPIRES_AT.into(), n(now.timestamp() + THREAD_LINK_TTL_SECS)),
+                ]);
+                self.put(link, None)
+            })
+            .collect()
+    }
+
     async fn provider_link(&self, link_pk: &str) -> Result<Option<Item>, StoreError> {
         Ok(self
             .client
@@ -259,12 +299,14 @@ fn inbound_conversation_update(
     now: DateTime<Utc>,
 ) -> (String, Names, Values) {
     let m = &inbound.message;
+    // The identity is the first message's: an email thread keeps its customer when
+    // someone in copy answers.
     let mut set = vec![
         "#ty = :ty",
         "#id = :id",
         "#ch = :ch",
         "#b = :b",
-        "#c = :c",
+        "#c = if_not_exists(#c, :c)",
         "#ua = :now",
         "#lm = :t",
         "#ca = if_not_exists(#ca, :now)",
@@ -295,7 +337,12 @@ fn inbound_conversation_update(
         (":one", n(1)),
         (":gr", AttributeValue::Bool(inbound.group)),
     ];
-    if m.content.asks_for_reply() {
+    if let Some(subject) = m.mail.as_ref().and_then(|mail| mail.subject.as_ref()) {
+        set.push("#sj = if_not_exists(#sj, :sj)");
+        names.push(("#sj", "subject"));
+        values.push((":sj", s(subject)));
+    }
+    if m.opens_conversation() {
         // Open (or reopen); a conversation already open keeps its waiting_since.
         set.extend([
             "#st = :open",
@@ -309,9 +356,22 @@ fn inbound_conversation_update(
             names.push(("#rt", "reply_to"));
             values.push((":rt", s(pid)));
         }
+        if let Some(mail) = &m.mail {
+            // What a reply to this mail carries as References (the newest 20).
+            let refs = mail.reply_references();
+            let refs = &refs[refs.len().saturating_sub(20)..];
+            if !refs.is_empty() {
+                set.push("#rr = :rr");
+                names.push(("#rr", "reply_references"));
+                values.push((
+                    ":rr",
+                    AttributeValue::L(refs.iter().map(|r| s(r.as_str())).collect()),
+                ));
+            }
+        }
     } else {
-        // Reactions and notices neither reopen a conversation nor restart the wait;
-        // one that starts a conversation leaves nothing to answer.
+        // Reactions, notices and machines' mail neither reopen a conversation nor
+        // restart the wait; one that starts a conversation leaves nothing to answer.
         set.extend([
             "#st = if_not_exists(#st, :resolved)",
             "#ss = if_not_exists(#ss, :t)",
@@ -437,6 +497,7 @@ impl ConversationStore for DynamoStore {
             items.push(self.put(dedupe, Some("attribute_not_exists(pk)"))?);
         }
         items.push(self.put(to_item(&message_item)?, Some("attribute_not_exists(pk)"))?);
+        items.extend(self.thread_links(m, now)?);
         let (expression, names, values) = inbound_conversation_update(inbound, now);
         items.push(self.conversation_update(
             &m.conversation_id,
@@ -523,6 +584,7 @@ impl ConversationStore for DynamoStore {
                     dedupe_keys: Vec::new(),
                     blocked: None,
                     group: false,
+                    thread_lookup: Vec::new(),
                 };
                 self.record_inbound(&inbound, now).await
             }
@@ -814,6 +876,7 @@ impl ConversationStore for DynamoStore {
                 }
                 None => None,
             };
+            items.extend(self.thread_links(&message, now)?);
             let conv_index = items.len();
             items.push(self.outbound_conversation_update(&message, effect, now)?);
             let failed = match self.transact(items).await {
@@ -884,45 +947,159 @@ impl ConversationStore for DynamoStore {
 
     async fn claim_auto_reply(
         &self,
-        id: &ConversationId,
+        customer: &ConversationId,
         period_key: &str,
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        let result = self
+        daily_cap: u32,
+    ) -> Result<AutoReplyClaim, StoreError> {
+        let pk = auto_reply_pk(customer);
+        let period = self
             .client
             .put_item()
             .table_name(&self.table)
-            .item(PK, s(conversation_pk(id)))
-            .item(SK, s(auto_reply_sk(period_key)))
+            .item(PK, s(&pk))
+            .item(SK, s(auto_reply_period_sk(period_key)))
             .item("item_type", s(TYPE_AUTO_REPLY_CLAIM))
             .item("claimed_at", n(now.timestamp_millis()))
             .item(EXPIRES_AT, n(expires_at.timestamp()))
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
+        match period {
+            Ok(_) => {}
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
             {
-                Ok(false)
+                return Ok(AutoReplyClaim::PeriodTaken);
             }
-            Err(e) => Err(unavailable(e)),
+            Err(e) => return Err(unavailable(e)),
         }
+        // A slot is free when it never was taken or its day has passed.
+        let until = now.timestamp() + AUTO_REPLY_SLOT_SECS;
+        for slot in 0..daily_cap {
+            let taken = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .item(PK, s(&pk))
+                .item(SK, s(auto_reply_slot_sk(slot)))
+                .item("item_type", s(TYPE_AUTO_REPLY_CLAIM))
+                .item("until", n(until))
+                .item(EXPIRES_AT, n(until))
+                .condition_expression("attribute_not_exists(pk) OR #u <= :now")
+                .expression_attribute_names("#u", "until")
+                .expression_attribute_values(":now", n(now.timestamp()))
+                .send()
+                .await;
+            match taken {
+                Ok(_) => return Ok(AutoReplyClaim::Claimed { slot }),
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
+                Err(e) => {
+                    // Give the period back: the retry claims both again.
+                    let _ = self.release_period(&pk, period_key).await;
+                    return Err(unavailable(e));
+                }
+            }
+        }
+        Ok(AutoReplyClaim::DailyCapReached)
     }
 
     async fn release_auto_reply(
         &self,
-        id: &ConversationId,
+        customer: &ConversationId,
         period_key: &str,
+        slot: u32,
     ) -> Result<(), StoreError> {
+        let pk = auto_reply_pk(customer);
         self.client
             .delete_item()
             .table_name(&self.table)
-            .key(PK, s(conversation_pk(id)))
-            .key(SK, s(auto_reply_sk(period_key)))
+            .key(PK, s(&pk))
+            .key(SK, s(auto_reply_slot_sk(slot)))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        self.release_period(&pk, period_key).await
+    }
+
+    async fn find_thread(
+        &self,
+        channel: Channel,
+        business_id: &str,
+        keys: &[String],
+    ) -> Result<Option<ConversationId>, StoreError> {
+        let mut wanted: Vec<&String> = Vec::new();
+        for key in keys {
+            if !wanted.contains(&key) && wanted.len() < THREAD_LOOKUP_MAX {
+                wanted.push(key);
+            }
+        }
+        if wanted.is_empty() {
+            return Ok(None);
+        }
+        let request_keys: Vec<Item> = wanted
+            .iter()
+            .map(|k| {
+                Item::from([
+                    (PK.into(), s(thread_link_pk(channel, business_id, k))),
+                    (SK.into(), s("THREAD")),
+                ])
+            })
+            .collect();
+        let keys_and_attributes = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+            .set_keys(Some(request_keys))
+            .projection_expression("pk, conversation_id")
+            .build()
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let out = self
+            .client
+            .batch_get_item()
+            .request_items(&self.table, keys_and_attributes)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        if out
+            .unprocessed_keys()
+            .is_some_and(|u| u.values().any(|k| !k.keys().is_empty()))
+        {
+            // Throttled: the answer may miss the best key; retry the whole message.
+            return Err(StoreError::Unavailable(
+                "thread lookup was throttled".into(),
+            ));
+        }
+        let found: HashMap<String, String> = out
+            .responses()
+            .and_then(|r| r.get(&self.table))
+            .into_iter()
+            .flatten()
+            .filter_map(|item| {
+                let pk = item.get(PK)?.as_s().ok()?.clone();
+                let id = item.get("conversation_id")?.as_s().ok()?.clone();
+                Some((pk, id))
+            })
+            .collect();
+        for key in wanted {
+            if let Some(id) = found.get(&thread_link_pk(channel, business_id, key)) {
+                return ConversationId::parse(id)
+                    .map(Some)
+                    .ok_or_else(|| StoreError::Corrupt(format!("thread link to {id:?}")));
+            }
+        }
+        Ok(None)
+    }
+}
+
+impl DynamoStore {
+    async fn release_period(&self, pk: &str, period_key: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key(PK, s(pk))
+            .key(SK, s(auto_reply_period_sk(period_key)))
             .send()
             .await
             .map_err(unavailable)?;

@@ -3,7 +3,10 @@
 //! Key shapes (single-table design, see docs/data-model.md):
 //! - conversation: `pk = CONV#<conversation id>`, `sk = META`
 //! - message:      `pk = CONV#<conversation id>`, `sk = MSG#<sent_at ms, 13 digits>#<message id>`
-//! - auto-reply claim: `pk = CONV#<conversation id>`, `sk = AUTOREPLY#<period key>`
+//! - auto-reply claims of a customer (`Endpoint::conversation_id`):
+//!   `pk = AUTOREPLY#<customer key>`, `sk = PERIOD#<period key>` (one per off-hours
+//!   period) and `sk = SLOT#<n>` (the rolling-day cap; `until` frees it) (TTL)
+//! - thread link:  `pk = THREAD#<channel>#<business id>#<thread key>`, `sk = THREAD` (TTL)
 //! - dedupe:       `pk = DEDUPE#<channel>#<business id>#<key>`, `sk = DEDUPE` (TTL)
 //! - provider id link: `pk = PMSG#<channel>#<business id>#<provider message id>`, `sk = PMSG` (TTL)
 //! - rejection:    `pk = REJECTED#<channel>`, `sk = <digest of the raw JSON>` (TTL)
@@ -29,6 +32,7 @@ pub const TYPE_DEDUPE: &str = "dedupe";
 pub const TYPE_PROVIDER_LINK: &str = "provider_link";
 pub const TYPE_AUTO_REPLY_CLAIM: &str = "auto_reply_claim";
 pub const TYPE_REJECTION: &str = "rejection";
+pub const TYPE_THREAD_LINK: &str = "thread_link";
 
 pub fn conversation_pk(id: &ConversationId) -> String {
     format!("CONV#{id}")
@@ -54,8 +58,20 @@ pub fn rejection_pk(channel: Channel) -> String {
     format!("REJECTED#{channel}")
 }
 
-pub fn auto_reply_sk(period_key: &str) -> String {
-    format!("AUTOREPLY#{period_key}")
+pub fn auto_reply_pk(customer: &ConversationId) -> String {
+    format!("AUTOREPLY#{customer}")
+}
+
+pub fn auto_reply_period_sk(period_key: &str) -> String {
+    format!("PERIOD#{period_key}")
+}
+
+pub fn auto_reply_slot_sk(slot: u32) -> String {
+    format!("SLOT#{slot}")
+}
+
+pub fn thread_link_pk(channel: Channel, business_id: &str, key: &str) -> String {
+    format!("THREAD#{channel}#{business_id}#{key}")
 }
 
 /// A conversation as stored. Times are epoch milliseconds so that the status index
@@ -81,6 +97,10 @@ pub struct ConversationItem {
     pub group: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_to: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reply_references: Vec<String>,
     pub status: ConversationStatus,
     #[serde(
         default,
@@ -115,6 +135,8 @@ impl From<ConversationItem> for Conversation {
             blocked: i.blocked,
             group: i.group,
             reply_to: i.reply_to,
+            subject: i.subject,
+            reply_references: i.reply_references,
             status: i.status,
             waiting_since: i.waiting_since,
             status_since: i.status_since,

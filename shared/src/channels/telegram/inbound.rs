@@ -291,10 +291,11 @@ fn read_message(
     if keep_raw {
         msg.raw = Some(json.to_string());
     }
-    // Auto-replies go to people in one-to-one chats only: never to bots, never
-    // into groups.
-    let from_bot = raw.from.as_ref().is_some_and(|u| u.is_bot);
-    msg.wants_answer = msg.wants_answer && raw.chat.kind == "private" && !from_bot;
+    // The loop guard decides: auto-replies go to people in one-to-one chats only,
+    // never to bots, never into groups.
+    msg.origin.bot = raw.from.as_ref().is_some_and(|u| u.is_bot);
+    msg.origin.group = raw.chat.kind != "private";
+    crate::loop_guard::judge(&mut msg, &[]);
     let customer = profile(raw.from.as_ref(), &raw.chat);
     Ok((raw, msg, customer))
 }
@@ -479,7 +480,9 @@ fn parse_callback(
         .message
         .as_ref()
         .map(|m| provider_id(chat.id, m.message_id));
-    msg.wants_answer = chat.kind == "private" && !q.from.is_bot;
+    msg.origin.bot = q.from.is_bot;
+    msg.origin.group = chat.kind != "private";
+    crate::loop_guard::judge(&mut msg, &[]);
     msg.raw = Some(json.to_string());
     let mut inbound = InboundMessage::new(msg, profile(Some(&q.from), &chat), update_key.into());
     inbound.group = chat.kind != "private";

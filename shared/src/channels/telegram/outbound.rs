@@ -101,9 +101,7 @@ impl TelegramClient {
                     let id = result["message_id"].as_i64().ok_or_else(|| {
                         SendError::Unconfirmed("Telegram answered ok without a message_id".into())
                     })?;
-                    return Ok(SentMessage {
-                        provider_message_id: provider_id(chat_id, id),
-                    });
+                    return Ok(SentMessage::new(provider_id(chat_id, id)));
                 }
                 Answer::Failed { status, body } => (status, body),
             };

@@ -382,6 +382,7 @@ fn parse_message(
     if keep_raw {
         msg.raw = Some(raw_json.to_string());
     }
+    crate::loop_guard::judge(&mut msg, &[]);
     let dedupe_key = format!("whatsapp#{business_id}#{}", msg.id);
     Ok(InboundMessage::new(
         msg,

@@ -110,9 +110,7 @@ impl WhatsAppClient {
                     SendError::Unconfirmed("WhatsApp API answered 2xx without a message id".into())
                 })?
                 .id;
-            return Ok(SentMessage {
-                provider_message_id: id,
-            });
+            return Ok(SentMessage::new(id));
         }
         let graph = serde_json::from_slice::<GraphErrorBody>(&bytes)
             .ok()

@@ -1,0 +1,272 @@
+//! Replies by mail through SES v2 SendEmail, as raw MIME built by mail-builder:
+//! `Re: <subject>` (auto-replies `Auto: Re: <subject>`, RFC 3834 3.1.5),
+//! In-Reply-To and References by RFC 5322 3.6.4, a Reply-To that carries the
+//! conversation's token, and on auto-replies `Auto-Submitted: auto-replied` and
+//! `X-Auto-Response-Suppress: All`. SES replaces the Message-ID with its own, so the
+//! id SendEmail returns is what threads a customer's answer (`thread::ses_key`).
+
+use super::EmailSettings;
+use super::thread::{bare_id, normalize_subject, ses_key};
+use crate::channels::Sender;
+use crate::conversation::{Author, ProviderError};
+use crate::ports::{Outgoing, SendError, SentMessage};
+use async_trait::async_trait;
+use aws_sdk_sesv2::Client;
+use aws_sdk_sesv2::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_sesv2::primitives::Blob;
+use aws_sdk_sesv2::types::{Destination, EmailContent, RawMessage};
+use mail_builder::MessageBuilder;
+use mail_builder::headers::raw::Raw;
+use tokio::sync::OnceCell;
+
+/// Subject of a reply when the customer's mail had none.
+pub const NO_SUBJECT: &str = "Your message";
+
+/// The SES sender. Its client is built on first use from the standard AWS
+/// environment (region, credentials, `AWS_ENDPOINT_URL[_SESV2]`), or given.
+pub struct SesSender {
+    client: OnceCell<Client>,
+    settings: EmailSettings,
+}
+
+impl SesSender {
+    pub fn new(client: Client, settings: EmailSettings) -> Self {
+        SesSender {
+            client: OnceCell::new_with(Some(client)),
+            settings,
+        }
+    }
+
+    pub fn from_env(settings: EmailSettings) -> Self {
+        SesSender {
+            client: OnceCell::new(),
+            settings,
+        }
+    }
+
+    async fn client(&self) -> &Client {
+        self.client
+            .get_or_init(|| async {
+                let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+                // One attempt: a retried SendEmail may reach the customer twice; the
+                // caller decides about retries.
+                let config = aws_sdk_sesv2::config::Builder::from(&config)
+                    .retry_config(
+                        aws_sdk_sesv2::config::retry::RetryConfig::standard().with_max_attempts(1),
+                    )
+                    .timeout_config(
+                        aws_sdk_sesv2::config::timeout::TimeoutConfig::builder()
+                            .operation_attempt_timeout(std::time::Duration::from_secs(10))
+                            .build(),
+                    )
+                    .build();
+                Client::from_conf(config)
+            })
+            .await
+    }
+}
+
+/// The subject of a reply to a mail with `subject`.
+pub fn reply_subject(subject: Option<&str>, auto: bool) -> String {
+    let base = subject.map(normalize_subject).filter(|s| !s.is_empty());
+    let re = format!("Re: {}", base.as_deref().unwrap_or(NO_SUBJECT));
+    if auto { format!("Auto: {re}") } else { re }
+}
+
+/// The raw MIME of `message` from `settings`' mailbox.
+pub fn build_mime(message: &Outgoing, settings: &EmailSettings) -> Result<Vec<u8>, SendError> {
+    let auto = message.author == Author::AutoReply;
+    let reply = message.reply.clone().unwrap_or_default();
+    let from = match &settings.from.name {
+        Some(name) => mail_builder::headers::address::Address::from((
+            name.as_str(),
+            settings.from.address.as_str(),
+        )),
+        None => mail_builder::headers::address::Address::from(settings.from.address.as_str()),
+    };
+    let reply_to = settings.from.tagged(message.conversation.as_str());
+    let mut builder = MessageBuilder::new()
+        .from(from)
+        .to(message.endpoint.customer_id.as_str())
+        .reply_to(reply_to.as_str())
+        .subject(reply_subject(reply.subject.as_deref(), auto))
+        .text_body(message.text.as_str());
+    if let Some(parent) = reply.in_reply_to.as_deref().map(bare_id) {
+        builder = builder.in_reply_to(parent.to_string());
+    }
+    let references: Vec<String> = reply
+        .references
+        .iter()
+        .map(|r| bare_id(r).to_string())
+        .filter(|r| !r.is_empty())
+        .collect();
+    if !references.is_empty() {
+        builder = builder.references(references);
+    }
+    if auto {
+        builder = builder
+            .header("Auto-Submitted", Raw::new("auto-replied"))
+            .header("X-Auto-Response-Suppress", Raw::new("All"))
+            .header("Precedence", Raw::new("auto_reply"));
+    }
+    builder.write_to_vec().map_err(|e| {
+        SendError::Rejected(ProviderError {
+            code: None,
+            title: format!("the mail could not be built: {e}"),
+            detail: None,
+        })
+    })
+}
+
+fn provider_error<E: ProvideErrorMetadata>(e: &E, fallback: &str) -> ProviderError {
+    ProviderError {
+        code: e.code().map(str::to_string),
+        title: e.message().unwrap_or(fallback).chars().take(300).collect(),
+        detail: None,
+    }
+}
+
+/// SES errors in the channel-independent classes.
+pub fn classify<E, R>(e: SdkError<E, R>) -> SendError
+where
+    E: ProvideErrorMetadata + std::error::Error,
+    R: std::fmt::Debug,
+{
+    match &e {
+        SdkError::ServiceError(se) => {
+            let err = provider_error(se.err(), "SES refused the mail");
+            match se.err().code().unwrap_or_default() {
+                "TooManyRequestsException"
+                | "LimitExceededException"
+                | "Throttling"
+                | "ThrottlingException" => SendError::RateLimited {
+                    retry_after: None,
+                    error: err,
+                },
+                "AccountSuspendedException"
+                | "SendingPausedException"
+                | "AccessDeniedException"
+                | "AccessDenied"
+                | "UnrecognizedClientException"
+                | "InvalidClientTokenId"
+                | "SignatureDoesNotMatch"
+                | "ExpiredTokenException"
+                | "ExpiredToken" => SendError::Unauthorized(err),
+                "InternalFailure" | "ServiceUnavailable" | "InternalServerError" => {
+                    SendError::Unavailable(err.title)
+                }
+                // MessageRejected, MailFromDomainNotVerifiedException, BadRequest,
+                // NotFound (configuration set)...: this mail will not go out.
+                _ => SendError::Rejected(err),
+            }
+        }
+        // Nothing reached SES.
+        SdkError::ConstructionFailure(_) => {
+            SendError::Unavailable("the request could not be built".into())
+        }
+        SdkError::DispatchFailure(d) if !d.is_timeout() && !d.is_io() => {
+            SendError::Unavailable(format!("SES could not be reached: {e}"))
+        }
+        SdkError::DispatchFailure(d) if d.is_io() && !d.is_timeout() => {
+            SendError::Unavailable(format!("SES could not be reached: {e}"))
+        }
+        // Sent, but no usable answer: SES may have taken it.
+        _ => SendError::Unconfirmed(format!("no answer from SES: {e}")),
+    }
+}
+
+#[async_trait]
+impl Sender for SesSender {
+    async fn send(&self, message: &Outgoing) -> Result<SentMessage, SendError> {
+        let mime = build_mime(message, &self.settings)?;
+        let raw = RawMessage::builder()
+            .data(Blob::new(mime))
+            .build()
+            .map_err(|e| SendError::Unavailable(e.to_string()))?;
+        let out = self
+            .client()
+            .await
+            .send_email()
+            .from_email_address(self.settings.from.address.as_str())
+            .destination(
+                Destination::builder()
+                    .to_addresses(message.endpoint.customer_id.as_str())
+                    .build(),
+            )
+            .content(EmailContent::builder().raw(raw).build())
+            .set_configuration_set_name(self.settings.configuration_set.clone())
+            .send()
+            .await
+            .map_err(classify)?;
+        let id = out
+            .message_id()
+            .ok_or_else(|| SendError::Unconfirmed("SES answered without a message id".into()))?;
+        Ok(SentMessage {
+            provider_message_id: id.to_string(),
+            thread_keys: vec![ses_key(id)],
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conversation::{Channel, Endpoint};
+    use crate::ports::ReplyContext;
+
+    fn outgoing(author: Author) -> Outgoing {
+        let endpoint = Endpoint {
+            channel: Channel::Email,
+            business_id: "support@acme.example".into(),
+            customer_id: "ada@example.org".into(),
+        };
+        Outgoing {
+            conversation: endpoint.thread_id("m1@example.org"),
+            endpoint,
+            author,
+            text: "Grüße, we are on it.".into(),
+            reply: Some(ReplyContext {
+                provider_message_id: Some("m2@example.org".into()),
+                subject: Some("Re: Rückerstattung".into()),
+                in_reply_to: Some("m2@example.org".into()),
+                references: vec!["m1@example.org".into(), "m2@example.org".into()],
+            }),
+        }
+    }
+
+    #[test]
+    fn replies_thread_and_auto_replies_say_so() {
+        let settings = EmailSettings::new("Acme Support <support@acme.example>");
+        let agent = outgoing(Author::Agent("alice".into()));
+        let mime = String::from_utf8(build_mime(&agent, &settings).unwrap()).unwrap();
+        let parsed = mail_parser::MessageParser::default()
+            .parse(mime.as_bytes())
+            .unwrap();
+        assert_eq!(parsed.subject(), Some("Re: Rückerstattung"));
+        assert_eq!(parsed.in_reply_to().as_text(), Some("m2@example.org"));
+        assert_eq!(parsed.references().as_text_list().map(|l| l.len()), Some(2));
+        let reply_to = parsed
+            .reply_to()
+            .unwrap()
+            .first()
+            .unwrap()
+            .address()
+            .unwrap()
+            .to_string();
+        assert_eq!(
+            reply_to,
+            format!("support+{}@acme.example", agent.conversation)
+        );
+        assert_eq!(parsed.body_text(0).unwrap().trim(), "Grüße, we are on it.");
+        assert!(parsed.header("Auto-Submitted").is_none());
+        let auto = String::from_utf8(build_mime(&outgoing(Author::AutoReply), &settings).unwrap())
+            .unwrap();
+        assert!(auto.contains("Auto-Submitted: auto-replied\r\n"), "{auto}");
+        assert!(auto.contains("X-Auto-Response-Suppress: All\r\n"));
+        let parsed = mail_parser::MessageParser::default()
+            .parse(auto.as_bytes())
+            .unwrap();
+        assert_eq!(parsed.subject(), Some("Auto: Re: Rückerstattung"));
+        assert_eq!(reply_subject(None, false), "Re: Your message");
+    }
+}
