@@ -1,6 +1,6 @@
 //! The SAM template: cfn-lint clean, and consistent with what the code expects.
 
-use asyncdesk::config::{AgentConfig, AutoReplyConfig, InboundConfig};
+use asyncdesk::config::{AgentConfig, AutoReplyConfig, EmailInboundConfig, InboundConfig};
 use asyncdesk::store::items;
 use asyncdesk_tests::template::Template;
 use asyncdesk_tests::{tools, workspace_root};
@@ -70,6 +70,9 @@ fn functions_get_the_environment_their_config_needs() {
         "TELEGRAM_BOT_ID" => "123456".to_string(),
         "AUTO_REPLY_MAX_AGE_MINUTES" => "60".to_string(),
         "TABLE_NAME" => "asyncdesk-table".to_string(),
+        "EMAIL_FROM" => "Acme Support <support@acme.example>".to_string(),
+        "EMAIL_CONFIGURATION_SET" => "asyncdesk-replies".to_string(),
+        "AUTO_REPLY_DAILY_CAP" => "3".to_string(),
         _ => "set".to_string(),
     }
     };
@@ -89,6 +92,18 @@ fn functions_get_the_environment_their_config_needs() {
     AutoReplyConfig::load(&|k| auto.get(k).cloned()).expect("auto-reply config");
     let agent = env_of("AgentReplyFunction");
     AgentConfig::load(&|k| agent.get(k).cloned()).expect("agent config");
+    let email = env_of("InboundEmailFunction");
+    let email_config =
+        EmailInboundConfig::load(&|k| email.get(k).cloned()).expect("inbound-email config");
+    assert_eq!(email_config.email.from.address, "support@acme.example");
+    for (name, env) in [("auto-reply", &auto), ("agent", &agent)] {
+        assert!(env.contains_key("EMAIL_FROM"), "{name} sends mail");
+        assert!(env.contains_key("EMAIL_CONFIGURATION_SET"), "{name} publishes events");
+    }
+    assert!(
+        !email.keys().any(|k| k.starts_with("WHATSAPP_") || k.starts_with("TELEGRAM_")),
+        "least privilege: the email function holds no other channel's secrets"
+    );
     assert!(
         !inbound.contains_key("WHATSAPP_ACCESS_TOKEN"),
         "least privilege: the inbound function never sends on WhatsApp"
@@ -135,4 +150,43 @@ fn api_routes_are_the_documented_ones() {
         .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
         .collect();
     assert_eq!(routes, expected);
+}
+
+/// Email: SES receipt rule -> topic -> subscription -> function, the bucket the
+/// function may read (exactly its prefix), a lifecycle rule, and a dead-letter queue.
+#[test]
+fn email_is_wired_from_ses_to_the_function() {
+    let template = Template::load().unwrap();
+    let resource = |id: &str| {
+        template
+            .resources()
+            .find(|(r, _)| *r == id)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| panic!("{id} is in the template"))
+    };
+    let rule = resource("EmailReceiptRule");
+    let rule_text = serde_yaml::to_string(&rule).unwrap();
+    assert!(rule_text.contains("S3Action") && rule_text.contains("SNSAction"), "{rule_text}");
+    assert!(rule_text.contains("ObjectKeyPrefix: inbound/"), "{rule_text}");
+    assert!(rule_text.contains("Encoding: Base64"), "{rule_text}");
+    assert!(rule_text.contains("EmailReceiptRuleSetName"), "{rule_text}");
+    let sub = serde_yaml::to_string(&resource("EmailSubscription")).unwrap();
+    assert!(sub.contains("Protocol: lambda") && sub.contains("InboundEmailFunction"), "{sub}");
+    assert!(sub.contains("EmailDeadLetterQueue"), "{sub}");
+    let permission = serde_yaml::to_string(&resource("EmailInvokePermission")).unwrap();
+    assert!(permission.contains("sns.amazonaws.com"), "{permission}");
+    let bucket = serde_yaml::to_string(&resource("EmailBucket")).unwrap();
+    assert!(bucket.contains("ExpirationInDays"), "{bucket}");
+    let function = serde_yaml::to_string(&resource("InboundEmailFunction")).unwrap();
+    assert!(function.contains("s3:GetObject"), "{function}");
+    assert!(
+        function.contains("${EmailBucket.Arn}/inbound/*"),
+        "reads exactly the prefix SES writes: {function}"
+    );
+    assert!(function.contains("dynamodb:BatchGetItem"), "thread lookups: {function}");
+    assert!(function.contains("OnFailure") && function.contains("EmailDeadLetterQueue"), "{function}");
+    let events = serde_yaml::to_string(&resource("EmailEventDestination")).unwrap();
+    for kind in ["delivery", "bounce", "complaint"] {
+        assert!(events.contains(kind), "{events}");
+    }
 }
