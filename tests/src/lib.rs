@@ -7,6 +7,7 @@ pub mod aws;
 pub mod bot_sandbox;
 pub mod filter;
 pub mod kit;
+pub mod mail;
 pub mod proxy;
 pub mod sandbox;
 pub mod server;

@@ -98,10 +98,15 @@ fn functions_get_the_environment_their_config_needs() {
     assert_eq!(email_config.email.from.address, "support@acme.example");
     for (name, env) in [("auto-reply", &auto), ("agent", &agent)] {
         assert!(env.contains_key("EMAIL_FROM"), "{name} sends mail");
-        assert!(env.contains_key("EMAIL_CONFIGURATION_SET"), "{name} publishes events");
+        assert!(
+            env.contains_key("EMAIL_CONFIGURATION_SET"),
+            "{name} publishes events"
+        );
     }
     assert!(
-        !email.keys().any(|k| k.starts_with("WHATSAPP_") || k.starts_with("TELEGRAM_")),
+        !email
+            .keys()
+            .any(|k| k.starts_with("WHATSAPP_") || k.starts_with("TELEGRAM_")),
         "least privilege: the email function holds no other channel's secrets"
     );
     assert!(
@@ -166,12 +171,21 @@ fn email_is_wired_from_ses_to_the_function() {
     };
     let rule = resource("EmailReceiptRule");
     let rule_text = serde_yaml::to_string(&rule).unwrap();
-    assert!(rule_text.contains("S3Action") && rule_text.contains("SNSAction"), "{rule_text}");
-    assert!(rule_text.contains("ObjectKeyPrefix: inbound/"), "{rule_text}");
+    assert!(
+        rule_text.contains("S3Action") && rule_text.contains("SNSAction"),
+        "{rule_text}"
+    );
+    assert!(
+        rule_text.contains("ObjectKeyPrefix: inbound/"),
+        "{rule_text}"
+    );
     assert!(rule_text.contains("Encoding: Base64"), "{rule_text}");
     assert!(rule_text.contains("EmailReceiptRuleSetName"), "{rule_text}");
     let sub = serde_yaml::to_string(&resource("EmailSubscription")).unwrap();
-    assert!(sub.contains("Protocol: lambda") && sub.contains("InboundEmailFunction"), "{sub}");
+    assert!(
+        sub.contains("Protocol: lambda") && sub.contains("InboundEmailFunction"),
+        "{sub}"
+    );
     assert!(sub.contains("EmailDeadLetterQueue"), "{sub}");
     let permission = serde_yaml::to_string(&resource("EmailInvokePermission")).unwrap();
     assert!(permission.contains("sns.amazonaws.com"), "{permission}");
@@ -183,8 +197,14 @@ fn email_is_wired_from_ses_to_the_function() {
         function.contains("${EmailBucket.Arn}/inbound/*"),
         "reads exactly the prefix SES writes: {function}"
     );
-    assert!(function.contains("dynamodb:BatchGetItem"), "thread lookups: {function}");
-    assert!(function.contains("OnFailure") && function.contains("EmailDeadLetterQueue"), "{function}");
+    assert!(
+        function.contains("dynamodb:BatchGetItem"),
+        "thread lookups: {function}"
+    );
+    assert!(
+        function.contains("OnFailure") && function.contains("EmailDeadLetterQueue"),
+        "{function}"
+    );
     let events = serde_yaml::to_string(&resource("EmailEventDestination")).unwrap();
     for kind in ["delivery", "bounce", "complaint"] {
         assert!(events.contains(kind), "{events}");
