@@ -301,3 +301,234 @@ async fn every_corpus_telegram_update_is_handled() {
     }
     assert!(seen >= 7, "expected the corpus's updates, found {seen}");
 }
+
+// ---------------------------------------------------------------------------------
+// Email: every mail in ../shared/corpus/email through SES -> SNS (Base64, and UTF-8
+// where the mail is UTF-8), and every notification in ../shared/corpus/ses-sns.
+// ---------------------------------------------------------------------------------
+
+/// Corpus mails written by machines (auto-replies and bounces): never auto-replied.
+const EMAIL_LOOP_CASES: &[&str] = &[
+    "email_auto_reply_auto_submitted.eml",
+    "email_auto_reply_exchange_no_auto_submitted.eml",
+    "email_auto_reply_precedence_bulk_multipart.eml",
+    "email_bounce_amazonses.eml",
+    "email_bounce_gmail_no_auto_submitted.eml",
+    "email_bounce_mailer_daemon_postfix.eml",
+    "email_bounce_sendmail_auto_generated.eml",
+];
+
+/// The new text (above the quoted history) of the reply samples.
+const EMAIL_NEW_TEXT: &[(&str, &str)] = &[
+    ("email_reply_gmail_quote_talon.eml", "Hello"),
+    ("email_reply_outlook_quote_talon.eml", "Hello"),
+    (
+        "email_reply_iphone_qp_quote_talon.eml",
+        "Hello\n\nSent from my iPhone",
+    ),
+];
+
+fn email_deps(
+    table: &TestTable,
+    objects: asyncdesk::objects::S3Objects,
+) -> inbound_email::InboundEmail<asyncdesk::store::dynamo::DynamoStore, asyncdesk::objects::S3Objects>
+{
+    inbound_email::InboundEmail {
+        store: table.store.clone(),
+        objects,
+        settings: mail::settings(),
+    }
+}
+
+async fn sent_count(to: &str) -> usize {
+    mail::sent_mail(asyncdesk_tests::tools::shared_endpoint())
+        .await
+        .iter()
+        .filter(|m| m.destinations.iter().any(|d| d.eq_ignore_ascii_case(to)))
+        .count()
+}
+
+use asyncdesk_tests::mail::{self, Encoding};
+
+#[tokio::test]
+async fn every_corpus_mail_is_stored_once_and_auto_replied_only_when_a_person_wrote() {
+    let Some(dir) = corpus_of("email") else {
+        return;
+    };
+    let endpoint = asyncdesk_tests::tools::shared_endpoint();
+    mail::verify_identity(endpoint, mail::SUPPORT_ADDRESS).await;
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 16, "the corpus has its mails");
+    let (mut replied, mut guarded) = (0, 0);
+    for path in files {
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let bytes = std::fs::read(&path).unwrap();
+        let mut encodings = vec![Encoding::Base64];
+        if std::str::from_utf8(&bytes).is_ok() {
+            encodings.push(Encoding::Utf8);
+        }
+        for encoding in encodings {
+            let table = TestTable::new().await;
+            let deps = email_deps(&table, mail::s3_objects(endpoint).await);
+            let n = mail::received_notification(&bytes, encoding, "ses-corpus");
+            let event = mail::sns_event(&[("sns-corpus", &n)]);
+            let first = inbound_email::handle_event(event.clone(), &deps, Utc::now())
+                .await
+                .unwrap();
+            assert_eq!(
+                (first.receipt.stored, first.receipt.rejected),
+                (1, 0),
+                "{name} {encoding:?}"
+            );
+            let again = inbound_email::handle_event(event, &deps, Utc::now())
+                .await
+                .unwrap();
+            assert_eq!(again.receipt.duplicates, 1, "{name}: redelivery");
+            let items = table.items().await;
+            let message: asyncdesk::conversation::Message = items
+                .iter()
+                .find(|i| {
+                    i.get("item_type")
+                        .and_then(|v| v.as_s().ok())
+                        .map(String::as_str)
+                        == Some("message")
+                })
+                .map(|i| {
+                    asyncdesk::store::items::from_item::<_, asyncdesk::store::items::MessageItem>(
+                        i.clone(),
+                    )
+                    .unwrap()
+                    .message
+                })
+                .unwrap();
+            let meta = message.mail.clone().unwrap();
+            // RFC 2047 subjects and every charset decode.
+            let subject = meta.subject.clone().unwrap_or_default();
+            assert!(
+                !subject.contains("=?") && !subject.contains('\u{fffd}'),
+                "{name}: {subject:?}"
+            );
+            let text = message.text().unwrap_or_default().to_string();
+            assert!(!text.trim().is_empty(), "{name}: a text");
+            assert!(!text.contains('\u{fffd}'), "{name}: {text:?}");
+            if let Some((_, want)) = EMAIL_NEW_TEXT.iter().find(|(f, _)| *f == name) {
+                assert_eq!(text.replace("\r\n", "\n").trim(), *want, "{name}");
+                assert!(meta.quoted.is_some(), "{name}: the quote is kept");
+            }
+            // The loop guard decides, and the auto-reply function agrees.
+            let is_loop = EMAIL_LOOP_CASES.contains(&name.as_str());
+            assert_eq!(
+                message.wants_answer, !is_loop,
+                "{name}: {:?}",
+                message.automated
+            );
+            assert_eq!(message.automated.is_some(), is_loop, "{name}");
+            let auto = off_hours_auto_reply::AutoReply {
+                store: table.store.clone(),
+                outbound: mail::email_channels(endpoint).await,
+                hours: asyncdesk::hours::BusinessHours::from_json(&kit::closed_now_hours(
+                    "Away until {reply_by}.",
+                ))
+                .unwrap(),
+                max_age: chrono::Duration::minutes(60),
+                daily_cap: 3,
+                own_addresses: mail::settings().own_addresses,
+            };
+            let to = message.endpoint.customer_id.clone();
+            let before = sent_count(&to).await;
+            // Every stream record, not only the filtered ones: the handler decides too.
+            let outcome = off_hours_auto_reply::auto_reply_to(&message, &auto, Utc::now())
+                .await
+                .unwrap();
+            let sent = sent_count(&to).await - before;
+            if is_loop {
+                assert_eq!(sent, 0, "{name}: {outcome:?}");
+                guarded += 1;
+            } else {
+                assert_eq!(sent, 1, "{name}: exactly one auto-reply ({outcome:?})");
+                // And never a second one for a redelivered record.
+                off_hours_auto_reply::auto_reply_to(&message, &auto, Utc::now())
+                    .await
+                    .unwrap();
+                assert_eq!(sent_count(&to).await - before, 1, "{name}");
+                replied += 1;
+            }
+        }
+    }
+    eprintln!(
+        "email corpus: {replied} deliveries auto-replied once, {guarded} loop cases left alone"
+    );
+}
+
+#[tokio::test]
+async fn every_ses_and_sns_sample_is_handled_without_failing_the_invocation() {
+    let Some(dir) = corpus_of("ses-sns") else {
+        return;
+    };
+    let endpoint = asyncdesk_tests::tools::shared_endpoint();
+    let plain = corpus_of("email").map(|d| std::fs::read(d.join("email_plain.eml")).unwrap());
+    for path in json_files(&dir) {
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let sample = load(&dir, &name);
+        let table = TestTable::new().await;
+        let deps = email_deps(&table, mail::s3_objects(endpoint).await);
+        // HTTP-endpoint envelopes and bare SES notifications are wrapped as SNS
+        // delivers them to Lambda; Lambda events go in as they are.
+        let event = if sample.get("Records").is_some() {
+            sample.clone()
+        } else if let Some(message) = sample.get("Message").and_then(Value::as_str) {
+            let mut record =
+                serde_json::json!({"Records": [{"EventSource": "aws:sns", "Sns": sample.clone()}]});
+            record["Records"][0]["Sns"]["Message"] = Value::String(message.to_string());
+            record
+        } else {
+            mail::sns_event(&[("sns-official", &sample)])
+        };
+        // The S3 action's object, where SES would have stored it.
+        let inner: Value = sample
+            .get("Message")
+            .and_then(Value::as_str)
+            .and_then(|m| serde_json::from_str(m).ok())
+            .unwrap_or(Value::Null);
+        if inner["receipt"]["action"]["type"] == "S3" {
+            let s3 = mail::s3_client(endpoint).await;
+            let bucket = inner["receipt"]["action"]["bucketName"].as_str().unwrap();
+            let key = inner["receipt"]["action"]["objectKey"].as_str().unwrap();
+            let _ = s3.create_bucket().bucket(bucket).send().await;
+            let body = plain
+                .clone()
+                .unwrap_or_else(|| b"From: a@example.org\r\nSubject: x\r\n\r\nhello".to_vec());
+            s3.put_object()
+                .bucket(bucket)
+                .key(key)
+                .body(body.into())
+                .send()
+                .await
+                .unwrap();
+        }
+        let summary = inbound_email::handle_event(event, &deps, Utc::now())
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let is_mail =
+            inner["notificationType"] == "Received" || sample["notificationType"] == "Received";
+        let lambda_sns_text = sample["Records"][0]["Sns"]["Message"] == "Hello\r\nworld!";
+        match () {
+            _ if is_mail => assert_eq!(summary.receipt.stored, 1, "{name}: {summary:?}"),
+            _ if sample["Type"] == "SubscriptionConfirmation" => {
+                assert_eq!(summary.receipt.ignored, 1, "{name}: not a notification")
+            }
+            _ => {
+                assert!(
+                    lambda_sns_text || summary.receipt.rejected == 1,
+                    "{name}: {summary:?}"
+                );
+                assert_eq!(summary.receipt.rejected, 1, "{name}: kept raw, {summary:?}");
+            }
+        }
+    }
+}
