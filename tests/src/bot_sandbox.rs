@@ -104,6 +104,7 @@ impl ChannelApi for BotApi {
                     text: text.to_string(),
                     reply_to: reply_to.map(|r| r.to_string()),
                     at: Utc::now(),
+                    headers: None,
                 });
                 server::json_response(
                     200,

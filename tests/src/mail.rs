@@ -93,6 +93,16 @@ pub enum Encoding {
 
 /// The SES `Received` notification for `mail` with the SNS action.
 pub fn received_notification(mail: &[u8], encoding: Encoding, ses_id: &str) -> Value {
+    received_notification_to(mail, encoding, ses_id, SUPPORT_ADDRESS)
+}
+
+/// The same, for mail received at `recipient`.
+pub fn received_notification_to(
+    mail: &[u8],
+    encoding: Encoding,
+    ses_id: &str,
+    recipient: &str,
+) -> Value {
     let (encoding, content) = match encoding {
         Encoding::Base64 => ("BASE64", STANDARD.encode(mail)),
         Encoding::Utf8 => ("UTF8", String::from_utf8_lossy(mail).into_owned()),
@@ -100,8 +110,8 @@ pub fn received_notification(mail: &[u8], encoding: Encoding, ses_id: &str) -> V
     json!({
         "notificationType": "Received",
         "mail": {"timestamp": chrono::Utc::now().to_rfc3339(), "source": envelope_sender(mail),
-            "messageId": ses_id, "destination": [SUPPORT_ADDRESS]},
-        "receipt": {"timestamp": chrono::Utc::now().to_rfc3339(), "recipients": [SUPPORT_ADDRESS],
+            "messageId": ses_id, "destination": [recipient]},
+        "receipt": {"timestamp": chrono::Utc::now().to_rfc3339(), "recipients": [recipient],
             "spamVerdict": {"status": "PASS"}, "virusVerdict": {"status": "PASS"},
             "action": {"type": "SNS", "topicArn": "arn:aws:sns:us-east-1:111111111111:asyncdesk", "encoding": encoding}},
         "content": content,
@@ -246,4 +256,48 @@ pub fn customer_mail(
         chrono::Utc::now().to_rfc2822()
     )
     .into_bytes()
+}
+
+/// What SES on `endpoint` sent from `from`, as outbox entries (oldest first).
+pub async fn outbox(endpoint: &str, from: &str) -> Vec<crate::sandbox::OutboxEntry> {
+    sent_mail(endpoint)
+        .await
+        .into_iter()
+        .filter(|m| m.source.eq_ignore_ascii_case(from))
+        .map(|m| {
+            let parsed = m.parsed();
+            let mut headers = std::collections::BTreeMap::new();
+            if let Some(subject) = parsed.subject() {
+                headers.insert("Subject".to_string(), subject.to_string());
+            }
+            for name in [
+                "From",
+                "Reply-To",
+                "In-Reply-To",
+                "References",
+                "Auto-Submitted",
+                "X-Auto-Response-Suppress",
+            ] {
+                if let Some(v) = m.header(name) {
+                    headers.insert(name.to_string(), v);
+                }
+            }
+            crate::sandbox::OutboxEntry {
+                id: m.id.clone(),
+                channel: "email",
+                business_id: from.to_string(),
+                to: m.destinations.first().cloned().unwrap_or_default(),
+                text: parsed
+                    .body_text(0)
+                    .map(|t| t.trim().to_string())
+                    .unwrap_or_default(),
+                reply_to: m.header("In-Reply-To"),
+                at: parsed
+                    .date()
+                    .and_then(|d| chrono::DateTime::from_timestamp(d.to_timestamp(), 0))
+                    .unwrap_or_else(chrono::Utc::now),
+                headers: Some(headers),
+            }
+        })
+        .collect()
 }

@@ -19,9 +19,13 @@ pub struct OutboxEntry {
     /// WhatsApp: +E.164; Telegram: the chat id.
     pub to: String,
     pub text: String,
-    /// The message it replies to (Telegram reply_parameters.message_id).
+    /// The message it replies to (Telegram reply_parameters.message_id; email
+    /// In-Reply-To).
     pub reply_to: Option<String>,
     pub at: DateTime<Utc>,
+    /// Email: the subject and the header fields that thread and mark it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub headers: Option<std::collections::BTreeMap<String, String>>,
 }
 
 /// What every channel sandbox records, and the answers it was told to give.
@@ -188,6 +192,7 @@ impl ChannelApi for GraphApi {
             text: text.to_string(),
             reply_to: None,
             at: Utc::now(),
+            headers: None,
         });
         server::json_response(
             200,

@@ -1,6 +1,8 @@
 //! The whole product on 127.0.0.1: moto (or the DynamoDB-API server `AWS_ENDPOINT_URL`
 //! names), the table from the template, the HTTP routes of the deployed API served by
-//! the same handlers, the stream fed to the auto-reply handler, and a WhatsApp sandbox.
+//! the same handlers, the stream fed to the auto-reply handler, sandboxes of the
+//! WhatsApp and Telegram APIs, and email through SES on the same moto server
+//! (`POST /dev/email` plays SES receiving -> SNS -> the inbound-email function).
 
 use crate::bot_sandbox::BotSandbox;
 use crate::sandbox::GraphSandbox;
@@ -10,7 +12,10 @@ use crate::tools::MotoServer;
 use crate::{BoxError, aws, stream};
 use agent_reply::Agent;
 use asyncdesk::auth::hash_key;
-use asyncdesk::config::{AgentConfig, AutoReplyConfig, InboundConfig};
+use asyncdesk::channels::email::EmailSettings;
+use asyncdesk::config::{AgentConfig, AutoReplyConfig, EmailInboundConfig, InboundConfig};
+use asyncdesk::conversation::Channel;
+use asyncdesk::objects::S3Objects;
 use asyncdesk::store::dynamo::DynamoStore;
 use inbound_webhook::Inbound;
 use off_hours_auto_reply::AutoReply;
@@ -36,6 +41,7 @@ pub fn dev_defaults() -> Vec<(&'static str, String)> {
         ("WHATSAPP_ACCESS_TOKEN", "dev-access-token".into()),
         ("TELEGRAM_BOT_TOKEN", "123456:dev-bot-token".into()),
         ("TELEGRAM_WEBHOOK_SECRET", "dev-telegram-secret".into()),
+        ("EMAIL_FROM", "Acme Support <support@acme.example>".into()),
         (
             "BUSINESS_HOURS",
             r#"{"timezone":"Europe/Berlin","weekly":{"mon":["09:00-17:00"],"tue":["09:00-12:30","13:30-17:00"],"wed":["09:00-17:00"],"thu":["09:00-17:00"],"fri":["09:00-15:00"]},"first_response_minutes":60,"auto_reply":{"default":"Thanks for your message. We're away right now; we'll reply by {reply_by}."}}"#.into(),
@@ -69,6 +75,10 @@ impl Settings {
             "TELEGRAM_API_BASE",
             "BUSINESS_HOURS",
             "AUTO_REPLY_MAX_AGE_MINUTES",
+            "AUTO_REPLY_DAILY_CAP",
+            "EMAIL_FROM",
+            "EMAIL_CONFIGURATION_SET",
+            "EMAIL_OWN_ADDRESSES",
             "AGENT_API_KEYS",
             "AWS_ENDPOINT_URL",
             "AWS_ENDPOINT_URL_DYNAMODB",
@@ -161,8 +171,12 @@ pub async fn start(mut settings: Settings) -> Result<RunningStack, BoxError> {
     // The same validation as the deployed functions, on the same variables.
     let env = |k: &str| settings.get(k);
     let inbound_config = InboundConfig::load(&env)?;
-    let auto_reply_config = AutoReplyConfig::load(&env)?;
-    let agent_config = AgentConfig::load(&env)?;
+    let mut auto_reply_config = AutoReplyConfig::load(&env)?;
+    let mut agent_config = AgentConfig::load(&env)?;
+    let email_config = match EmailSettings::load(&env)? {
+        Some(_) => Some(EmailInboundConfig::load(&env)?),
+        None => None,
+    };
 
     let (moto, endpoint) = match settings.endpoint() {
         Some(ep) => (None, ep),
@@ -186,6 +200,28 @@ pub async fn start(mut settings: Settings) -> Result<RunningStack, BoxError> {
         .map(str::to_string)
         .ok_or("the table has no stream (StreamSpecification missing?)")?;
     let store = DynamoStore::new(dynamodb, &inbound_config.table_name);
+    // Email through SES and S3 on the same server: the sender identity is verified
+    // there, and the sending functions' SES client points at it.
+    let email = match &email_config {
+        Some(config) => {
+            crate::mail::verify_identity(&endpoint, &config.email.from.address).await;
+            let sender = Arc::new(crate::mail::ses_sender(&endpoint, config.email.clone()).await);
+            agent_config.channels = agent_config
+                .channels
+                .clone()
+                .with(Channel::Email, sender.clone());
+            auto_reply_config.channels = auto_reply_config
+                .channels
+                .clone()
+                .with(Channel::Email, sender);
+            Some(Arc::new(inbound_email::InboundEmail {
+                store: store.clone(),
+                objects: crate::mail::s3_objects(&endpoint).await,
+                settings: config.email.clone(),
+            }))
+        }
+        None => None,
+    };
     let sandbox = GraphSandbox::new();
     let bot_sandbox = BotSandbox::new();
 
@@ -204,17 +240,35 @@ pub async fn start(mut settings: Settings) -> Result<RunningStack, BoxError> {
         graph: sandbox.clone(),
         bot: bot_sandbox.clone(),
         enabled: sandboxed,
+        ses: email
+            .as_ref()
+            .map(|e| (endpoint.clone(), e.settings.from.address.clone())),
     };
 
     let api_routes = Arc::new(template.http_routes());
     let routes = move |req: Request| {
-        let (inbound, agent, sandboxes, api_routes) = (
+        let (inbound, agent, sandboxes, api_routes, email) = (
             inbound.clone(),
             agent.clone(),
             sandboxes.clone(),
             api_routes.clone(),
+            email.clone(),
         );
-        async move { route(req, &api_routes, &inbound, &agent, &sandboxes).await }
+        async move {
+            if req.uri().path() == "/dev/email" {
+                return match (&email, req.method().as_str()) {
+                    (Some(email), "POST") => dev_email(req, email).await,
+                    (Some(_), _) => {
+                        server::json_response(405, &json!({"message": "POST a raw RFC 822 mail"}))
+                    }
+                    (None, _) => server::json_response(
+                        404,
+                        &json!({"message": "email is not configured (EMAIL_FROM)"}),
+                    ),
+                };
+            }
+            route(req, &api_routes, &inbound, &agent, &sandboxes).await
+        }
     };
     let server_task = server::serve(listener, routes);
 
@@ -265,15 +319,73 @@ struct Sandboxes {
     graph: GraphSandbox,
     bot: BotSandbox,
     enabled: Sandboxed,
+    /// SES on the moto server, and our sending address.
+    ses: Option<(String, String)>,
 }
 
 impl Sandboxes {
     /// Every channel's sent messages, oldest first.
-    fn outbox(&self) -> Vec<crate::sandbox::OutboxEntry> {
+    async fn outbox(&self) -> Vec<crate::sandbox::OutboxEntry> {
         let mut all = self.graph.outbox();
         all.extend(self.bot.outbox());
+        if let Some((endpoint, from)) = &self.ses {
+            all.extend(crate::mail::outbox(endpoint, from).await);
+        }
         all.sort_by_key(|e| e.at);
         all
+    }
+}
+
+/// `POST /dev/email[?encoding=base64|utf8][&sns_message_id=...]`: the raw mail in
+/// the body goes to the inbound-email handler as SES receiving -> SNS delivers it.
+async fn dev_email(
+    req: Request,
+    email: &inbound_email::InboundEmail<DynamoStore, S3Objects>,
+) -> Response {
+    let query: HashMap<String, String> = req
+        .uri()
+        .query()
+        .map(|q| {
+            form_urlencoded::parse(q.as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let encoding = match query
+        .get("encoding")
+        .map(|e| e.to_ascii_lowercase())
+        .as_deref()
+    {
+        None | Some("base64") => crate::mail::Encoding::Base64,
+        Some("utf8" | "utf-8") => crate::mail::Encoding::Utf8,
+        Some(other) => {
+            return server::json_response(
+                400,
+                &json!({"message": format!("encoding must be base64 or utf8, not {other:?}")}),
+            );
+        }
+    };
+    if req.body().is_empty() {
+        return server::json_response(
+            400,
+            &json!({"message": "the body must be a raw RFC 822 mail"}),
+        );
+    }
+    let sns_id = query
+        .get("sns_message_id")
+        .cloned()
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let notification = crate::mail::received_notification_to(
+        req.body(),
+        encoding,
+        &format!("local-{}", uuid::Uuid::new_v4().simple()),
+        &email.settings.from.address,
+    );
+    let event = crate::mail::sns_event(&[(sns_id.as_str(), &notification)]);
+    match inbound_email::handle_event(event, email, chrono::Utc::now()).await {
+        Ok(summary) => server::json_response(200, &json!(summary.receipt)),
+        // What Lambda would do: fail the invocation (and retry it).
+        Err(e) => server::json_response(500, &json!({"message": e.to_string()})),
     }
 }
 
@@ -316,8 +428,8 @@ where
         None => {}
     }
     let enabled = sandboxes.enabled;
-    if path == "/dev/outbox" && (enabled.whatsapp || enabled.telegram) {
-        return server::json_response(200, &json!({ "messages": sandboxes.outbox() }));
+    if path == "/dev/outbox" && (enabled.whatsapp || enabled.telegram || sandboxes.ses.is_some()) {
+        return server::json_response(200, &json!({ "messages": sandboxes.outbox().await }));
     }
     if let Some(rest) = path
         .strip_prefix(SANDBOX_PREFIX)

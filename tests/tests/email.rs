@@ -357,7 +357,7 @@ async fn replies_thread_by_headers_by_ses_ids_by_token_and_by_subject() {
     .await;
     assert_eq!(
         rig.conversation_ids().await,
-        [conversation.clone()],
+        std::slice::from_ref(&conversation),
         "all in one thread"
     );
     // A different subject starts a conversation of its own.
@@ -579,7 +579,7 @@ async fn two_auto_responders_never_ping_pong() {
     let bot = customer("vacation");
     // An auto-responder that marks nothing (no Auto-Submitted, no Precedence): the
     // first mail gets our auto-reply; its answers to our auto-reply do not (the
-    // period claim), and across periods the daily cap ends it.
+    // period claim; across periods the daily cap ends it, see the store tests).
     rig.receive(
         &customer_mail(&bot, "Hi", "p0@example.org", "", "hi"),
         Encoding::Base64,

@@ -207,3 +207,84 @@ async fn a_burst_of_duplicated_deliveries_gets_one_auto_reply_per_customer() {
     }
     running.stop();
 }
+
+/// The README's email walkthrough: a raw mail posted to /dev/email (as SES -> SNS
+/// would deliver it) gets one auto-reply that threads; the agent's answer goes out
+/// through SES with the threading headers; both show in /dev/outbox.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_mail_posted_to_the_local_stack_is_auto_replied_and_answered() {
+    let running = start_closed_stack().await;
+    let (http, base) = (reqwest::Client::new(), running.base_url.clone());
+    let mail = "From: Ada Lovelace <ada@example.org>\r\nTo: Acme Support <support@acme.example>\r\nSubject: Where is my order?\r\nMessage-ID: <order-1@example.org>\r\nDate: "
+        .to_string()
+        + &Utc::now().to_rfc2822()
+        + "\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHi, order 42 has not arrived.\r\n";
+    for encoding in ["base64", "utf8"] {
+        let r: Value = http
+            .post(format!(
+                "{base}/dev/email?encoding={encoding}&sns_message_id=n-{encoding}"
+            ))
+            .body(mail.clone())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        // The second delivery is the same mail (same Message-ID): a duplicate.
+        let (stored, duplicates) = if encoding == "base64" { (1, 0) } else { (0, 1) };
+        assert_eq!(
+            (r["stored"].as_u64(), r["duplicates"].as_u64()),
+            (Some(stored), Some(duplicates)),
+            "{r}"
+        );
+    }
+    let out = settled_outbox(&http, &base, 1).await;
+    assert_eq!(out.len(), 1, "{out:?}");
+    let auto = &out[0];
+    assert_eq!(auto["channel"], "email");
+    assert_eq!(auto["to"], "ada@example.org");
+    assert_eq!(auto["headers"]["Auto-Submitted"], "auto-replied");
+    assert_eq!(auto["headers"]["In-Reply-To"], "<order-1@example.org>");
+    assert_eq!(auto["headers"]["Subject"], "Auto: Re: Where is my order?");
+    // The agent finds the conversation and answers it.
+    let list: Value = http
+        .get(format!("{base}/conversations"))
+        .bearer_auth(stack::DEV_AGENT_KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let conversation = list["conversations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["channel"] == "email")
+        .expect("the email conversation is in the queue")
+        .clone();
+    assert_eq!(conversation["subject"], "Where is my order?");
+    let id = conversation["id"].as_str().unwrap();
+    let sent = http
+        .post(format!("{base}/conversations/{id}/messages"))
+        .bearer_auth(stack::DEV_AGENT_KEY)
+        .json(&serde_json::json!({"text": "It ships today."}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status().as_u16(), 201);
+    let out = settled_outbox(&http, &base, 2).await;
+    let answer = out
+        .iter()
+        .find(|m| m["text"] == "It ships today.")
+        .expect("sent");
+    assert_eq!(answer["headers"]["Subject"], "Re: Where is my order?");
+    assert_eq!(answer["headers"]["References"], "<order-1@example.org>");
+    assert!(answer["headers"].get("Auto-Submitted").is_none());
+    assert_eq!(
+        answer["headers"]["Reply-To"],
+        format!("<support+{id}@acme.example>")
+    );
+    running.stop();
+}

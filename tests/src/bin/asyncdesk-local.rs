@@ -42,6 +42,9 @@ async fn main() {
     );
     println!("  WhatsApp webhook:    {base}/webhooks/whatsapp");
     println!("  Telegram webhook:    {base}/webhooks/telegram");
+    println!(
+        "  Email in (SES->SNS): POST {base}/dev/email  (a raw RFC 822 mail; ?encoding=base64|utf8)"
+    );
     println!("  Agent API:           {base}/conversations");
     println!("  Outbox (sandboxes):  {base}/dev/outbox");
     if dev_key {
