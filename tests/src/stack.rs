@@ -383,7 +383,14 @@ async fn dev_email(
     );
     let event = crate::mail::sns_event(&[(sns_id.as_str(), &notification)]);
     match inbound_email::handle_event(event, email, chrono::Utc::now()).await {
-        Ok(summary) => server::json_response(200, &json!(summary.receipt)),
+        // The receipt in its own field order, as the webhooks answer it.
+        Ok(summary) => http::Response::builder()
+            .status(200)
+            .header("content-type", "application/json")
+            .body(hyper::body::Bytes::from(
+                serde_json::to_vec(&summary.receipt).unwrap_or_default(),
+            ))
+            .expect("a valid response"),
         // What Lambda would do: fail the invocation (and retry it).
         Err(e) => server::json_response(500, &json!({"message": e.to_string()})),
     }
