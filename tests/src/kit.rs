@@ -19,6 +19,39 @@ pub const PHONE_NUMBER_ID: &str = "106540352242922";
 pub const TG_SECRET: &str = "test-telegram-secret";
 pub const TG_BOT_ID: &str = "777000";
 pub const TG_TOKEN: &str = "777000:test-bot-token";
+/// The agent key of the agent `alice` in handler-level tests.
+pub const ALICE_KEY: &str = "alice-key";
+
+/// The agent API over `store` and `outbound`, with `alice`'s key ([`ALICE_KEY`]).
+pub fn agent<S, O>(store: S, outbound: O) -> agent_reply::Agent<S, O> {
+    agent_reply::Agent {
+        store,
+        outbound,
+        keys: asyncdesk::auth::AgentKeys::parse(&format!(
+            "alice={}",
+            asyncdesk::auth::hash_key(ALICE_KEY)
+        ))
+        .expect("a valid key list"),
+    }
+}
+
+/// The auto-reply handler over `store` and `outbound` with business hours `hours`
+/// (JSON), a 60-minute age limit, a daily cap of 3 and `own_addresses`.
+pub fn auto_reply<S, O>(
+    store: S,
+    outbound: O,
+    hours: &str,
+    own_addresses: Vec<String>,
+) -> off_hours_auto_reply::AutoReply<S, O> {
+    off_hours_auto_reply::AutoReply {
+        store,
+        outbound,
+        hours: asyncdesk::hours::BusinessHours::from_json(hours).expect("valid hours"),
+        max_age: chrono::Duration::minutes(60),
+        daily_cap: 3,
+        own_addresses,
+    }
+}
 
 /// The conversation id of a WhatsApp customer of the test business number.
 pub fn wa_conversation(customer: &str) -> ConversationId {
@@ -151,6 +184,28 @@ impl TestTable {
             .await
             .expect("scan");
         out.items().to_vec()
+    }
+
+    /// Every message in the table, in the order they were stored.
+    pub async fn messages(&self) -> Vec<asyncdesk::conversation::Message> {
+        let mut all: Vec<asyncdesk::conversation::Message> = self
+            .items()
+            .await
+            .into_iter()
+            .filter(|i| {
+                i.get("item_type")
+                    .and_then(|v| v.as_s().ok())
+                    .map(String::as_str)
+                    == Some(asyncdesk::store::items::TYPE_MESSAGE)
+            })
+            .map(|i| {
+                asyncdesk::store::items::from_item::<_, asyncdesk::store::items::MessageItem>(i)
+                    .expect("a message item")
+                    .message
+            })
+            .collect();
+        all.sort_by_key(|m| m.stored_at);
+        all
     }
 
     /// The `item_type`s in the table, sorted.

@@ -389,23 +389,7 @@ async fn every_corpus_mail_is_stored_once_and_auto_replied_only_when_a_person_wr
                 .await
                 .unwrap();
             assert_eq!(again.receipt.duplicates, 1, "{name}: redelivery");
-            let items = table.items().await;
-            let message: asyncdesk::conversation::Message = items
-                .iter()
-                .find(|i| {
-                    i.get("item_type")
-                        .and_then(|v| v.as_s().ok())
-                        .map(String::as_str)
-                        == Some("message")
-                })
-                .map(|i| {
-                    asyncdesk::store::items::from_item::<_, asyncdesk::store::items::MessageItem>(
-                        i.clone(),
-                    )
-                    .unwrap()
-                    .message
-                })
-                .unwrap();
+            let message = table.messages().await.remove(0);
             let meta = message.mail.clone().unwrap();
             // RFC 2047 subjects and every charset decode.
             let subject = meta.subject.clone().unwrap_or_default();
@@ -428,17 +412,12 @@ async fn every_corpus_mail_is_stored_once_and_auto_replied_only_when_a_person_wr
                 message.automated
             );
             assert_eq!(message.automated.is_some(), is_loop, "{name}");
-            let auto = off_hours_auto_reply::AutoReply {
-                store: table.store.clone(),
-                outbound: mail::email_channels(endpoint).await,
-                hours: asyncdesk::hours::BusinessHours::from_json(&kit::closed_now_hours(
-                    "Away until {reply_by}.",
-                ))
-                .unwrap(),
-                max_age: chrono::Duration::minutes(60),
-                daily_cap: 3,
-                own_addresses: mail::settings().own_addresses,
-            };
+            let auto = kit::auto_reply(
+                table.store.clone(),
+                mail::email_channels(endpoint).await,
+                &kit::closed_now_hours("Away until {reply_by}."),
+                mail::settings().own_addresses,
+            );
             let to = message.endpoint.customer_id.clone();
             let before = sent_count(&to).await;
             // Every stream record, not only the filtered ones: the handler decides too.

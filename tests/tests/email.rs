@@ -4,10 +4,8 @@
 //! delivery statuses.
 
 use agent_reply::Agent;
-use asyncdesk::auth::{AgentKeys, hash_key};
 use asyncdesk::channels::Channels;
 use asyncdesk::conversation::{Author, Channel, ConversationStatus, DeliveryState, Message};
-use asyncdesk::hours::BusinessHours;
 use asyncdesk::objects::S3Objects;
 use asyncdesk::store::ConversationStore;
 use asyncdesk::store::dynamo::DynamoStore;
@@ -15,12 +13,10 @@ use asyncdesk_tests::kit::{self, TestTable};
 use asyncdesk_tests::mail::{self, Encoding, SUPPORT_ADDRESS, customer_mail};
 use asyncdesk_tests::proxy::CountingProxy;
 use asyncdesk_tests::{server, tools};
-use chrono::{Duration, Utc};
+use chrono::Utc;
 use inbound_email::{InboundEmail, handle_event};
 use off_hours_auto_reply::AutoReply;
 use serde_json::{Value, json};
-
-const KEY: &str = "alice-key";
 
 struct Rig {
     table: TestTable,
@@ -41,22 +37,13 @@ async fn rig() -> Rig {
             objects: mail::s3_objects(endpoint).await,
             settings: settings.clone(),
         },
-        agent: Agent {
-            store: table.store.clone(),
-            outbound: channels.clone(),
-            keys: AgentKeys::parse(&format!("alice={}", hash_key(KEY))).unwrap(),
-        },
-        auto_reply: AutoReply {
-            store: table.store.clone(),
-            outbound: channels,
-            hours: BusinessHours::from_json(&kit::closed_now_hours(
-                "We're away; we'll reply by {reply_by}.",
-            ))
-            .unwrap(),
-            max_age: Duration::minutes(60),
-            daily_cap: 3,
-            own_addresses: settings.own_addresses,
-        },
+        agent: kit::agent(table.store.clone(), channels.clone()),
+        auto_reply: kit::auto_reply(
+            table.store.clone(),
+            channels,
+            &kit::closed_now_hours("We're away; we'll reply by {reply_by}."),
+            settings.own_addresses,
+        ),
         table,
     }
 }
@@ -84,25 +71,7 @@ impl Rig {
     }
 
     async fn messages(&self) -> Vec<Message> {
-        let mut all = Vec::new();
-        for item in self.table.items().await {
-            if item
-                .get("item_type")
-                .and_then(|v| v.as_s().ok())
-                .map(String::as_str)
-                == Some("message")
-            {
-                all.push(
-                    asyncdesk::store::items::from_item::<_, asyncdesk::store::items::MessageItem>(
-                        item,
-                    )
-                    .unwrap()
-                    .message,
-                );
-            }
-        }
-        all.sort_by_key(|m| m.stored_at);
-        all
+        self.table.messages().await
     }
 
     async fn conversation_ids(&self) -> Vec<String> {
@@ -127,7 +96,7 @@ impl Rig {
         let req = kit::agent_request(
             "POST",
             &format!("/conversations/{conversation}/messages"),
-            Some(KEY),
+            Some(kit::ALICE_KEY),
             Some(json!({ "text": text })),
         );
         kit::read(agent_reply::handle(&req, &self.agent, Utc::now()).await)
@@ -388,7 +357,7 @@ async fn replies_thread_by_headers_by_ses_ids_by_token_and_by_subject() {
     let req = kit::agent_request(
         "GET",
         &format!("/conversations/{conversation}"),
-        Some(KEY),
+        Some(kit::ALICE_KEY),
         None,
     );
     let (status, thread) = kit::read(agent_reply::handle(&req, &rig.agent, Utc::now()).await);
@@ -769,15 +738,11 @@ async fn an_agent_reply_refused_by_ses_is_a_4xx_and_stays_in_the_thread_as_faile
     .await;
     let conversation = rig.conversation_ids().await.pop().unwrap();
     let (base, _task) = failing_ses(400, "MessageRejected").await;
-    let agent = Agent {
-        store: rig.table.store.clone(),
-        outbound: mail::email_channels(&base).await,
-        keys: AgentKeys::parse(&format!("alice={}", hash_key(KEY))).unwrap(),
-    };
+    let agent = kit::agent(rig.table.store.clone(), mail::email_channels(&base).await);
     let req = kit::agent_request(
         "POST",
         &format!("/conversations/{conversation}/messages"),
-        Some(KEY),
+        Some(kit::ALICE_KEY),
         Some(json!({"text": "hello"})),
     );
     let (status, body) = kit::read(agent_reply::handle(&req, &agent, Utc::now()).await);
@@ -789,4 +754,34 @@ async fn an_agent_reply_refused_by_ses_is_a_4xx_and_stays_in_the_thread_as_faile
         .find(|m| m.author == Author::Agent("alice".into()))
         .unwrap();
     assert_eq!(failed.delivery.unwrap().state, DeliveryState::Failed);
+}
+
+#[tokio::test]
+async fn spam_is_stored_as_spam_and_never_answered() {
+    let rig = rig().await;
+    let spammer = customer("spam");
+    let m = customer_mail(&spammer, "You won", "s1@example.org", "", "Click here");
+    let mut n = mail::received_notification(&m, Encoding::Base64, "ses-spam");
+    n["receipt"]["spamVerdict"]["status"] = json!("FAIL");
+    let summary = handle_event(mail::sns_event(&[("spam-1", &n)]), &rig.inbound, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(summary.receipt.stored, 1, "kept, not dropped");
+    let stored = rig.messages().await.pop().unwrap();
+    assert_eq!(stored.automated.as_deref(), Some("spam"));
+    assert!(!stored.wants_answer);
+    let conversation = rig
+        .table
+        .store
+        .get_conversation(&stored.conversation_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        conversation.status,
+        ConversationStatus::Resolved,
+        "not in the open queue"
+    );
+    rig.run_stream().await;
+    assert!(sent_to(&spammer).await.is_empty());
 }

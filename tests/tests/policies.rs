@@ -258,3 +258,72 @@ async fn auto_reply_policy_covers_claims_sends_and_retries() {
         ],
     );
 }
+
+#[tokio::test]
+async fn inbound_email_policy_covers_mail_threads_rejections_and_statuses() {
+    use asyncdesk_tests::mail::{self, Encoding};
+    let rig = rig().await;
+    let now = Utc::now();
+    let deps = inbound_email::InboundEmail {
+        store: rig.store.clone(),
+        objects: mail::s3_objects(&rig.table.endpoint).await,
+        settings: mail::settings(),
+    };
+    // A mail with a subject (thread lookup, then the transaction), a reply to it.
+    let first = mail::customer_mail(
+        "ada@example.org",
+        "Kettle",
+        "pk1@example.org",
+        "",
+        "It leaks",
+    );
+    let reply = mail::customer_mail(
+        "ada@example.org",
+        "Re: Kettle",
+        "pk2@example.org",
+        "In-Reply-To: <pk1@example.org>\r\n",
+        "Hello?",
+    );
+    for (i, m) in [first, reply].iter().enumerate() {
+        let n = mail::received_notification(m, Encoding::Base64, &format!("ses-p{i}"));
+        let id = format!("sns-p{i}");
+        inbound_email::handle_event(mail::sns_event(&[(id.as_str(), &n)]), &deps, now)
+            .await
+            .unwrap();
+    }
+    // Something unreadable (a rejection), and statuses of our mail: one for a sent
+    // reply, one that overtook its message (parked).
+    let garbage = json!({"Records": [{"Sns": {"Type": "Notification", "MessageId": "px", "Message": "not json"}}]});
+    inbound_email::handle_event(garbage, &deps, now)
+        .await
+        .unwrap();
+    let endpoint = Endpoint {
+        channel: Channel::Email,
+        business_id: mail::SUPPORT_ADDRESS.into(),
+        customer_id: "ada@example.org".into(),
+    };
+    let conversation = endpoint.thread_id("pk1@example.org");
+    let mut answer = Message::outbound(&endpoint, Author::Agent("alice".into()), "on it", now);
+    answer.conversation_id = conversation;
+    answer.provider_message_id = Some("ses-linked".into());
+    rig.table
+        .store
+        .record_outbound(&answer, OutboundEffect::AwaitCustomer, now)
+        .await
+        .unwrap();
+    for (n, ses_id) in [("pe1", "ses-linked"), ("pe2", "ses-early")] {
+        let e = mail::ses_event("Delivery", ses_id);
+        inbound_email::handle_event(mail::sns_event(&[(n, &e)]), &deps, now)
+            .await
+            .unwrap();
+    }
+    rig.assert_policy_covers(
+        "InboundEmailFunction",
+        &[
+            "dynamodb:BatchGetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:GetItem",
+        ],
+    );
+}

@@ -3,22 +3,19 @@
 //! stand-in.
 
 use agent_reply::Agent;
-use asyncdesk::auth::{AgentKeys, hash_key};
 use asyncdesk::channels::Channels;
 use asyncdesk::conversation::{Author, Channel, Content};
-use asyncdesk::hours::BusinessHours;
 use asyncdesk::store::ConversationStore;
 use asyncdesk::store::dynamo::DynamoStore;
 use asyncdesk_tests::bot_sandbox::BotSandbox;
 use asyncdesk_tests::kit::{self, TG_SECRET, TestTable};
 use asyncdesk_tests::proxy::CountingProxy;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use inbound_webhook::Inbound;
 use off_hours_auto_reply::AutoReply;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
-const KEY: &str = "alice-key";
 /// Open Mondays 08:00-18:00 UTC only.
 const HOURS: &str = r#"{"timezone":"UTC","weekly":{"mon":["08:00-18:00"]},"first_response_minutes":30,
     "auto_reply":{"default":"We're away; we'll reply by {reply_by}."}}"#;
@@ -40,19 +37,8 @@ async fn rig() -> Rig {
         Channels::default().with(Channel::Telegram, Arc::new(kit::telegram_client(&base)));
     Rig {
         inbound: Arc::new(kit::inbound(table.store.clone())),
-        agent: Agent {
-            store: table.store.clone(),
-            outbound: channels.clone(),
-            keys: AgentKeys::parse(&format!("alice={}", hash_key(KEY))).unwrap(),
-        },
-        auto_reply: AutoReply {
-            store: table.store.clone(),
-            outbound: channels,
-            hours: BusinessHours::from_json(HOURS).unwrap(),
-            max_age: Duration::minutes(60),
-            daily_cap: 3,
-            own_addresses: Vec::new(),
-        },
+        agent: kit::agent(table.store.clone(), channels.clone()),
+        auto_reply: kit::auto_reply(table.store.clone(), channels, HOURS, Vec::new()),
         table,
         bot,
         _task: task,
@@ -83,7 +69,7 @@ impl Rig {
         let req = kit::agent_request(
             "POST",
             &format!("/conversations/{id}/messages"),
-            Some(KEY),
+            Some(kit::ALICE_KEY),
             Some(json!({ "text": text })),
         );
         kit::read(agent_reply::handle(&req, &self.agent, Utc::now()).await)
@@ -321,7 +307,7 @@ async fn flood_control_blocked_users_and_moved_groups() {
     let req = kit::agent_request(
         "POST",
         &format!("/conversations/{id}/messages"),
-        Some(KEY),
+        Some(kit::ALICE_KEY),
         Some(json!({"text": "later"})),
     );
     let resp = agent_reply::handle(&req, &rig.agent, now).await;
