@@ -24,6 +24,13 @@ fn table_name(env: Lookup) -> Result<String, ConfigError> {
     Ok(name)
 }
 
+/// `BUSINESS_HOURS`, validated against the time the function starts (the one clock
+/// read of the time rules: the schedule must open within a year of it).
+fn business_hours(env: Lookup) -> Result<BusinessHours, ConfigError> {
+    BusinessHours::from_json(&required(env, "BUSINESS_HOURS")?, chrono::Utc::now())
+        .map_err(|e| ConfigError::new(format!("BUSINESS_HOURS.{}", e.field), e.reason))
+}
+
 /// Settings of the inbound webhook function: the webhook side of every enabled
 /// channel. `Debug` shows which channels are enabled, never their secrets.
 #[derive(Debug, Clone)]
@@ -74,8 +81,7 @@ pub struct AutoReplyConfig {
 
 impl AutoReplyConfig {
     pub fn load(env: Lookup) -> Result<Self, ConfigError> {
-        let hours = BusinessHours::from_json(&required(env, "BUSINESS_HOURS")?)
-            .map_err(|e| ConfigError::new(format!("BUSINESS_HOURS.{}", e.field), e.reason))?;
+        let hours = business_hours(env)?;
         let max_age_minutes = match env("AUTO_REPLY_MAX_AGE_MINUTES") {
             None => 60,
             Some(v) => v
@@ -124,6 +130,8 @@ pub struct AgentConfig {
     pub table_name: String,
     pub channels: Channels,
     pub agent_keys: AgentKeys,
+    /// For `GET /availability` (and the queue's promises).
+    pub hours: BusinessHours,
 }
 
 impl AgentConfig {
@@ -133,6 +141,7 @@ impl AgentConfig {
             channels: Channels::load(env)?,
             agent_keys: AgentKeys::parse(&required(env, "AGENT_API_KEYS")?)
                 .map_err(|reason| ConfigError::new("AGENT_API_KEYS", reason))?,
+            hours: business_hours(env)?,
         })
     }
 }
@@ -150,6 +159,9 @@ mod tests {
         move |k| map.get(k).cloned()
     }
 
+    const HOURS: &str =
+        r#"{"timezone":"UTC","weekly":{"mon":["09:00-17:00"]},"auto_reply":{"default":"x"}}"#;
+
     #[test]
     fn debug_output_never_shows_secrets() {
         let keys = format!("a={}", crate::auth::hash_key("k"));
@@ -161,6 +173,7 @@ mod tests {
             ("TELEGRAM_BOT_TOKEN", "123:bot-s3cret"),
             ("TELEGRAM_WEBHOOK_SECRET", "hook-s3cret"),
             ("AGENT_API_KEYS", keys.as_str()),
+            ("BUSINESS_HOURS", HOURS),
         ];
         let env = lookup(&pairs);
         let shown = format!(
@@ -189,6 +202,7 @@ mod tests {
             ("WHATSAPP_APP_SECRET", ""),
             ("WHATSAPP_ACCESS_TOKEN", ""),
             ("AGENT_API_KEYS", keys.as_str()),
+            ("BUSINESS_HOURS", HOURS),
         ];
         let telegram_only = lookup(&pairs);
         let inbound = InboundConfig::load(&telegram_only).unwrap();

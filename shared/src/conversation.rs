@@ -496,6 +496,31 @@ pub struct Message {
     /// this mail's Message-ID, our SES message id, the subject).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub thread_keys: Vec<String>,
+    /// Inbound: the sender's name, language and time zone as the channel gave or
+    /// implied them when it arrived (the auto-reply addresses them).
+    #[serde(default, skip_serializing_if = "Sender::is_empty")]
+    pub sender: Sender,
+}
+
+/// What an inbound message says about its sender, for the auto-reply.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sender {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// IETF language tag (Telegram `language_code`, email Content-Language).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// The customer's time zone where the channel implies it: an IANA name (from a
+    /// phone number's calling code) or a UTC offset like `+09:00` (from an email's
+    /// Date header).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zone: Option<String>,
+}
+
+impl Sender {
+    pub fn is_empty(&self) -> bool {
+        *self == Sender::default()
+    }
 }
 
 /// What a channel reported about a message's sender that tells a person from a
@@ -607,6 +632,7 @@ impl Message {
             automated: None,
             mail: None,
             thread_keys: Vec::new(),
+            sender: Sender::default(),
         }
     }
 
@@ -639,6 +665,7 @@ impl Message {
             automated: None,
             mail: None,
             thread_keys: Vec::new(),
+            sender: Sender::default(),
         }
     }
 
@@ -686,7 +713,9 @@ pub struct InboundMessage {
 }
 
 impl InboundMessage {
-    pub fn new(message: Message, customer: CustomerProfile, dedupe_key: String) -> Self {
+    pub fn new(mut message: Message, customer: CustomerProfile, dedupe_key: String) -> Self {
+        message.sender.name = customer.name.clone();
+        message.sender.language = customer.language.clone();
         InboundMessage {
             message,
             customer,

@@ -32,8 +32,14 @@ pub fn agent<S, O>(store: S, outbound: O) -> agent_reply::Agent<S, O> {
             asyncdesk::auth::hash_key(ALICE_KEY)
         ))
         .expect("a valid key list"),
+        hours: asyncdesk::hours::BusinessHours::from_json(DEV_HOURS, chrono::Utc::now())
+            .expect("valid hours"),
     }
 }
+
+/// Business hours for handler tests that do not depend on them (Mon-Fri office
+/// hours in Europe/Berlin).
+pub const DEV_HOURS: &str = r#"{"timezone":"Europe/Berlin","weekly":{"mon":["09:00-17:00"],"tue":["09:00-17:00"],"wed":["09:00-17:00"],"thu":["09:00-17:00"],"fri":["09:00-17:00"]},"first_response_minutes":60,"auto_reply":{"default":"We'll reply by {reply_by}."}}"#;
 
 /// The auto-reply handler over `store` and `outbound` with business hours `hours`
 /// (JSON), a 60-minute age limit, a daily cap of 3 and `own_addresses`.
@@ -46,7 +52,8 @@ pub fn auto_reply<S, O>(
     off_hours_auto_reply::AutoReply {
         store,
         outbound,
-        hours: asyncdesk::hours::BusinessHours::from_json(hours).expect("valid hours"),
+        hours: asyncdesk::hours::BusinessHours::from_json(hours, chrono::Utc::now())
+            .expect("valid hours"),
         max_age: chrono::Duration::minutes(60),
         daily_cap: 3,
         own_addresses,

@@ -32,6 +32,7 @@ async fn rig() -> Rig {
             hash_key("bob-key")
         ))
         .unwrap(),
+        hours: asyncdesk::hours::BusinessHours::from_json(kit::DEV_HOURS, Utc::now()).unwrap(),
     };
     Rig {
         table,
@@ -506,6 +507,7 @@ async fn a_store_outage_after_the_send_neither_loses_the_reply_nor_invites_a_res
         store: FinalWriteFails(rig.table.store.clone()),
         outbound: kit::whatsapp_channels(&base, "wa-token"),
         keys: AgentKeys::parse(&format!("alice={}", hash_key(KEY))).unwrap(),
+        hours: asyncdesk::hours::BusinessHours::from_json(kit::DEV_HOURS, Utc::now()).unwrap(),
     };
     let req = kit::agent_request(
         "POST",

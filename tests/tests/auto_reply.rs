@@ -34,7 +34,7 @@ async fn rig() -> Rig {
     let deps = AutoReply {
         store: table.store.clone(),
         outbound: channels,
-        hours: BusinessHours::from_json(HOURS).unwrap(),
+        hours: BusinessHours::from_json(HOURS, Utc::now()).unwrap(),
         max_age: Duration::minutes(60),
         daily_cap: 3,
         own_addresses: Vec::new(),

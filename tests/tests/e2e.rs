@@ -114,7 +114,7 @@ async fn webhook_to_auto_reply_to_agent_reply_through_the_local_stack() {
 
     let out = wait_for_outbox(&http, &base, 1).await;
     assert_eq!(out.len(), 1, "one auto-reply: {out:?}");
-    let hours = BusinessHours::from_json(&hours_json).unwrap();
+    let hours = BusinessHours::from_json(&hours_json, Utc::now()).unwrap();
     let period = hours.off_hours_period(now).unwrap();
     assert_eq!(
         out[0]["text"],

@@ -143,6 +143,7 @@ fn api_routes_are_the_documented_ones() {
         .collect();
     routes.sort();
     let expected = [
+        ("GET", "/availability", "AgentReplyFunction"),
         ("GET", "/conversations", "AgentReplyFunction"),
         ("GET", "/conversations/{id}", "AgentReplyFunction"),
         ("GET", "/webhooks/whatsapp", "InboundWebhookFunction"),

@@ -3,7 +3,6 @@
 //! by that function's policy in `infra/template.yaml`. The handlers run against moto
 //! through a proxy that records the IAM action of each request.
 
-use asyncdesk::auth::{AgentKeys, hash_key};
 use asyncdesk::channels::{Channels, whatsapp};
 use asyncdesk::conversation::{Author, Channel, DeliveryState, Endpoint, Message, StatusUpdate};
 use asyncdesk::hours::BusinessHours;
@@ -172,12 +171,8 @@ async fn agent_reply_policy_covers_queue_thread_and_replies() {
         .customer_writes("4961", now - Duration::minutes(5))
         .await;
     rig.status_overtakes_next_send("wamid.race", now).await;
-    let key = "alice-key";
-    let deps = agent_reply::Agent {
-        store: rig.store.clone(),
-        outbound: rig.channels.clone(),
-        keys: AgentKeys::parse(&format!("alice={}", hash_key(key))).unwrap(),
-    };
+    let key = kit::ALICE_KEY;
+    let deps = kit::agent(rig.store.clone(), rig.channels.clone());
     let call = |method: &str, path: String, body: Option<serde_json::Value>| {
         let req = kit::agent_request(method, &path, Some(key), body);
         let deps = &deps;
@@ -229,7 +224,7 @@ async fn auto_reply_policy_covers_claims_sends_and_retries() {
     let deps = off_hours_auto_reply::AutoReply {
         store: rig.store.clone(),
         outbound: rig.channels.clone(),
-        hours: BusinessHours::from_json(hours).unwrap(),
+        hours: BusinessHours::from_json(hours, Utc::now()).unwrap(),
         max_age: Duration::minutes(60),
         daily_cap: 3,
         own_addresses: Vec::new(),

@@ -7,7 +7,7 @@
 use asyncdesk::config::AutoReplyConfig;
 use asyncdesk::conversation::{Author, Message};
 use asyncdesk::deliver::deliver;
-use asyncdesk::hours::BusinessHours;
+use asyncdesk::hours::{BusinessHours, CustomerZone, Moment, Recipient};
 use asyncdesk::loop_guard;
 use asyncdesk::ports::{
     AutoReplyClaim, ConversationStore, Outbound, Outgoing, ReplyContext, SendError, StoreError,
@@ -140,8 +140,14 @@ pub async fn auto_reply_to<S: ConversationStore, O: Outbound>(
     if now - sent_at > deps.max_age {
         return Ok(Outcome::Skipped("message too old for an auto-reply"));
     }
-    let Some(period) = deps.hours.off_hours_period(sent_at) else {
-        return Ok(Outcome::Skipped("sent within business hours"));
+    let period = match deps.hours.moment(sent_at) {
+        Moment::Open => return Ok(Outcome::Skipped("sent within business hours")),
+        Moment::ClosedBeyondHorizon => {
+            return Ok(Outcome::Skipped(
+                "no opening within a year: nothing truthful to promise",
+            ));
+        }
+        Moment::Closed(period) => period,
     };
     let conversation = &message.conversation_id;
     // Claims are per customer, not per conversation: an email customer with several
@@ -177,7 +183,15 @@ pub async fn auto_reply_to<S: ConversationStore, O: Outbound>(
         conversation: conversation.clone(),
         endpoint: message.endpoint.clone(),
         author: Author::AutoReply,
-        text: deps.hours.auto_reply_text(&period),
+        text: deps.hours.auto_reply_text(
+            &period,
+            &Recipient {
+                channel: Some(message.endpoint.channel),
+                language: message.sender.language.as_deref(),
+                name: message.sender.name.as_deref(),
+                zone: message.sender.zone.as_deref().and_then(CustomerZone::parse),
+            },
+        ),
         reply: Some(ReplyContext::to_message(message)),
     };
     let delivered = match deliver(&deps.store, &deps.outbound, &outgoing, now).await {

@@ -478,6 +478,13 @@ pub fn parse_mail(
         ..Origin::default()
     };
     crate::loop_guard::judge(&mut message, &settings.own_addresses);
+    message.sender = crate::conversation::Sender {
+        name: from_name.clone(),
+        language: language.clone(),
+        zone: utc_offset_minutes
+            .and_then(crate::hours::CustomerZone::from_offset_minutes)
+            .map(|z| z.as_string()),
+    };
 
     // The conversation: our Reply-To token, else a thread lookup (In-Reply-To,
     // References newest first, the subject), else a thread of its own.

@@ -383,6 +383,9 @@ fn parse_message(
         msg.raw = Some(raw_json.to_string());
     }
     crate::loop_guard::judge(&mut msg, &[]);
+    // The customer's time zone, when the number's country has only one.
+    msg.sender.zone =
+        crate::hours::CustomerZone::from_phone(&msg.endpoint.customer_id).map(|z| z.as_string());
     let dedupe_key = format!("whatsapp#{business_id}#{}", msg.id);
     Ok(InboundMessage::new(
         msg,
