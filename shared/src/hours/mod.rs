@@ -137,4 +137,6 @@ impl BusinessHours {
 }
 
 #[cfg(test)]
+mod props;
+#[cfg(test)]
 mod tests;
