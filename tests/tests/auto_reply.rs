@@ -286,3 +286,65 @@ async fn a_message_dated_ahead_of_our_clock_is_judged_when_it_arrived() {
     );
     assert_eq!(rig.sandbox.outbox().len(), 1);
 }
+
+/// Office hours in Berlin with a three-week closure at the year end; the template
+/// uses the customer's name and their own time.
+const BERLIN_HOLIDAYS: &str = r#"{"timezone":"Europe/Berlin",
+    "weekly":{"mon":["09:00-17:00"],"tue":["09:00-17:00"],"wed":["09:00-17:00"],"thu":["09:00-17:00"],"fri":["09:00-17:00"]},
+    "holidays":[{"from":"2026-12-21","to":"2027-01-10"}],"first_response_minutes":60,
+    "auto_reply":{"default":"Hi {customer_name}, we reply by {reply_by} ({reply_by_local})."}}"#;
+
+#[tokio::test]
+async fn one_auto_reply_per_night_and_one_for_a_whole_holiday_run_in_the_customers_time() {
+    let rig = rig().await;
+    let deps = AutoReply {
+        store: rig.deps.store.clone(),
+        outbound: rig.deps.outbound.clone(),
+        hours: BusinessHours::from_json(BERLIN_HOLIDAYS, at("2026-11-01T00:00:00Z")).unwrap(),
+        max_age: rig.deps.max_age,
+        daily_cap: rig.deps.daily_cap,
+        own_addresses: Vec::new(),
+    };
+    let customer = "819012345678"; // Tokyo
+    let mut n = 0;
+    let mut write = |when: &str| {
+        n += 1;
+        (at(when), format!("wn{n}"))
+    };
+    let sends = [
+        write("2026-11-30T19:00:00Z"), // Mon 20:00 CET
+        write("2026-11-30T22:30:00Z"), // the same night, 23:30 CET
+        write("2026-12-01T19:00:00Z"), // the next night
+        write("2026-12-22T10:00:00Z"), // the holiday run...
+        write("2027-01-05T10:00:00Z"), // ...still the same closed stretch
+    ];
+    for (when, id) in &sends {
+        receive(
+            &rig,
+            customer,
+            json!([kit::text_message(customer, id, when.timestamp(), "Hello?")]),
+            *when,
+        )
+        .await;
+        let stored = rig
+            .table
+            .messages()
+            .await
+            .into_iter()
+            .find(|m| m.id == *id)
+            .unwrap();
+        assert_eq!(stored.sender.zone.as_deref(), Some("Asia/Tokyo"));
+        auto_reply_to(&stored, &deps, *when + Duration::minutes(1))
+            .await
+            .unwrap();
+    }
+    let texts: Vec<String> = rig.sandbox.outbox().into_iter().map(|m| m.text).collect();
+    assert_eq!(
+        texts,
+        [
+            "Hi Ada, we reply by Tue 1 Dec, 10:00 CET (Tue 1 Dec, 18:00 your time).",
+            "Hi Ada, we reply by Wed 2 Dec, 10:00 CET (Wed 2 Dec, 18:00 your time).",
+            "Hi Ada, we reply by Mon 11 Jan, 10:00 CET (Mon 11 Jan, 18:00 your time).",
+        ]
+    );
+}
