@@ -15,7 +15,10 @@ fn at(s: &str) -> DateTime<Utc> {
 
 async fn get(path: &str, now: DateTime<Utc>) -> (u16, Value, Option<String>) {
     let table = TestTable::new().await;
-    let mut agent = kit::agent(table.store.clone(), asyncdesk::channels::Channels::default());
+    let mut agent = kit::agent(
+        table.store.clone(),
+        asyncdesk::channels::Channels::default(),
+    );
     agent.hours = BusinessHours::from_json(kit::DEV_HOURS, now).unwrap();
     // No Authorization header: the route is public.
     let resp = agent_reply::handle(&kit::agent_request("GET", path, None, None), &agent, now).await;
@@ -43,29 +46,56 @@ async fn closed_open_and_now_in_the_businesss_offset() {
     // Open: when it closes, and reply-by counted from now.
     let (_, body, _) = get("/availability?at=2026-11-30T16:30:00%2B01:00", now).await;
     assert_eq!(
-        (&body["open"], &body["closes_at"], &body["next_open"], &body["reply_by"]),
-        (&json!(true), &json!("2026-11-30T17:00:00+01:00"), &Value::Null, &json!("2026-12-01T09:30:00+01:00"))
+        (
+            &body["open"],
+            &body["closes_at"],
+            &body["next_open"],
+            &body["reply_by"]
+        ),
+        (
+            &json!(true),
+            &json!("2026-11-30T17:00:00+01:00"),
+            &Value::Null,
+            &json!("2026-12-01T09:30:00+01:00")
+        )
     );
     // An unencoded '+' arrives as a space, and is read as the '+' it was.
     let (status, body, _) = get("/availability?at=2026-11-30T16:30:00+01:00", now).await;
     assert_eq!((status, &body["open"]), (200, &json!(true)));
     // Without `at`: now, cacheable for a minute.
     let (status, body, cache) = get("/availability", now).await;
-    assert_eq!((status, &body["at"], &body["open"]), (200, &json!("2026-11-25T11:00:00+01:00"), &json!(true)));
+    assert_eq!(
+        (status, &body["at"], &body["open"]),
+        (200, &json!("2026-11-25T11:00:00+01:00"), &json!(true))
+    );
     assert_eq!(cache.as_deref(), Some("public, max-age=60"));
 }
 
 #[tokio::test]
 async fn a_bad_instant_is_a_400_with_a_json_error() {
     let now = at("2026-11-25T10:00:00Z");
-    for bad in ["tomorrow", "2026-11-30", "2026-11-30T25:00:00Z", "2032-01-01T00:00:00Z", "2020-01-01T00:00:00Z"] {
+    for bad in [
+        "tomorrow",
+        "2026-11-30",
+        "2026-11-30T25:00:00Z",
+        "2032-01-01T00:00:00Z",
+        "2020-01-01T00:00:00Z",
+    ] {
         let (status, body, _) = get(&format!("/availability?at={bad}"), now).await;
         assert_eq!(status, 400, "{bad}: {body}");
         assert_eq!(body["error"]["code"], "bad_request", "{body}");
     }
     let table = TestTable::new().await;
-    let agent = kit::agent(table.store.clone(), asyncdesk::channels::Channels::default());
-    let resp = agent_reply::handle(&kit::agent_request("POST", "/availability", None, None), &agent, now).await;
+    let agent = kit::agent(
+        table.store.clone(),
+        asyncdesk::channels::Channels::default(),
+    );
+    let resp = agent_reply::handle(
+        &kit::agent_request("POST", "/availability", None, None),
+        &agent,
+        now,
+    )
+    .await;
     assert_eq!(resp.status().as_u16(), 405);
 }
 
@@ -76,10 +106,15 @@ async fn the_local_stack_serves_it() {
         ("TABLE_NAME", format!("asyncdesk-local-{}", uuid::Uuid::new_v4().simple())),
         ("BUSINESS_HOURS", r#"{"timezone":"Asia/Kathmandu","weekly":{"sun":["10:00-11:00"]},"first_response_minutes":90,"auto_reply":{"default":"x"}}"#.to_string()),
     ]);
-    let running = stack::start(Settings::new(&|k| overrides.get(k).cloned())).await.unwrap();
-    let resp = reqwest::get(format!("{}/availability?at=2026-11-28T00:00:00Z", running.base_url))
+    let running = stack::start(Settings::new(&|k| overrides.get(k).cloned()))
         .await
         .unwrap();
+    let resp = reqwest::get(format!(
+        "{}/availability?at=2026-11-28T00:00:00Z",
+        running.base_url
+    ))
+    .await
+    .unwrap();
     assert_eq!(resp.status().as_u16(), 200);
     assert_eq!(resp.headers()["access-control-allow-origin"], "*");
     let body: Value = resp.json().await.unwrap();

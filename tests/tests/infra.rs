@@ -211,3 +211,29 @@ fn email_is_wired_from_ses_to_the_function() {
         assert!(events.contains(kind), "{events}");
     }
 }
+
+/// The README's full BUSINESS_HOURS example is a valid configuration, and shows every
+/// feature it claims to.
+#[test]
+fn the_readme_business_hours_example_is_valid() {
+    let readme =
+        std::fs::read_to_string(asyncdesk_tests::workspace_root().join("README.md")).unwrap();
+    let section = &readme[readme.find("### Business hours").expect("the section")..];
+    let start = section.find("```json\n").expect("a JSON example") + "```json\n".len();
+    let example = &section[start..start + section[start..].find("```").unwrap()];
+    let hours = asyncdesk::hours::BusinessHours::from_json(example, chrono::Utc::now())
+        .unwrap_or_else(|e| panic!("the README example: {e}"));
+    for feature in [
+        "22:00-06:00",
+        "\"from\"",
+        "\"hours\": []",
+        "\"languages\"",
+        "\"channels\"",
+        "{reply_by_local}",
+        "{customer_name}",
+        "{next_open}",
+    ] {
+        assert!(example.contains(feature), "the example shows {feature}");
+    }
+    assert!(hours.templates.languages.contains_key("de"));
+}

@@ -80,16 +80,26 @@ pub fn availability(req: &Request, hours: &BusinessHours, now: DateTime<Utc>) ->
         t.with_timezone(&hours.timezone)
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
     };
+    // A struct, so the fields keep this order.
+    #[derive(serde::Serialize)]
+    struct Answer {
+        at: String,
+        timezone: &'static str,
+        open: bool,
+        closes_at: Option<String>,
+        next_open: Option<String>,
+        reply_by: Option<String>,
+    }
     let mut resp = json(
         200,
-        &j!({
-            "at": local(at),
-            "timezone": hours.timezone.name(),
-            "open": a.open,
-            "closes_at": a.closes_at.map(local),
-            "next_open": a.next_open.map(local),
-            "reply_by": a.reply_by.map(local),
-        }),
+        &Answer {
+            at: local(at),
+            timezone: hours.timezone.name(),
+            open: a.open,
+            closes_at: a.closes_at.map(local),
+            next_open: a.next_open.map(local),
+            reply_by: a.reply_by.map(local),
+        },
     );
     let cache = if query_param(req.uri(), "at").is_some() {
         "public, max-age=3600"

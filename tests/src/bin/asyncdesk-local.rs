@@ -46,6 +46,7 @@ async fn main() {
         "  Email in (SES->SNS): POST {base}/dev/email  (a raw RFC 822 mail; ?encoding=base64|utf8)"
     );
     println!("  Agent API:           {base}/conversations");
+    println!("  Availability:        {base}/availability   (public)");
     println!("  Outbox (sandboxes):  {base}/dev/outbox");
     if dev_key {
         println!(
