@@ -85,6 +85,37 @@ impl ApiError {
     }
 }
 
+/// The id of this request: API Gateway's request id when there is one (it is also
+/// in API Gateway's access logs), else a fresh one (tests, the local stack).
+pub fn request_id(req: &lambda_http::Request) -> String {
+    use lambda_http::RequestExt;
+    use lambda_http::request::RequestContext;
+    match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.request_id.clone(),
+        _ => None,
+    }
+    .filter(|id| !id.is_empty())
+    .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+}
+
+/// Every answer carries `x-request-id`; an error's JSON also carries it as
+/// `error.request_id`, so errors everywhere share one shape
+/// `{"error": {"code", "message", "details", "request_id"}}`.
+pub fn with_request_id(mut resp: Response<Body>, request_id: &str) -> Response<Body> {
+    if resp.status().as_u16() >= 400
+        && let Ok(mut v) = serde_json::from_slice::<Value>(resp.body().as_ref())
+        && let Some(error) = v.get_mut("error").and_then(Value::as_object_mut)
+    {
+        error.insert("request_id".into(), Value::String(request_id.to_string()));
+        error.entry("details").or_insert(Value::Null);
+        *resp.body_mut() = Body::Binary(serde_json::to_vec(&v).expect("JSON"));
+    }
+    if let Ok(value) = lambda_http::http::HeaderValue::from_str(request_id) {
+        resp.headers_mut().insert("x-request-id", value);
+    }
+    resp
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {

@@ -534,3 +534,66 @@ async fn a_store_outage_after_the_send_neither_loses_the_reply_nor_invites_a_res
         asyncdesk::conversation::DeliveryState::Sending
     );
 }
+
+#[tokio::test]
+async fn errors_share_one_shape_with_the_request_id_in_body_and_header() {
+    let rig = rig().await;
+    let resp = agent_reply::handle(
+        &kit::agent_request("GET", "/conversations", None, None),
+        &rig.deps,
+        Utc::now(),
+    )
+    .await;
+    let header = resp.headers()["x-request-id"].to_str().unwrap().to_string();
+    let (status, body) = kit::read(resp);
+    assert_eq!(status, 401);
+    assert_eq!(body["error"]["code"], "unauthorized");
+    assert_eq!(body["error"]["request_id"], header.as_str());
+    assert!(body["error"].as_object().unwrap().contains_key("details"));
+    // A success carries the header too; the webhooks' errors have the same shape.
+    let ok = agent_reply::handle(
+        &kit::agent_request("GET", "/conversations", Some(KEY), None),
+        &rig.deps,
+        Utc::now(),
+    )
+    .await;
+    assert!(ok.headers().contains_key("x-request-id"));
+    let deps = kit::inbound(rig.table.store.clone());
+    let bad = kit::signed_post("/webhooks/whatsapp", b"{}", "wrong-secret");
+    let (status, body) = kit::read(inbound_webhook::handle(&bad, &deps, Utc::now()).await);
+    assert_eq!(status, 401);
+    assert!(
+        body["error"]["request_id"]
+            .as_str()
+            .is_some_and(|id| !id.is_empty()),
+        "{body}"
+    );
+}
+
+#[test]
+fn minted_keys_are_high_entropy_and_work_with_their_config_line() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_asyncdesk-mint-key"))
+        .arg("carol")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().map(str::trim).collect();
+    let key = lines[1];
+    let config = lines[3];
+    assert_eq!(key.len(), 43, "32 bytes, base64url");
+    let keys = AgentKeys::parse(config).unwrap();
+    assert_eq!(
+        keys.authenticate(Some(&format!("Bearer {key}"))).as_deref(),
+        Some("carol")
+    );
+    let again = std::process::Command::new(env!("CARGO_BIN_EXE_asyncdesk-mint-key"))
+        .arg("carol")
+        .output()
+        .unwrap();
+    assert_ne!(
+        String::from_utf8(again.stdout).unwrap(),
+        text,
+        "a new key each time"
+    );
+}

@@ -118,6 +118,18 @@ pub async fn handle<S: ConversationStore, O: Outbound>(
     deps: &Agent<S, O>,
     now: DateTime<Utc>,
 ) -> Response<Body> {
+    use tracing::Instrument;
+    let request_id = asyncdesk::http::request_id(req);
+    let span = tracing::info_span!("agent_api", request_id = %request_id);
+    let resp = answer(req, deps, now).instrument(span).await;
+    asyncdesk::http::with_request_id(resp, &request_id)
+}
+
+async fn answer<S: ConversationStore, O: Outbound>(
+    req: &Request,
+    deps: &Agent<S, O>,
+    now: DateTime<Utc>,
+) -> Response<Body> {
     match route(req, deps, now).await {
         Ok(resp) => resp,
         Err(e) => {

@@ -34,6 +34,18 @@ pub async fn handle<S: ConversationStore>(
     deps: &Inbound<S>,
     now: DateTime<Utc>,
 ) -> Response<Body> {
+    use tracing::Instrument;
+    let request_id = asyncdesk::http::request_id(req);
+    let span = tracing::info_span!("webhook", request_id = %request_id);
+    let resp = answer(req, deps, now).instrument(span).await;
+    asyncdesk::http::with_request_id(resp, &request_id)
+}
+
+async fn answer<S: ConversationStore>(
+    req: &Request,
+    deps: &Inbound<S>,
+    now: DateTime<Utc>,
+) -> Response<Body> {
     let path = req.uri().path().trim_end_matches('/');
     let Some(name) = path.strip_prefix("/webhooks/").filter(|n| !n.contains('/')) else {
         return ApiError::not_found("no such route").into_response();
