@@ -343,6 +343,10 @@ pub enum Content {
     },
     /// A type this version does not model; the payload is in the message's `raw`.
     Unknown,
+    /// An agent's internal note: in the thread, never sent to the customer.
+    Note {
+        text: String,
+    },
 }
 
 impl Content {
@@ -356,13 +360,16 @@ impl Content {
             Content::Reaction { .. } => "reaction",
             Content::System { .. } => "system",
             Content::Unknown => "unknown",
+            Content::Note { .. } => "note",
         }
     }
 
     /// The readable text: body, caption, chosen option or notice.
     pub fn text(&self) -> Option<&str> {
         match self {
-            Content::Text { text } | Content::System { text } => Some(text),
+            Content::Text { text } | Content::System { text } | Content::Note { text } => {
+                Some(text)
+            }
             Content::Media { text, .. } => text.as_deref(),
             Content::Choice { choice } => Some(&choice.title),
             Content::Reaction { reaction } => reaction.emoji.as_deref(),
@@ -373,7 +380,10 @@ impl Content {
     /// Whether a customer message of this kind asks for a human (and so opens the
     /// conversation). Reactions and channel notices do not.
     pub fn asks_for_reply(&self) -> bool {
-        !matches!(self, Content::Reaction { .. } | Content::System { .. })
+        !matches!(
+            self,
+            Content::Reaction { .. } | Content::System { .. } | Content::Note { .. }
+        )
     }
 }
 

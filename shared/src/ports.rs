@@ -308,6 +308,16 @@ pub struct ConversationPage {
     pub next_cursor: Option<String>,
 }
 
+/// One page of a thread, newest message first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ThreadPage {
+    pub conversation: Conversation,
+    /// Newest first.
+    pub messages: Vec<Message>,
+    /// Pass back for the older messages; `None` on the last page.
+    pub next_cursor: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Thread {
     pub conversation: Conversation,
@@ -378,6 +388,15 @@ pub trait ConversationStore: Send + Sync {
 
     /// The conversation and all its messages, oldest first.
     async fn get_thread(&self, id: &ConversationId) -> Result<Option<Thread>, StoreError>;
+
+    /// The conversation and up to `limit` of its messages, newest first, from
+    /// `cursor` (one this method issued for this conversation). Two requests.
+    async fn thread_page(
+        &self,
+        id: &ConversationId,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<Option<ThreadPage>, StoreError>;
 
     /// Stores an outbound message before it is handed to the channel (delivery state
     /// `sending`), so that nothing is lost if the final write fails. One request.

@@ -161,7 +161,7 @@ async fn queue_is_longest_waiting_first_and_paginates() {
 }
 
 #[tokio::test]
-async fn thread_is_oldest_first_and_unknown_ids_are_404() {
+async fn thread_is_newest_first_and_unknown_ids_are_404() {
     let rig = rig().await;
     let id = customer_writes(&rig, "4944", 30).await;
     customer_writes(&rig, "4944", 10).await;
@@ -177,7 +177,8 @@ async fn thread_is_oldest_first_and_unknown_ids_are_404() {
     assert_eq!(thread["conversation"]["id"], id.as_str());
     let msgs = thread["messages"].as_array().unwrap();
     assert_eq!(msgs.len(), 2);
-    assert!(msgs[0]["sent_at"].as_str() < msgs[1]["sent_at"].as_str());
+    assert!(msgs[0]["sent_at"].as_str() > msgs[1]["sent_at"].as_str());
+    assert_eq!(thread["next_cursor"], serde_json::Value::Null);
     for missing in [
         "/conversations/wa.1.2",
         "/conversations/not-an-id",
@@ -245,7 +246,7 @@ async fn reply_goes_out_on_whatsapp_is_stored_and_sets_pending() {
         thread["conversation"]["waiting_since"],
         serde_json::Value::Null
     );
-    assert_eq!(thread["messages"][1]["text"], "Your parcel left today.");
+    assert_eq!(thread["messages"][0]["text"], "Your parcel left today.");
     let (_, open) = call(&rig, "GET", "/conversations", Some(KEY), None).await;
     assert!(open["conversations"].as_array().unwrap().is_empty());
 }
@@ -485,6 +486,14 @@ impl ConversationStore for FinalWriteFails {
     ) -> Result<(), asyncdesk::store::StoreError> {
         self.0.release_auto_reply(id, k, slot).await
     }
+    async fn thread_page(
+        &self,
+        id: &asyncdesk::conversation::ConversationId,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<Option<asyncdesk::store::ThreadPage>, asyncdesk::store::StoreError> {
+        self.0.thread_page(id, limit, cursor).await
+    }
     async fn find_thread(
         &self,
         c: asyncdesk::conversation::Channel,
@@ -596,4 +605,233 @@ fn minted_keys_are_high_entropy_and_work_with_their_config_line() {
         text,
         "a new key each time"
     );
+}
+
+/// Writes `n` customer messages straight into the table (BatchWriteItem), one a
+/// second, each with a `raw` of `raw_bytes`.
+async fn bulk_messages(rig: &Rig, customer: &str, n: usize, raw_bytes: usize) -> String {
+    use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+    let id = customer_writes(rig, customer, 5).await;
+    let ep = kit::wa_endpoint(customer);
+    let start = Utc::now() - chrono::Duration::days(30);
+    let items: Vec<WriteRequest> = (0..n)
+        .map(|i| {
+            let mut m = asyncdesk::conversation::Message::inbound(
+                ep.clone(),
+                format!("bulk-{i:05}"),
+                asyncdesk::conversation::Content::Text {
+                    text: format!("message {i}"),
+                },
+                start + chrono::Duration::seconds(i as i64),
+                start + chrono::Duration::seconds(i as i64),
+            );
+            m.wants_answer = false;
+            if raw_bytes > 0 {
+                m.raw = Some("x".repeat(raw_bytes));
+            }
+            let item =
+                serde_dynamo::to_item(asyncdesk::store::items::MessageItem::new(&m)).unwrap();
+            WriteRequest::builder()
+                .put_request(PutRequest::builder().set_item(Some(item)).build().unwrap())
+                .build()
+        })
+        .collect();
+    for chunk in items.chunks(25) {
+        rig.table
+            .client
+            .batch_write_item()
+            .request_items(&rig.table.name, chunk.to_vec())
+            .send()
+            .await
+            .unwrap();
+    }
+    id
+}
+
+#[tokio::test]
+async fn a_5000_message_thread_opens_page_by_page_under_1_mb() {
+    let rig = rig().await;
+    let id = bulk_messages(&rig, "4990", 5000, 0).await;
+    let mut seen = std::collections::HashSet::new();
+    let mut cursor: Option<String> = None;
+    let mut last_sent: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/conversations/{id}?limit=200&cursor={c}"),
+            None => format!("/conversations/{id}?limit=200"),
+        };
+        let resp = agent_reply::handle(
+            &kit::agent_request("GET", &path, Some(KEY), None),
+            &rig.deps,
+            Utc::now(),
+        )
+        .await;
+        assert!(resp.body().as_ref().len() < 1024 * 1024);
+        let (status, page) = kit::read(resp);
+        assert_eq!(status, 200, "{page}");
+        pages += 1;
+        for m in page["messages"].as_array().unwrap() {
+            let sent = m["sent_at"].as_str().unwrap().to_string();
+            if let Some(prev) = &last_sent {
+                assert!(sent <= *prev, "newest first across pages");
+            }
+            last_sent = Some(sent);
+            assert!(
+                seen.insert(m["id"].as_str().unwrap().to_string()),
+                "no repeats"
+            );
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 5001, "every message once (and the first one)");
+    assert!(pages >= 26, "{pages} pages");
+}
+
+#[tokio::test]
+async fn big_raw_payloads_come_only_when_asked_and_pages_stay_under_1_mb() {
+    let rig = rig().await;
+    let id = bulk_messages(&rig, "4991", 8, 300 * 1024).await;
+    let get = |path: String| {
+        let deps = &rig.deps;
+        async move {
+            let resp = agent_reply::handle(
+                &kit::agent_request("GET", &path, Some(KEY), None),
+                deps,
+                Utc::now(),
+            )
+            .await;
+            let len = resp.body().as_ref().len();
+            (len, kit::read(resp).1)
+        }
+    };
+    // Without raw: small answers. (DynamoDB reads at most 1 MB per request, so a page
+    // of big items may hold fewer than `limit`; the cursor goes on.)
+    let mut all = 0;
+    let mut path = format!("/conversations/{id}");
+    loop {
+        let (len, page) = get(path.clone()).await;
+        assert!(len < 64 * 1024, "no raw by default: {len} bytes");
+        assert!(page["messages"][0].get("raw").is_none());
+        all += page["messages"].as_array().unwrap().len();
+        match page["next_cursor"].as_str() {
+            Some(c) => path = format!("/conversations/{id}?cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(all, 9);
+    let (len, page) = get(format!("/conversations/{id}?raw=true")).await;
+    assert!(len < 1024 * 1024, "{len}");
+    let first = page["messages"].as_array().unwrap().len();
+    assert!((2..9).contains(&first), "cut by size: {first}");
+    assert_eq!(
+        page["messages"][1]["raw"].as_str().unwrap().len(),
+        300 * 1024
+    );
+    // The rest follows from the cursor, raw included.
+    let cursor = page["next_cursor"].as_str().unwrap();
+    let (_, rest) = get(format!("/conversations/{id}?raw=true&cursor={cursor}")).await;
+    assert!(!rest["messages"].as_array().unwrap().is_empty());
+    assert_ne!(rest["messages"][0]["id"], page["messages"][0]["id"]);
+}
+
+#[tokio::test]
+async fn cursors_are_only_good_where_they_were_issued() {
+    let rig = rig().await;
+    let a = bulk_messages(&rig, "4992", 5, 0).await;
+    let b = bulk_messages(&rig, "4993", 5, 0).await;
+    let (_, page) = call(
+        &rig,
+        "GET",
+        &format!("/conversations/{a}?limit=2"),
+        Some(KEY),
+        None,
+    )
+    .await;
+    let thread_cursor = page["next_cursor"].as_str().unwrap().to_string();
+    let (_, queue) = call(&rig, "GET", "/conversations?limit=1", Some(KEY), None).await;
+    let queue_cursor = queue["next_cursor"].as_str().unwrap().to_string();
+    let mut mangled = thread_cursor.clone();
+    mangled.insert(5, 'A');
+    for (path, what) in [
+        (
+            format!("/conversations/{b}?cursor={thread_cursor}"),
+            "another conversation's",
+        ),
+        (
+            format!("/conversations/{a}?cursor={queue_cursor}"),
+            "the queue's",
+        ),
+        (format!("/conversations/{a}?cursor={mangled}"), "mangled"),
+        (format!("/conversations/{a}?cursor=%00%ff"), "garbage"),
+        (
+            format!("/conversations?cursor={thread_cursor}"),
+            "a thread's, on the queue",
+        ),
+    ] {
+        let (status, body) = call(&rig, "GET", &path, Some(KEY), None).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (400, Some("invalid_cursor")),
+            "{what}: {body}"
+        );
+    }
+    let (status, _) = call(
+        &rig,
+        "GET",
+        &format!("/conversations/{a}?cursor={thread_cursor}"),
+        Some(KEY),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn notes_stay_in_the_thread_and_never_go_out() {
+    let rig = rig().await;
+    let id = customer_writes(&rig, "4994", 5).await;
+    let (status, body) = call(
+        &rig,
+        "POST",
+        &format!("/conversations/{id}/notes"),
+        Some(KEY),
+        Some(json!({"text": "Customer is a reseller; check the contract first."})),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["note"]["kind"], "note");
+    assert_eq!(body["note"]["author"], json!({"agent": "alice"}));
+    let (_, thread) = call(
+        &rig,
+        "GET",
+        &format!("/conversations/{id}"),
+        Some(KEY),
+        None,
+    )
+    .await;
+    assert_eq!(thread["messages"][0]["kind"], "note");
+    assert_eq!(
+        thread["conversation"]["status"], "open",
+        "a note is no answer"
+    );
+    assert!(rig.sandbox.outbox().is_empty(), "nothing sent");
+    for bad in [
+        json!({}),
+        json!({"text": "  "}),
+        json!({"text": "x", "send": true}),
+    ] {
+        let (status, _) = call(
+            &rig,
+            "POST",
+            &format!("/conversations/{id}/notes"),
+            Some(KEY),
+            Some(bad),
+        )
+        .await;
+        assert_eq!(status, 400);
+    }
 }

@@ -148,6 +148,7 @@ fn api_routes_are_the_documented_ones() {
         ("GET", "/conversations/{id}", "AgentReplyFunction"),
         ("GET", "/webhooks/whatsapp", "InboundWebhookFunction"),
         ("POST", "/conversations/{id}/messages", "AgentReplyFunction"),
+        ("POST", "/conversations/{id}/notes", "AgentReplyFunction"),
         ("POST", "/webhooks/telegram", "InboundWebhookFunction"),
         ("POST", "/webhooks/whatsapp", "InboundWebhookFunction"),
     ];

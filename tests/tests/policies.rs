@@ -190,12 +190,8 @@ async fn agent_reply_policy_covers_queue_thread_and_replies() {
     .await;
     assert_eq!(status, 201, "{body}");
     let (_, thread) = call("GET", format!("/conversations/{id}"), None).await;
-    let last = thread["messages"]
-        .as_array()
-        .unwrap()
-        .last()
-        .unwrap()
-        .clone();
+    // Newest first: the reply.
+    let last = thread["messages"][0].clone();
     assert_eq!(
         last["delivery"]["state"], "sent",
         "the parked status was taken over: {last}"

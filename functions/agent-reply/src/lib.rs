@@ -2,17 +2,21 @@
 //! - `GET /availability[?at=<RFC 3339>]` (public, cacheable: open now, closes at,
 //!   next open, reply-by)
 //! - `GET /conversations?status=open&limit=25&cursor=...` (waiting longest first)
-//! - `GET /conversations/{id}` (conversation and messages, oldest first)
+//! - `GET /conversations/{id}?limit=50&cursor=...&raw=false` (the conversation and
+//!   a page of its messages, newest first; a response stays under 1 MB)
+//! - `POST /conversations/{id}/notes` `{"text": "..."}` (an internal note)
 //! - `POST /conversations/{id}/messages` `{"text": "..."}` (send on the customer's
 //!   channel, as a reply to their latest message; split where the channel allows)
 
 use asyncdesk::auth::AgentKeys;
 use asyncdesk::config::AgentConfig;
-use asyncdesk::conversation::{Author, ConversationId, ConversationStatus};
+use asyncdesk::conversation::{Author, ConversationId, ConversationStatus, Message};
 use asyncdesk::deliver::{deliver, parts};
 use asyncdesk::hours::BusinessHours;
 use asyncdesk::http::{ApiError, json, query_param};
-use asyncdesk::ports::{ConversationStore, Outbound, Outgoing, ReplyContext, SendError};
+use asyncdesk::ports::{
+    ConversationStore, Outbound, OutboundEffect, Outgoing, ReplyContext, SendError,
+};
 use chrono::{DateTime, Utc};
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
@@ -21,6 +25,11 @@ use tracing::{info, warn};
 
 pub const DEFAULT_PAGE_SIZE: u32 = 25;
 pub const MAX_PAGE_SIZE: u32 = 100;
+pub const DEFAULT_THREAD_PAGE: u32 = 50;
+pub const MAX_THREAD_PAGE: u32 = 200;
+/// A thread page stops adding messages at this many bytes of JSON, so that with the
+/// conversation the answer stays under 1 MB.
+pub const THREAD_PAGE_BYTES: usize = 900 * 1024;
 
 pub struct Agent<S, O> {
     pub store: S,
@@ -171,13 +180,17 @@ async fn route<S: ConversationStore, O: Outbound>(
     let method = req.method().as_str();
     match (segments.as_slice(), method) {
         (["conversations"], "GET") => list(req, deps).await,
-        (["conversations", id], "GET") => thread(parse_id(id)?, deps).await,
+        (["conversations", id], "GET") => thread(parse_id(id)?, req, deps).await,
+        (["conversations", id, "notes"], "POST") => {
+            note(parse_id(id)?, req, agent, deps, now).await
+        }
         (["conversations", id, "messages"], "POST") => {
             reply(parse_id(id)?, req, agent, deps, now).await
         }
         (["conversations"], _)
         | (["conversations", _], _)
-        | (["conversations", _, "messages"], _) => Err(ApiError::method_not_allowed()),
+        | (["conversations", _, "messages"], _)
+        | (["conversations", _, "notes"], _) => Err(ApiError::method_not_allowed()),
         _ => Err(ApiError::not_found("no such route")),
     }
 }
@@ -224,17 +237,105 @@ async fn list<S: ConversationStore, O>(
 
 async fn thread<S: ConversationStore, O>(
     id: ConversationId,
+    req: &Request,
     deps: &Agent<S, O>,
 ) -> Result<Response<Body>, ApiError> {
-    let thread = deps
+    let limit = match query_param(req.uri(), "limit") {
+        None => DEFAULT_THREAD_PAGE,
+        Some(l) => l
+            .parse::<u32>()
+            .ok()
+            .filter(|l| (1..=MAX_THREAD_PAGE).contains(l))
+            .ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "limit must be a whole number from 1 to {MAX_THREAD_PAGE}"
+                ))
+            })?,
+    };
+    let raw = match query_param(req.uri(), "raw").as_deref() {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "raw must be true or false, not {other:?}"
+            )));
+        }
+    };
+    let cursor = query_param(req.uri(), "cursor");
+    let page = deps
         .store
-        .get_thread(&id)
+        .thread_page(&id, limit, cursor.as_deref())
         .await?
         .ok_or_else(|| ApiError::not_found(format!("conversation {id} not found")))?;
+    // Within the byte budget: a page of large messages is cut short, and the cursor
+    // then continues after the last one given.
+    let mut messages = Vec::new();
+    let mut bytes = 0;
+    let mut next_cursor = page.next_cursor.clone();
+    for (i, m) in page.messages.iter().enumerate() {
+        let mut v = serde_json::to_value(m).unwrap_or_default();
+        if !raw && let Some(o) = v.as_object_mut() {
+            o.remove("raw");
+        }
+        let size = serde_json::to_vec(&v).map(|b| b.len()).unwrap_or(0);
+        if i > 0 && bytes + size > THREAD_PAGE_BYTES {
+            let last = &page.messages[i - 1];
+            next_cursor = Some(asyncdesk::store::dynamo::encode_thread_cursor(
+                &id,
+                &asyncdesk::store::items::message_sk(last),
+            ));
+            break;
+        }
+        bytes += size;
+        messages.push(v);
+    }
     Ok(json(
         200,
-        &j!({ "conversation": thread.conversation, "messages": thread.messages }),
+        &j!({ "conversation": page.conversation, "messages": messages, "next_cursor": next_cursor }),
     ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoteBody {
+    text: String,
+}
+
+/// An internal note: stored in the thread with the agent's id, never sent.
+async fn note<S: ConversationStore, O>(
+    id: ConversationId,
+    req: &Request,
+    agent: &str,
+    deps: &Agent<S, O>,
+    now: DateTime<Utc>,
+) -> Result<Response<Body>, ApiError> {
+    let body: NoteBody = serde_json::from_slice(req.body().as_ref())
+        .map_err(|e| ApiError::bad_request(format!("body must be {{\"text\": \"...\"}}: {e}")))?;
+    let text = body.text.trim();
+    if text.is_empty() || text.chars().count() > 20_000 {
+        return Err(ApiError::bad_request("text must be 1 to 20000 characters"));
+    }
+    let conversation = deps
+        .store
+        .get_conversation(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("conversation {id} not found")))?;
+    let mut note = Message::outbound(
+        &conversation.endpoint,
+        Author::Agent(agent.to_string()),
+        text,
+        now,
+    );
+    note.id = format!("note-{}", uuid::Uuid::new_v4().simple());
+    note.conversation_id = id.clone();
+    note.content = asyncdesk::conversation::Content::Note {
+        text: text.to_string(),
+    };
+    deps.store
+        .record_outbound(&note, OutboundEffect::KeepStatus, now)
+        .await?;
+    info!(event = "note", conversation = %id, agent, "internal note stored");
+    Ok(json(201, &j!({ "note": note })))
 }
 
 #[derive(Deserialize)]

@@ -4,7 +4,7 @@
 use super::items::*;
 use super::{
     ConversationPage, ConversationStore, OutboundEffect, Recorded, StatusApplied, StoreError,
-    Thread,
+    Thread, ThreadPage,
 };
 use crate::conversation::{
     Channel, Conversation, ConversationId, ConversationStatus, Delivery, Edit, InboundMessage,
@@ -431,6 +431,44 @@ fn update_condition_failed<R>(e: &SdkError<UpdateItemError, R>) -> bool {
         .is_some_and(|e| e.is_conditional_check_failed_exception())
 }
 
+/// A thread cursor: the sort key of the last message given, bound to its
+/// conversation and checksummed, so a cursor of another conversation, of the queue,
+/// or a mangled one is refused (`InvalidCursor`), never a 5xx.
+pub fn encode_thread_cursor(id: &ConversationId, sk: &str) -> String {
+    let sum = thread_cursor_sum(id, sk);
+    URL_SAFE_NO_PAD
+        .encode(serde_json::json!({ "t": id.as_str(), "sk": sk, "sum": sum }).to_string())
+}
+
+fn thread_cursor_sum(id: &ConversationId, sk: &str) -> String {
+    let mut h = sha2::Sha256::new();
+    h.update(b"asyncdesk/thread-cursor/v1\0");
+    h.update(id.as_str().as_bytes());
+    h.update(b"\0");
+    h.update(sk.as_bytes());
+    hex::encode(&h.finalize()[..8])
+}
+
+/// The message sort key a thread cursor of `id` stands for.
+pub fn decode_thread_cursor(cursor: &str, id: &ConversationId) -> Result<String, StoreError> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(cursor)
+        .map_err(|_| StoreError::InvalidCursor)?;
+    let v: HashMap<String, String> =
+        serde_json::from_slice(&bytes).map_err(|_| StoreError::InvalidCursor)?;
+    let (Some(t), Some(sk), Some(sum)) = (v.get("t"), v.get("sk"), v.get("sum")) else {
+        return Err(StoreError::InvalidCursor);
+    };
+    if v.len() != 3
+        || t != id.as_str()
+        || !sk.starts_with("MSG#")
+        || *sum != thread_cursor_sum(id, sk)
+    {
+        return Err(StoreError::InvalidCursor);
+    }
+    Ok(sk.clone())
+}
+
 /// Pagination cursors are the index's LastEvaluatedKey, base64url JSON.
 fn encode_cursor(key: &Item) -> Option<String> {
     let mut map = serde_json::Map::new();
@@ -823,6 +861,47 @@ impl ConversationStore for DynamoStore {
         Ok(conversation.map(|conversation| Thread {
             conversation,
             messages,
+        }))
+    }
+
+    async fn thread_page(
+        &self,
+        id: &ConversationId,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<Option<ThreadPage>, StoreError> {
+        let start = cursor.map(|c| decode_thread_cursor(c, id)).transpose()?;
+        let Some(conversation) = self.get_conversation(id).await? else {
+            return Ok(None);
+        };
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :msg)")
+            .expression_attribute_values(":pk", s(conversation_pk(id)))
+            .expression_attribute_values(":msg", s("MSG#"))
+            .scan_index_forward(false)
+            .limit(limit.clamp(1, 1000) as i32);
+        if let Some(sk) = start {
+            query = query
+                .exclusive_start_key(PK, s(conversation_pk(id)))
+                .exclusive_start_key(SK, s(sk));
+        }
+        let out = query.send().await.map_err(unavailable)?;
+        let mut messages = Vec::new();
+        for item in out.items() {
+            messages.push(from_item::<_, MessageItem>(item.clone())?.message);
+        }
+        let next_cursor = out
+            .last_evaluated_key()
+            .and_then(|k| k.get(SK))
+            .and_then(|v| v.as_s().ok())
+            .map(|sk| encode_thread_cursor(id, sk));
+        Ok(Some(ThreadPage {
+            conversation,
+            messages,
+            next_cursor,
         }))
     }
 

@@ -7,5 +7,5 @@ pub mod items;
 
 pub use crate::ports::{
     ConversationPage, ConversationStore, OutboundEffect, Recorded, StatusApplied, StoreError,
-    Thread,
+    Thread, ThreadPage,
 };
