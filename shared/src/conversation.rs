@@ -226,6 +226,9 @@ pub struct Conversation {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub last_message_at: DateTime<Utc>,
+    /// When the newest customer message that asks for an answer was stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_customer_at: Option<DateTime<Utc>>,
     pub message_count: u64,
 }
 

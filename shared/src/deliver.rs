@@ -109,7 +109,10 @@ pub async fn deliver<S: ConversationStore, O: Outbound>(
         let result = outbound.send(&part).await;
         let message = with_result(sending, &result);
         let effect = match (&result, &outgoing.author) {
-            (Ok(_), Author::Agent(_)) => OutboundEffect::AwaitCustomer,
+            (Ok(_), Author::Agent(_)) => match outgoing.covers {
+                Some(covered) => OutboundEffect::AwaitCustomerUnlessNewer { covered },
+                None => OutboundEffect::AwaitCustomer,
+            },
             _ => OutboundEffect::KeepStatus,
         };
         if let Err(e) = store.record_outbound(&message, effect, now).await {

@@ -69,6 +69,9 @@ impl ReplyContext {
 pub struct Outgoing {
     /// The conversation it belongs to (on email, one of the customer's threads).
     pub conversation: ConversationId,
+    /// An agent's reply: the store time of the newest customer message it answers
+    /// (a newer one keeps the conversation open).
+    pub covers: Option<DateTime<Utc>>,
     pub endpoint: Endpoint,
     pub author: Author,
     pub text: String,
@@ -297,6 +300,9 @@ pub enum StatusApplied {
 pub enum OutboundEffect {
     /// An agent answered: the conversation waits for the customer (pending).
     AwaitCustomer,
+    /// An agent answered the customer messages stored up to `covered`: pending,
+    /// unless a newer customer message was stored meanwhile (then it stays open).
+    AwaitCustomerUnlessNewer { covered: DateTime<Utc> },
     /// Status unchanged (auto-replies, failed sends).
     KeepStatus,
 }
@@ -335,6 +341,31 @@ pub enum AutoReplyClaim {
     PeriodTaken,
     /// The customer got the daily cap of auto-replies in the last 24 hours.
     DailyCapReached,
+}
+
+/// What an idempotency key holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdempotencyRecord {
+    /// A request with this key is being handled; it holds the key until `lease_until`.
+    InFlight {
+        body_hash: String,
+        lease_until: DateTime<Utc>,
+    },
+    /// The answer the first request got.
+    Done {
+        body_hash: String,
+        status: u16,
+        body: String,
+    },
+}
+
+impl IdempotencyRecord {
+    pub fn body_hash(&self) -> &str {
+        match self {
+            IdempotencyRecord::InFlight { body_hash, .. }
+            | IdempotencyRecord::Done { body_hash, .. } => body_hash,
+        }
+    }
 }
 
 /// The store port: every access pattern of the conversation table.
@@ -429,6 +460,31 @@ pub trait ConversationStore: Send + Sync {
         expires_at: DateTime<Utc>,
         daily_cap: u32,
     ) -> Result<AutoReplyClaim, StoreError>;
+
+    /// Claims idempotency key `key` (already scoped to its agent) for a request whose
+    /// body hashes to `body_hash`: `None` for the first caller (a conditional write
+    /// decides), else what the key holds. The key lives until `expires_at`.
+    async fn claim_idempotency(
+        &self,
+        key: &str,
+        body_hash: &str,
+        lease_until: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<Option<IdempotencyRecord>, StoreError>;
+
+    /// What key `key` holds (read strongly consistent).
+    async fn get_idempotency(&self, key: &str) -> Result<Option<IdempotencyRecord>, StoreError>;
+
+    /// Stores the answer of the request that claimed `key`.
+    async fn finish_idempotency(
+        &self,
+        key: &str,
+        status: u16,
+        body: &str,
+    ) -> Result<(), StoreError>;
+
+    /// Frees `key` after a request that sent nothing (a retry may try again).
+    async fn release_idempotency(&self, key: &str) -> Result<(), StoreError>;
 
     /// Gives a claim (period and slot) back after a send that may succeed on retry
     /// failed.

@@ -494,6 +494,32 @@ impl ConversationStore for FinalWriteFails {
     ) -> Result<Option<asyncdesk::store::ThreadPage>, asyncdesk::store::StoreError> {
         self.0.thread_page(id, limit, cursor).await
     }
+    async fn claim_idempotency(
+        &self,
+        k: &str,
+        h: &str,
+        l: chrono::DateTime<Utc>,
+        e: chrono::DateTime<Utc>,
+    ) -> Result<Option<asyncdesk::ports::IdempotencyRecord>, asyncdesk::store::StoreError> {
+        self.0.claim_idempotency(k, h, l, e).await
+    }
+    async fn get_idempotency(
+        &self,
+        k: &str,
+    ) -> Result<Option<asyncdesk::ports::IdempotencyRecord>, asyncdesk::store::StoreError> {
+        self.0.get_idempotency(k).await
+    }
+    async fn finish_idempotency(
+        &self,
+        k: &str,
+        s: u16,
+        b: &str,
+    ) -> Result<(), asyncdesk::store::StoreError> {
+        self.0.finish_idempotency(k, s, b).await
+    }
+    async fn release_idempotency(&self, k: &str) -> Result<(), asyncdesk::store::StoreError> {
+        self.0.release_idempotency(k).await
+    }
     async fn find_thread(
         &self,
         c: asyncdesk::conversation::Channel,
@@ -834,4 +860,344 @@ async fn notes_stay_in_the_thread_and_never_go_out() {
         .await;
         assert_eq!(status, 400);
     }
+}
+
+fn keyed_reply(id: &str, key: &str, body: serde_json::Value) -> lambda_http::Request {
+    let mut req = kit::agent_request(
+        "POST",
+        &format!("/conversations/{id}/messages"),
+        Some(KEY),
+        Some(body),
+    );
+    req.headers_mut()
+        .insert("idempotency-key", key.parse().unwrap());
+    req
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn ten_identical_requests_with_one_key_send_once_and_all_get_the_first_answer() {
+    let rig = std::sync::Arc::new(rig().await);
+    let id = customer_writes(&rig, "4995", 5).await;
+    let mut racers = tokio::task::JoinSet::new();
+    for _ in 0..10 {
+        let (rig, id) = (rig.clone(), id.clone());
+        racers.spawn(async move {
+            let req = keyed_reply(&id, "double-click-1", json!({"text": "On its way."}));
+            let resp = handle(&req, &rig.deps, Utc::now()).await;
+            let replayed = resp.headers().contains_key("idempotent-replayed");
+            let (status, body) = kit::read(resp);
+            (
+                status,
+                body["message"]["id"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                replayed,
+            )
+        });
+    }
+    let answers = racers.join_all().await;
+    assert!(answers.iter().all(|(s, _, _)| *s == 201), "{answers:?}");
+    let ids: std::collections::HashSet<&String> = answers.iter().map(|(_, id, _)| id).collect();
+    assert_eq!(ids.len(), 1, "one message: {answers:?}");
+    assert_eq!(
+        answers.iter().filter(|(_, _, r)| !r).count(),
+        1,
+        "nine replays"
+    );
+    assert_eq!(rig.sandbox.outbox().len(), 1, "one send");
+    // Later, the same key and body: the same answer; another body: 422.
+    let (status, body) = kit::read(
+        handle(
+            &keyed_reply(&id, "double-click-1", json!({"text": "On its way."})),
+            &rig.deps,
+            Utc::now(),
+        )
+        .await,
+    );
+    assert_eq!(
+        (status, body["message"]["id"].as_str()),
+        (201, ids.iter().next().map(|s| s.as_str()))
+    );
+    let (status, body) = kit::read(
+        handle(
+            &keyed_reply(&id, "double-click-1", json!({"text": "Something else"})),
+            &rig.deps,
+            Utc::now(),
+        )
+        .await,
+    );
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (422, Some("idempotency_key_reused"))
+    );
+    assert_eq!(rig.sandbox.outbox().len(), 1);
+    // Without the header a reply still works; with a bad key it is 400.
+    let (status, _) = call(
+        &rig,
+        "POST",
+        &format!("/conversations/{id}/messages"),
+        Some(KEY),
+        Some(json!({"text": "More."})),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let (status, _) = kit::read(
+        handle(
+            &keyed_reply(&id, &"k".repeat(300), json!({"text": "x"})),
+            &rig.deps,
+            Utc::now(),
+        )
+        .await,
+    );
+    assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn a_reply_based_on_an_old_view_is_stopped_with_the_new_messages() {
+    let rig = rig().await;
+    let id = customer_writes(&rig, "4996", 10).await;
+    let (_, thread) = call(
+        &rig,
+        "GET",
+        &format!("/conversations/{id}"),
+        Some(KEY),
+        None,
+    )
+    .await;
+    let seen = thread["messages"][0]["id"].as_str().unwrap().to_string();
+    // The customer writes again before the agent answers.
+    customer_writes(&rig, "4996", 1).await;
+    let (status, body) = call(
+        &rig,
+        "POST",
+        &format!("/conversations/{id}/messages"),
+        Some(KEY),
+        Some(json!({"text": "Done!", "based_on": seen})),
+    )
+    .await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["error"]["code"], "conversation_changed");
+    let new = body["error"]["details"]["new_messages"].as_array().unwrap();
+    assert_eq!(new.len(), 1);
+    assert!(rig.sandbox.outbox().is_empty(), "nothing sent");
+    // Based on the newest message: sent.
+    let newest = new[0]["id"].as_str().unwrap();
+    let (status, _) = call(
+        &rig,
+        "POST",
+        &format!("/conversations/{id}/messages"),
+        Some(KEY),
+        Some(json!({"text": "Done!", "based_on": newest})),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let (status, body) = call(
+        &rig,
+        "POST",
+        &format!("/conversations/{id}/messages"),
+        Some(KEY),
+        Some(json!({"text": "x", "based_on": "no-such-message"})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (422, Some("unknown_message"))
+    );
+}
+
+/// A store that lets a customer message arrive while the reply is being sent.
+struct CustomerWritesDuringSend {
+    inner: asyncdesk::store::dynamo::DynamoStore,
+    arriving: std::sync::Mutex<Option<asyncdesk::conversation::InboundMessage>>,
+}
+
+#[async_trait::async_trait]
+impl ConversationStore for CustomerWritesDuringSend {
+    async fn record_sending(
+        &self,
+        m: &asyncdesk::conversation::Message,
+    ) -> Result<(), asyncdesk::store::StoreError> {
+        self.inner.record_sending(m).await?;
+        let arriving = self.arriving.lock().unwrap().take();
+        if let Some(inbound) = arriving {
+            self.inner.record_inbound(&inbound, Utc::now()).await?;
+        }
+        Ok(())
+    }
+    async fn record_inbound(
+        &self,
+        m: &asyncdesk::conversation::InboundMessage,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<asyncdesk::store::Recorded, asyncdesk::store::StoreError> {
+        self.inner.record_inbound(m, now).await
+    }
+    async fn record_edit(
+        &self,
+        e: &asyncdesk::conversation::MessageEdit,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<asyncdesk::store::Recorded, asyncdesk::store::StoreError> {
+        self.inner.record_edit(e, now).await
+    }
+    async fn record_rejection(
+        &self,
+        r: &asyncdesk::conversation::Rejection,
+    ) -> Result<(), asyncdesk::store::StoreError> {
+        self.inner.record_rejection(r).await
+    }
+    async fn apply_status(
+        &self,
+        u: &asyncdesk::conversation::StatusUpdate,
+    ) -> Result<asyncdesk::store::StatusApplied, asyncdesk::store::StoreError> {
+        self.inner.apply_status(u).await
+    }
+    async fn list_conversations(
+        &self,
+        s: ConversationStatus,
+        l: u32,
+        c: Option<&str>,
+    ) -> Result<asyncdesk::store::ConversationPage, asyncdesk::store::StoreError> {
+        self.inner.list_conversations(s, l, c).await
+    }
+    async fn get_conversation(
+        &self,
+        id: &asyncdesk::conversation::ConversationId,
+    ) -> Result<Option<asyncdesk::conversation::Conversation>, asyncdesk::store::StoreError> {
+        self.inner.get_conversation(id).await
+    }
+    async fn get_thread(
+        &self,
+        id: &asyncdesk::conversation::ConversationId,
+    ) -> Result<Option<asyncdesk::store::Thread>, asyncdesk::store::StoreError> {
+        self.inner.get_thread(id).await
+    }
+    async fn thread_page(
+        &self,
+        id: &asyncdesk::conversation::ConversationId,
+        l: u32,
+        c: Option<&str>,
+    ) -> Result<Option<asyncdesk::store::ThreadPage>, asyncdesk::store::StoreError> {
+        self.inner.thread_page(id, l, c).await
+    }
+    async fn record_outbound(
+        &self,
+        m: &asyncdesk::conversation::Message,
+        e: asyncdesk::store::OutboundEffect,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<(), asyncdesk::store::StoreError> {
+        self.inner.record_outbound(m, e, now).await
+    }
+    async fn mark_blocked(
+        &self,
+        id: &asyncdesk::conversation::ConversationId,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<(), asyncdesk::store::StoreError> {
+        self.inner.mark_blocked(id, now).await
+    }
+    async fn claim_auto_reply(
+        &self,
+        id: &asyncdesk::conversation::ConversationId,
+        k: &str,
+        now: chrono::DateTime<Utc>,
+        exp: chrono::DateTime<Utc>,
+        cap: u32,
+    ) -> Result<asyncdesk::ports::AutoReplyClaim, asyncdesk::store::StoreError> {
+        self.inner.claim_auto_reply(id, k, now, exp, cap).await
+    }
+    async fn release_auto_reply(
+        &self,
+        id: &asyncdesk::conversation::ConversationId,
+        k: &str,
+        slot: u32,
+    ) -> Result<(), asyncdesk::store::StoreError> {
+        self.inner.release_auto_reply(id, k, slot).await
+    }
+    async fn find_thread(
+        &self,
+        c: asyncdesk::conversation::Channel,
+        b: &str,
+        keys: &[String],
+    ) -> Result<Option<asyncdesk::conversation::ConversationId>, asyncdesk::store::StoreError> {
+        self.inner.find_thread(c, b, keys).await
+    }
+    async fn claim_idempotency(
+        &self,
+        k: &str,
+        h: &str,
+        l: chrono::DateTime<Utc>,
+        e: chrono::DateTime<Utc>,
+    ) -> Result<Option<asyncdesk::ports::IdempotencyRecord>, asyncdesk::store::StoreError> {
+        self.inner.claim_idempotency(k, h, l, e).await
+    }
+    async fn get_idempotency(
+        &self,
+        k: &str,
+    ) -> Result<Option<asyncdesk::ports::IdempotencyRecord>, asyncdesk::store::StoreError> {
+        self.inner.get_idempotency(k).await
+    }
+    async fn finish_idempotency(
+        &self,
+        k: &str,
+        s: u16,
+        b: &str,
+    ) -> Result<(), asyncdesk::store::StoreError> {
+        self.inner.finish_idempotency(k, s, b).await
+    }
+    async fn release_idempotency(&self, k: &str) -> Result<(), asyncdesk::store::StoreError> {
+        self.inner.release_idempotency(k).await
+    }
+}
+
+#[tokio::test]
+async fn a_customer_message_arriving_during_the_send_keeps_the_conversation_open() {
+    let rig = rig().await;
+    let id = customer_writes(&rig, "4997", 10).await;
+    let now = Utc::now();
+    let body = kit::webhook(
+        "4997",
+        "Cust",
+        json!([kit::text_message(
+            "4997",
+            "w4997-late",
+            now.timestamp(),
+            "and also..."
+        )]),
+        json!([]),
+    );
+    let late = whatsapp::inbound::parse_webhook(&body, now)
+        .unwrap()
+        .messages
+        .remove(0);
+    let deps = kit::agent(
+        CustomerWritesDuringSend {
+            inner: rig.table.store.clone(),
+            arriving: std::sync::Mutex::new(Some(late)),
+        },
+        rig.deps.outbound.clone(),
+    );
+    let req = kit::agent_request(
+        "POST",
+        &format!("/conversations/{id}/messages"),
+        Some(kit::ALICE_KEY),
+        Some(json!({"text": "Here."})),
+    );
+    let (status, _) = kit::read(handle(&req, &deps, Utc::now()).await);
+    assert_eq!(status, 201);
+    let conversation = rig
+        .table
+        .store
+        .get_conversation(&asyncdesk::conversation::ConversationId::parse(&id).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        conversation.status,
+        ConversationStatus::Open,
+        "the newer message still waits"
+    );
+    let thread = rig.table.messages().await;
+    assert!(
+        thread.iter().any(|m| m.text() == Some("Here.")),
+        "the reply is recorded"
+    );
 }

@@ -205,6 +205,7 @@ async fn send_request_and_response_match_the_documented_shapes() {
     let sent = channels
         .send(&Outgoing {
             conversation: to.conversation_id(),
+            covers: None,
             endpoint: to,
             author: Author::Agent("a".into()),
             text: "hello".into(),

@@ -681,6 +681,7 @@ async fn ses_errors_map_to_the_send_error_classes() {
     };
     let outgoing = Outgoing {
         conversation: endpoint.thread_id("x@example.org"),
+        covers: None,
         endpoint,
         author: Author::Agent("alice".into()),
         text: "hello".into(),

@@ -196,6 +196,38 @@ async fn agent_reply_policy_covers_queue_thread_and_replies() {
         last["delivery"]["state"], "sent",
         "the parked status was taken over: {last}"
     );
+    // An idempotent reply (claim, finish), a repeat (read), and one the channel
+    // rate-limits (the key is freed).
+    for _ in 0..2 {
+        let mut req = kit::agent_request(
+            "POST",
+            &format!("/conversations/{id}/messages"),
+            Some(key),
+            Some(json!({"text": "Once"})),
+        );
+        req.headers_mut()
+            .insert("idempotency-key", "policy-1".parse().unwrap());
+        assert_eq!(
+            agent_reply::handle(&req, &deps, Utc::now()).await.status(),
+            201
+        );
+    }
+    rig.sandbox.fail_next(
+        429,
+        json!({"error": {"message": "slow down", "code": 131056}}),
+    );
+    let mut req = kit::agent_request(
+        "POST",
+        &format!("/conversations/{id}/messages"),
+        Some(key),
+        Some(json!({"text": "Twice"})),
+    );
+    req.headers_mut()
+        .insert("idempotency-key", "policy-2".parse().unwrap());
+    assert_eq!(
+        agent_reply::handle(&req, &deps, Utc::now()).await.status(),
+        429
+    );
     rig.assert_policy_covers(
         "AgentReplyFunction",
         &[
@@ -203,6 +235,7 @@ async fn agent_reply_policy_covers_queue_thread_and_replies() {
             "dynamodb:Query",
             "dynamodb:PutItem",
             "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
         ],
     );
 }

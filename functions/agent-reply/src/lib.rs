@@ -15,7 +15,8 @@ use asyncdesk::deliver::{deliver, parts};
 use asyncdesk::hours::BusinessHours;
 use asyncdesk::http::{ApiError, json, query_param};
 use asyncdesk::ports::{
-    ConversationStore, Outbound, OutboundEffect, Outgoing, ReplyContext, SendError,
+    ConversationStore, IdempotencyRecord, Outbound, OutboundEffect, Outgoing, ReplyContext,
+    SendError,
 };
 use chrono::{DateTime, Utc};
 use lambda_http::{Body, Request, Response};
@@ -185,7 +186,7 @@ async fn route<S: ConversationStore, O: Outbound>(
             note(parse_id(id)?, req, agent, deps, now).await
         }
         (["conversations", id, "messages"], "POST") => {
-            reply(parse_id(id)?, req, agent, deps, now).await
+            idempotent_reply(parse_id(id)?, req, agent, deps, now).await
         }
         (["conversations"], _)
         | (["conversations", _], _)
@@ -342,6 +343,127 @@ async fn note<S: ConversationStore, O>(
 #[serde(deny_unknown_fields)]
 struct ReplyBody {
     text: String,
+    /// The id of the newest message the agent saw: a newer customer message stops
+    /// the reply (409 `conversation_changed`).
+    based_on: Option<String>,
+}
+
+/// How long an idempotency key stays (24 hours), how long the request holding it may
+/// take, and how long a repeat waits for it.
+pub const IDEMPOTENCY_TTL_HOURS: i64 = 24;
+pub const IDEMPOTENCY_LEASE_SECS: i64 = 30;
+pub const IDEMPOTENCY_WAIT_MS: u64 = 10_000;
+
+fn digest(parts: &[&[u8]]) -> String {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    for p in parts {
+        h.update((p.len() as u64).to_be_bytes());
+        h.update(p);
+    }
+    hex::encode(h.finalize())
+}
+
+/// `POST /conversations/{id}/messages`, with or without `Idempotency-Key`. With one:
+/// a conditional write claims the key before anything is sent; a repeat with the
+/// same body gets the first answer (waiting, bounded, while the first is in flight);
+/// the same key with another body is 422 `idempotency_key_reused`.
+async fn idempotent_reply<S: ConversationStore, O: Outbound>(
+    id: ConversationId,
+    req: &Request,
+    agent: &str,
+    deps: &Agent<S, O>,
+    now: DateTime<Utc>,
+) -> Result<Response<Body>, ApiError> {
+    let Some(raw_key) = req.headers().get("idempotency-key") else {
+        return reply(id, req, agent, deps, now).await;
+    };
+    let key = raw_key
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|k| (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()))
+        .ok_or_else(|| {
+            ApiError::bad_request("Idempotency-Key must be 1-255 visible ASCII characters")
+        })?;
+    // Keys are the agent's own: two agents may pick the same one.
+    let scoped = digest(&[agent.as_bytes(), key.as_bytes()]);
+    // The same body: the same conversation and JSON (key order and spacing aside).
+    let canonical = serde_json::from_slice::<serde_json::Value>(req.body().as_ref())
+        .map(|v| v.to_string().into_bytes())
+        .unwrap_or_else(|_| req.body().as_ref().to_vec());
+    let body_hash = digest(&[id.as_str().as_bytes(), &canonical]);
+    let started = std::time::Instant::now();
+    let claim = |at: DateTime<Utc>| {
+        deps.store.claim_idempotency(
+            &scoped,
+            &body_hash,
+            at + chrono::Duration::seconds(IDEMPOTENCY_LEASE_SECS),
+            at + chrono::Duration::hours(IDEMPOTENCY_TTL_HOURS),
+        )
+    };
+    let mut held = claim(now).await?;
+    loop {
+        match held {
+            None => break,
+            Some(ref record) if record.body_hash() != body_hash => {
+                return Err(ApiError::new(
+                    422,
+                    "idempotency_key_reused",
+                    "this Idempotency-Key was used for another request; use a new key",
+                ));
+            }
+            Some(IdempotencyRecord::Done { status, body, .. }) => {
+                info!(event = "idempotent_replay", conversation = %id, agent, "answered from the first request");
+                return Ok(Response::builder()
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .header("idempotent-replayed", "true")
+                    .body(Body::Binary(body.into_bytes()))
+                    .expect("static parts are valid"));
+            }
+            Some(IdempotencyRecord::InFlight { lease_until, .. }) => {
+                if Utc::now() > lease_until {
+                    // The first request died mid-way: it may have sent. Never resend.
+                    return Err(ApiError::new(
+                        409,
+                        "idempotency_unresolved",
+                        "the first request with this key did not finish; read the thread before sending again with a new key",
+                    ));
+                }
+                if started.elapsed() > std::time::Duration::from_millis(IDEMPOTENCY_WAIT_MS) {
+                    return Err(ApiError::new(
+                        409,
+                        "idempotency_in_progress",
+                        "the first request with this key is still running; retry in a moment",
+                    ));
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+                held = match deps.store.get_idempotency(&scoped).await? {
+                    // Released (it sent nothing): claim it ourselves.
+                    None => claim(Utc::now()).await?,
+                    other => other,
+                };
+            }
+        }
+    }
+    // Ours: answer, and keep the answer for the repeats.
+    let resp = match reply(id, req, agent, deps, now).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    };
+    let status = resp.status().as_u16();
+    // Nothing went out and a retry may succeed (rate limit, outage): free the key.
+    let stored = if matches!(status, 429 | 502 | 503) {
+        deps.store.release_idempotency(&scoped).await
+    } else {
+        let body = String::from_utf8_lossy(resp.body().as_ref()).into_owned();
+        deps.store.finish_idempotency(&scoped, status, &body).await
+    };
+    if let Err(e) = stored {
+        warn!(error = %e, "idempotency key not updated; it expires by itself");
+    }
+    Ok(resp)
 }
 
 async fn reply<S: ConversationStore, O: Outbound>(
@@ -373,8 +495,40 @@ async fn reply<S: ConversationStore, O: Outbound>(
     if text.is_empty() {
         return Err(ApiError::bad_request("text must not be empty"));
     }
+    if let Some(seen) = &body.based_on {
+        // Customer messages newer than the one the agent saw stop the reply.
+        let page = deps
+            .store
+            .thread_page(&id, MAX_THREAD_PAGE, None)
+            .await?
+            .ok_or_else(|| ApiError::not_found(format!("conversation {id} not found")))?;
+        let Some(pos) = page.messages.iter().position(|m| m.id == *seen) else {
+            return Err(ApiError::new(
+                422,
+                "unknown_message",
+                format!(
+                    "based_on {seen:?} is not among this conversation's newest {MAX_THREAD_PAGE} messages"
+                ),
+            ));
+        };
+        let newer: Vec<&Message> = page.messages[..pos]
+            .iter()
+            .rev()
+            .filter(|m| m.opens_conversation())
+            .collect();
+        if !newer.is_empty() {
+            return Err(ApiError::new(
+                409,
+                "conversation_changed",
+                "the customer wrote since the message you saw; read before answering",
+            )
+            .with_details(j!({ "new_messages": newer })));
+        }
+    }
     let outgoing = Outgoing {
         conversation: conversation.id.clone(),
+        // A customer message stored after this read keeps the conversation open.
+        covers: conversation.last_customer_at,
         endpoint: conversation.endpoint.clone(),
         author: Author::Agent(agent.to_string()),
         text: text.to_string(),

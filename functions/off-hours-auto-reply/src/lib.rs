@@ -181,6 +181,7 @@ pub async fn auto_reply_to<S: ConversationStore, O: Outbound>(
     };
     let outgoing = Outgoing {
         conversation: conversation.clone(),
+        covers: None,
         endpoint: message.endpoint.clone(),
         author: Author::AutoReply,
         text: deps.hours.auto_reply_text(

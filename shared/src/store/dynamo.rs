@@ -10,7 +10,7 @@ use crate::conversation::{
     Channel, Conversation, ConversationId, ConversationStatus, Delivery, Edit, InboundMessage,
     Message, MessageEdit, Rejection, StatusUpdate,
 };
-use crate::ports::AutoReplyClaim;
+use crate::ports::{AutoReplyClaim, IdempotencyRecord};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
@@ -136,8 +136,14 @@ impl DynamoStore {
             (":t", n(message.sent_at.timestamp_millis())),
             (":one", n(1)),
         ];
+        let mut condition = "attribute_exists(pk)".to_string();
         let expression = match effect {
-            OutboundEffect::AwaitCustomer => {
+            OutboundEffect::AwaitCustomer | OutboundEffect::AwaitCustomerUnlessNewer { .. } => {
+                if let OutboundEffect::AwaitCustomerUnlessNewer { covered } = effect {
+                    names.push(("#lc", "last_customer_at"));
+                    values.push((":covered", n(covered.timestamp_millis())));
+                    condition.push_str(" AND (attribute_not_exists(#lc) OR #lc <= :covered)");
+                }
                 names.extend([
                     ("#st", "status"),
                     ("#ss", "status_since"),
@@ -153,11 +159,10 @@ impl DynamoStore {
             expression.to_string(),
             names,
             values,
-            Some("attribute_exists(pk)"),
+            Some(&condition),
         )
     }
 
-    /// The provider id link item, read strongly consistent (it decides races).
     /// Puts the links that let later messages of the thread find `message`'s
     /// conversation (unconditional: the newest thread wins a shared key).
     fn thread_links(
@@ -191,6 +196,7 @@ impl DynamoStore {
             .collect()
     }
 
+    /// The provider id link item, read strongly consistent (it decides races).
     async fn provider_link(&self, link_pk: &str) -> Result<Option<Item>, StoreError> {
         Ok(self
             .client
@@ -312,6 +318,7 @@ fn inbound_conversation_update(
         "#ca = if_not_exists(#ca, :now)",
         "#gr = :gr",
     ];
+    // (`last_customer_at` is set below when the message opens the conversation.)
     let mut names = vec![
         ("#ty", "item_type"),
         ("#id", "id"),
@@ -343,6 +350,10 @@ fn inbound_conversation_update(
         values.push((":sj", s(subject)));
     }
     if m.opens_conversation() {
+        // When a customer last asked for an answer (store time): a reply that
+        // answered only older messages leaves the conversation open.
+        set.push("#lc = :now");
+        names.push(("#lc", "last_customer_at"));
         // Open (or reopen); a conversation already open keeps its waiting_since.
         set.extend([
             "#st = :open",
@@ -912,6 +923,7 @@ impl ConversationStore for DynamoStore {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let mut message = message.clone();
+        let mut effect = effect;
         // The rank of a parked status this write takes over (see `apply_status`).
         let mut taking_over: Option<u8> = None;
         for _ in 0..RACE_ROUNDS {
@@ -964,6 +976,12 @@ impl ConversationStore for DynamoStore {
                 Err(TransactFailure::Condition(failed)) => failed,
             };
             if failed.contains(&conv_index) {
+                // A customer message newer than the ones the reply answered: record
+                // the reply, and leave the conversation open.
+                if matches!(effect, OutboundEffect::AwaitCustomerUnlessNewer { .. }) {
+                    effect = OutboundEffect::KeepStatus;
+                    continue;
+                }
                 return Err(StoreError::NotFound(format!(
                     "conversation {}",
                     message.conversation_id
@@ -1105,6 +1123,104 @@ impl ConversationStore for DynamoStore {
         self.release_period(&pk, period_key).await
     }
 
+    async fn claim_idempotency(
+        &self,
+        key: &str,
+        body_hash: &str,
+        lease_until: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        let now = Utc::now();
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item(PK, s(idempotency_pk(key)))
+            .item(SK, s("IDEMP"))
+            .item("item_type", s(TYPE_IDEMPOTENCY))
+            .item("state", s("in_flight"))
+            .item("body_hash", s(body_hash))
+            .item("lease_until", n(lease_until.timestamp_millis()))
+            .item(EXPIRES_AT, n(expires_at.timestamp()))
+            // A key past its day that TTL has not removed yet counts as free.
+            .condition_expression("attribute_not_exists(pk) OR #e < :now")
+            .expression_attribute_names("#e", EXPIRES_AT)
+            .expression_attribute_values(":now", n(now.timestamp()))
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(None),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                // Lost the race: what the winner holds (it cannot vanish in between
+                // but by release, which a retry then claims).
+                match self.get_idempotency(key).await? {
+                    Some(r) => Ok(Some(r)),
+                    None => {
+                        Box::pin(self.claim_idempotency(key, body_hash, lease_until, expires_at))
+                            .await
+                    }
+                }
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn get_idempotency(&self, key: &str) -> Result<Option<IdempotencyRecord>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, s(idempotency_pk(key)))
+            .key(SK, s("IDEMP"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        out.item().map(Self::idempotency_record).transpose()
+    }
+
+    async fn finish_idempotency(
+        &self,
+        key: &str,
+        status: u16,
+        body: &str,
+    ) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(idempotency_pk(key)))
+            .key(SK, s("IDEMP"))
+            .update_expression("SET #s = :done, #st = :status, #r = :body REMOVE #l")
+            .expression_attribute_names("#s", "state")
+            // Not `status`: that name is the queue index's (string) key.
+            .expression_attribute_names("#st", "http_status")
+            .expression_attribute_names("#r", "response")
+            .expression_attribute_names("#l", "lease_until")
+            .expression_attribute_values(":done", s("done"))
+            .expression_attribute_values(":status", n(status))
+            .expression_attribute_values(":body", s(truncate(body, 350 * 1024)))
+            .condition_expression("attribute_exists(pk)")
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn release_idempotency(&self, key: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key(PK, s(idempotency_pk(key)))
+            .key(SK, s("IDEMP"))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
     async fn find_thread(
         &self,
         channel: Channel,
@@ -1173,6 +1289,35 @@ impl ConversationStore for DynamoStore {
 }
 
 impl DynamoStore {
+    fn idempotency_record(item: &Item) -> Result<IdempotencyRecord, StoreError> {
+        let text = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
+        let num = |k: &str| {
+            item.get(k)
+                .and_then(|v| v.as_n().ok())
+                .and_then(|v| v.parse::<i64>().ok())
+        };
+        let body_hash = text("body_hash")
+            .ok_or_else(|| StoreError::Corrupt("idempotency key without body_hash".into()))?;
+        match (
+            text("state").as_deref(),
+            num("http_status"),
+            text("response"),
+        ) {
+            (Some("done"), Some(status), Some(body)) => Ok(IdempotencyRecord::Done {
+                body_hash,
+                status: status as u16,
+                body,
+            }),
+            (Some("in_flight"), _, _) => Ok(IdempotencyRecord::InFlight {
+                body_hash,
+                lease_until: num("lease_until")
+                    .and_then(DateTime::from_timestamp_millis)
+                    .unwrap_or(DateTime::<Utc>::UNIX_EPOCH),
+            }),
+            _ => Err(StoreError::Corrupt("unreadable idempotency key".into())),
+        }
+    }
+
     async fn release_period(&self, pk: &str, period_key: &str) -> Result<(), StoreError> {
         self.client
             .delete_item()

@@ -7,6 +7,7 @@
 //!   `pk = AUTOREPLY#<customer key>`, `sk = PERIOD#<period key>` (one per off-hours
 //!   period) and `sk = SLOT#<n>` (the rolling-day cap; `until` frees it) (TTL)
 //! - thread link:  `pk = THREAD#<channel>#<business id>#<thread key>`, `sk = THREAD` (TTL)
+//! - idempotency key: `pk = IDEMP#<digest of agent and key>`, `sk = IDEMP` (TTL)
 //! - dedupe:       `pk = DEDUPE#<channel>#<business id>#<key>`, `sk = DEDUPE` (TTL)
 //! - provider id link: `pk = PMSG#<channel>#<business id>#<provider message id>`, `sk = PMSG` (TTL)
 //! - rejection:    `pk = REJECTED#<channel>`, `sk = <digest of the raw JSON>` (TTL)
@@ -33,6 +34,7 @@ pub const TYPE_PROVIDER_LINK: &str = "provider_link";
 pub const TYPE_AUTO_REPLY_CLAIM: &str = "auto_reply_claim";
 pub const TYPE_REJECTION: &str = "rejection";
 pub const TYPE_THREAD_LINK: &str = "thread_link";
+pub const TYPE_IDEMPOTENCY: &str = "idempotency_key";
 
 pub fn conversation_pk(id: &ConversationId) -> String {
     format!("CONV#{id}")
@@ -68,6 +70,10 @@ pub fn auto_reply_period_sk(period_key: &str) -> String {
 
 pub fn auto_reply_slot_sk(slot: u32) -> String {
     format!("SLOT#{slot}")
+}
+
+pub fn idempotency_pk(key: &str) -> String {
+    format!("IDEMP#{key}")
 }
 
 pub fn thread_link_pk(channel: Channel, business_id: &str, key: &str) -> String {
@@ -116,6 +122,12 @@ pub struct ConversationItem {
     pub updated_at: DateTime<Utc>,
     #[serde(with = "chrono::serde::ts_milliseconds")]
     pub last_message_at: DateTime<Utc>,
+    #[serde(
+        default,
+        with = "chrono::serde::ts_milliseconds_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub last_customer_at: Option<DateTime<Utc>>,
     #[serde(default)]
     pub message_count: u64,
 }
@@ -143,6 +155,7 @@ impl From<ConversationItem> for Conversation {
             created_at: i.created_at,
             updated_at: i.updated_at,
             last_message_at: i.last_message_at,
+            last_customer_at: i.last_customer_at,
             message_count: i.message_count,
         }
     }

@@ -222,6 +222,7 @@ mod tests {
         };
         Outgoing {
             conversation: endpoint.thread_id("m1@example.org"),
+            covers: None,
             endpoint,
             author,
             text: "Grüße, we are on it.".into(),
