@@ -58,6 +58,11 @@ impl AgentKeys {
     }
 
     /// The agent an `Authorization` header value belongs to, if any.
+    /// Whether `agent` is one of the configured agent ids.
+    pub fn knows(&self, agent: &str) -> bool {
+        self.keys.iter().any(|(id, _)| id == agent)
+    }
+
     pub fn authenticate(&self, authorization: Option<&str>) -> Option<&str> {
         let (scheme, key) = authorization?.trim().split_once(' ')?;
         if !scheme.eq_ignore_ascii_case("bearer") {

@@ -61,6 +61,8 @@ pub enum ConversationStatus {
     Pending,
     /// Closed by an agent; reopens when the customer writes again.
     Resolved,
+    /// Put aside by an agent until `snooze_until` (or the customer writes).
+    Snoozed,
 }
 
 impl ConversationStatus {
@@ -69,6 +71,7 @@ impl ConversationStatus {
             ConversationStatus::Open => "open",
             ConversationStatus::Pending => "pending",
             ConversationStatus::Resolved => "resolved",
+            ConversationStatus::Snoozed => "snoozed",
         }
     }
 
@@ -77,9 +80,19 @@ impl ConversationStatus {
             "open" => Some(Self::Open),
             "pending" => Some(Self::Pending),
             "resolved" => Some(Self::Resolved),
+            "snoozed" => Some(Self::Snoozed),
             _ => None,
         }
     }
+}
+
+/// How urgent a conversation is: urgent ones sort first.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Priority {
+    #[default]
+    Normal,
+    Urgent,
 }
 
 /// The customer side of a conversation on one channel: who to write back to.
@@ -229,6 +242,11 @@ pub struct Conversation {
     /// When the newest customer message that asks for an answer was stored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_customer_at: Option<DateTime<Utc>>,
+    /// The agent who has it, if any.
+    pub assignee: Option<String>,
+    pub priority: Priority,
+    /// While snoozed: when it reopens by itself.
+    pub snooze_until: Option<DateTime<Utc>>,
     pub message_count: u64,
 }
 

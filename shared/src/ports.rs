@@ -4,7 +4,7 @@
 
 use crate::conversation::{
     Author, Channel, Conversation, ConversationId, ConversationStatus, Endpoint, InboundMessage,
-    Message, MessageEdit, ProviderError, Rejection, StatusUpdate,
+    Message, MessageEdit, Priority, ProviderError, Rejection, StatusUpdate,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
@@ -343,6 +343,23 @@ pub enum AutoReplyClaim {
     DailyCapReached,
 }
 
+/// A status an agent sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusChange {
+    Open,
+    Resolved,
+    Snoozed { until: DateTime<Utc> },
+}
+
+/// What an agent changes on a conversation (`PATCH`); `None` leaves it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StateChange {
+    pub status: Option<StatusChange>,
+    /// `Some(None)` unassigns.
+    pub assignee: Option<Option<String>>,
+    pub priority: Option<Priority>,
+}
+
 /// What an idempotency key holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IdempotencyRecord {
@@ -443,6 +460,18 @@ pub trait ConversationStore: Send + Sync {
         effect: OutboundEffect,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
+
+    /// Applies an agent's change to a conversation; the conversation as it is now.
+    /// One request. `NotFound` for an unknown conversation.
+    async fn change_state(
+        &self,
+        id: &ConversationId,
+        change: &StateChange,
+        now: DateTime<Utc>,
+    ) -> Result<Conversation, StoreError>;
+
+    /// Reopens the snoozed conversations whose `snooze_until` has come; how many.
+    async fn wake_snoozed(&self, now: DateTime<Utc>) -> Result<usize, StoreError>;
 
     /// Marks the conversation as blocked by the customer (a send found out).
     async fn mark_blocked(&self, id: &ConversationId, now: DateTime<Utc>)

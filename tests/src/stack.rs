@@ -26,6 +26,8 @@ use tokio::task::JoinHandle;
 
 /// The dev agent key printed at start; `AGENT_API_KEYS` defaults to its hash.
 pub const DEV_AGENT_KEY: &str = "dev-agent-key";
+/// How often the local stack wakes snoozed conversations (the template: every minute).
+pub const SWEEP_SECS: u64 = 15;
 /// Path under which the local server plays the Graph API.
 pub const SANDBOX_PREFIX: &str = "/dev/graph";
 /// Path under which the local server plays the Telegram Bot API.
@@ -231,6 +233,23 @@ pub async fn start(mut settings: Settings) -> Result<RunningStack, BoxError> {
         agent_config.channels.clone(),
         &agent_config,
     ));
+    // The template's schedule: snoozed conversations reopen when their time comes.
+    let sweeper = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            use asyncdesk::ports::ConversationStore;
+            loop {
+                tokio::time::sleep(std::time::Duration::from_secs(SWEEP_SECS)).await;
+                match store.wake_snoozed(chrono::Utc::now()).await {
+                    Ok(0) => {}
+                    Ok(n) => {
+                        tracing::info!(event = "woken", count = n, "snoozed conversations reopened")
+                    }
+                    Err(e) => tracing::warn!(error = %e, "snooze sweep failed"),
+                }
+            }
+        })
+    };
     let auto_reply = Arc::new(AutoReply::new(
         store,
         auto_reply_config.channels.clone(),
@@ -293,7 +312,7 @@ pub async fn start(mut settings: Settings) -> Result<RunningStack, BoxError> {
         dynamodb_endpoint: endpoint,
         table_name: inbound_config.table_name,
         auto_reply: auto_reply_config,
-        tasks: vec![server_task, feeder],
+        tasks: vec![server_task, feeder, sweeper],
         _moto: moto,
     })
 }

@@ -520,6 +520,20 @@ impl ConversationStore for FinalWriteFails {
     async fn release_idempotency(&self, k: &str) -> Result<(), asyncdesk::store::StoreError> {
         self.0.release_idempotency(k).await
     }
+    async fn change_state(
+        &self,
+        id: &asyncdesk::conversation::ConversationId,
+        c: &asyncdesk::ports::StateChange,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<asyncdesk::conversation::Conversation, asyncdesk::store::StoreError> {
+        self.0.change_state(id, c, now).await
+    }
+    async fn wake_snoozed(
+        &self,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<usize, asyncdesk::store::StoreError> {
+        self.0.wake_snoozed(now).await
+    }
     async fn find_thread(
         &self,
         c: asyncdesk::conversation::Channel,
@@ -1111,6 +1125,20 @@ impl ConversationStore for CustomerWritesDuringSend {
         slot: u32,
     ) -> Result<(), asyncdesk::store::StoreError> {
         self.inner.release_auto_reply(id, k, slot).await
+    }
+    async fn change_state(
+        &self,
+        id: &asyncdesk::conversation::ConversationId,
+        c: &asyncdesk::ports::StateChange,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<asyncdesk::conversation::Conversation, asyncdesk::store::StoreError> {
+        self.inner.change_state(id, c, now).await
+    }
+    async fn wake_snoozed(
+        &self,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<usize, asyncdesk::store::StoreError> {
+        self.inner.wake_snoozed(now).await
     }
     async fn find_thread(
         &self,

@@ -147,6 +147,7 @@ fn api_routes_are_the_documented_ones() {
         ("GET", "/conversations", "AgentReplyFunction"),
         ("GET", "/conversations/{id}", "AgentReplyFunction"),
         ("GET", "/webhooks/whatsapp", "InboundWebhookFunction"),
+        ("PATCH", "/conversations/{id}", "AgentReplyFunction"),
         ("POST", "/conversations/{id}/messages", "AgentReplyFunction"),
         ("POST", "/conversations/{id}/notes", "AgentReplyFunction"),
         ("POST", "/webhooks/telegram", "InboundWebhookFunction"),

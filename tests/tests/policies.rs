@@ -272,6 +272,10 @@ async fn auto_reply_policy_covers_claims_sends_and_retries() {
     let resp = off_hours_auto_reply::handle_batch(event, &deps, now).await;
     assert!(resp.batch_item_failures.is_empty());
     assert_eq!(rig.sandbox.outbox().len(), 1);
+    // The schedule's sweep of snoozed conversations reads the status index.
+    off_hours_auto_reply::handle_event(json!({"source": "aws.events"}), &deps, now)
+        .await
+        .unwrap();
     rig.assert_policy_covers(
         "OffHoursAutoReplyFunction",
         &[

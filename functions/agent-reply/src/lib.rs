@@ -5,6 +5,7 @@
 //! - `GET /conversations/{id}?limit=50&cursor=...&raw=false` (the conversation and
 //!   a page of its messages, newest first; a response stays under 1 MB)
 //! - `POST /conversations/{id}/notes` `{"text": "..."}` (an internal note)
+//! - `PATCH /conversations/{id}` `{"status", "snooze_until", "assignee", "priority"}`
 //! - `POST /conversations/{id}/messages` `{"text": "..."}` (send on the customer's
 //!   channel, as a reply to their latest message; split where the channel allows)
 
@@ -182,6 +183,7 @@ async fn route<S: ConversationStore, O: Outbound>(
     match (segments.as_slice(), method) {
         (["conversations"], "GET") => list(req, deps).await,
         (["conversations", id], "GET") => thread(parse_id(id)?, req, deps).await,
+        (["conversations", id], "PATCH") => change(parse_id(id)?, req, agent, deps, now).await,
         (["conversations", id, "notes"], "POST") => {
             note(parse_id(id)?, req, agent, deps, now).await
         }
@@ -294,6 +296,100 @@ async fn thread<S: ConversationStore, O>(
         200,
         &j!({ "conversation": page.conversation, "messages": messages, "next_cursor": next_cursor }),
     ))
+}
+
+/// Snoozing is for up to a year.
+pub const MAX_SNOOZE_DAYS: i64 = 366;
+
+/// `PATCH /conversations/{id}`: status (`open`, `resolved`, `snoozed` with
+/// `snooze_until`), `assignee` (an agent id, `me`, or null), `priority`.
+async fn change<S: ConversationStore, O>(
+    id: ConversationId,
+    req: &Request,
+    agent: &str,
+    deps: &Agent<S, O>,
+    now: DateTime<Utc>,
+) -> Result<Response<Body>, ApiError> {
+    use asyncdesk::conversation::Priority;
+    use asyncdesk::ports::{StateChange, StatusChange};
+    let body: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(req.body().as_ref())
+            .map_err(|e| ApiError::bad_request(format!("body must be a JSON object: {e}")))?;
+    let allowed = ["status", "snooze_until", "assignee", "priority"];
+    if let Some(unknown) = body.keys().find(|k| !allowed.contains(&k.as_str())) {
+        return Err(ApiError::bad_request(format!(
+            "unknown field {unknown:?}; one of status, snooze_until, assignee, priority"
+        )));
+    }
+    if body.is_empty() {
+        return Err(ApiError::bad_request("nothing to change"));
+    }
+    let mut change = StateChange::default();
+    let snooze_until = match body.get("snooze_until") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(v) => Some(
+            v.as_str()
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| t.with_timezone(&Utc))
+                .ok_or_else(|| ApiError::bad_request("snooze_until must be an RFC 3339 instant"))?,
+        ),
+    };
+    match body.get("status").map(|v| v.as_str()) {
+        None => {
+            if snooze_until.is_some() {
+                return Err(ApiError::bad_request(
+                    "snooze_until goes with \"status\": \"snoozed\"",
+                ));
+            }
+        }
+        Some(Some("open")) | Some(Some("resolved")) if snooze_until.is_some() => {
+            return Err(ApiError::bad_request(
+                "snooze_until goes with \"status\": \"snoozed\"",
+            ));
+        }
+        Some(Some("open")) => change.status = Some(StatusChange::Open),
+        Some(Some("resolved")) => change.status = Some(StatusChange::Resolved),
+        Some(Some("snoozed")) => {
+            let until = snooze_until.ok_or_else(|| {
+                ApiError::bad_request("\"status\": \"snoozed\" needs snooze_until")
+            })?;
+            if until <= now || until > now + chrono::Duration::days(MAX_SNOOZE_DAYS) {
+                return Err(ApiError::bad_request(
+                    "snooze_until must be in the future, within a year",
+                ));
+            }
+            change.status = Some(StatusChange::Snoozed { until });
+        }
+        _ => {
+            return Err(ApiError::bad_request(
+                "status must be open, resolved or snoozed",
+            ));
+        }
+    }
+    match body.get("assignee") {
+        None => {}
+        Some(serde_json::Value::Null) => change.assignee = Some(None),
+        Some(serde_json::Value::String(a)) if a == "me" => {
+            change.assignee = Some(Some(agent.to_string()))
+        }
+        Some(serde_json::Value::String(a)) if deps.keys.knows(a) => {
+            change.assignee = Some(Some(a.clone()))
+        }
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "assignee must be an agent id of AGENT_API_KEYS, \"me\" or null",
+            ));
+        }
+    }
+    match body.get("priority").map(|v| v.as_str()) {
+        None => {}
+        Some(Some("normal")) => change.priority = Some(Priority::Normal),
+        Some(Some("urgent")) => change.priority = Some(Priority::Urgent),
+        _ => return Err(ApiError::bad_request("priority must be normal or urgent")),
+    }
+    let conversation = deps.store.change_state(&id, &change, now).await?;
+    info!(event = "state", conversation = %id, agent, status = conversation.status.as_str(), "conversation changed");
+    Ok(json(200, &j!({ "conversation": conversation })))
 }
 
 #[derive(Deserialize)]

@@ -73,6 +73,35 @@ impl RecordError {
     }
 }
 
+/// The function's two events: the table's stream (auto-replies) and the schedule
+/// that wakes snoozed conversations (every minute).
+pub async fn handle_event<S: ConversationStore, O: Outbound>(
+    event: serde_json::Value,
+    deps: &AutoReply<S, O>,
+    now: DateTime<Utc>,
+) -> Result<serde_json::Value, RecordError> {
+    if event.get("Records").is_some() {
+        let event: Event = serde_json::from_value(event)
+            .map_err(|e| RecordError::Unreadable(format!("not a DynamoDB stream event: {e}")))?;
+        let response = handle_batch(event, deps, now).await;
+        return Ok(serde_json::to_value(response).unwrap_or_default());
+    }
+    if event.get("source").and_then(|s| s.as_str()) == Some("aws.events") {
+        let woken = deps.store.wake_snoozed(now).await?;
+        if woken > 0 {
+            info!(
+                event = "woken",
+                count = woken,
+                "snoozed conversations reopened"
+            );
+        }
+        return Ok(serde_json::json!({ "woken": woken }));
+    }
+    Err(RecordError::Unreadable(
+        "neither a stream batch nor the schedule".into(),
+    ))
+}
+
 /// Handles one stream batch, reporting the records to retry (ReportBatchItemFailures).
 pub async fn handle_batch<S: ConversationStore, O: Outbound>(
     event: Event,

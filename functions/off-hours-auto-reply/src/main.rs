@@ -1,10 +1,11 @@
-//! Lambda wiring: config and clients once at cold start, then the handler per batch.
+//! Lambda wiring: config and clients once at cold start, then the handler per event
+//! (a stream batch, or the schedule that wakes snoozed conversations).
 
 use asyncdesk::config::{AutoReplyConfig, process_env};
 use asyncdesk::store::dynamo::DynamoStore;
-use aws_lambda_events::event::dynamodb::Event;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use off_hours_auto_reply::{AutoReply, handle_batch};
+use off_hours_auto_reply::{AutoReply, handle_event};
+use serde_json::Value;
 use std::sync::Arc;
 
 #[tokio::main]
@@ -13,9 +14,9 @@ async fn main() -> Result<(), Error> {
     let config = AutoReplyConfig::load(&process_env)?;
     let store = DynamoStore::from_env(&config.table_name).await;
     let deps = Arc::new(AutoReply::new(store, config.channels.clone(), &config));
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Event>| {
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let deps = Arc::clone(&deps);
-        async move { Ok::<_, Error>(handle_batch(event.payload, &deps, chrono::Utc::now()).await) }
+        async move { Ok::<_, Error>(handle_event(event.payload, &deps, chrono::Utc::now()).await?) }
     }))
     .await
 }

@@ -10,7 +10,7 @@ use crate::conversation::{
     Channel, Conversation, ConversationId, ConversationStatus, Delivery, Edit, InboundMessage,
     Message, MessageEdit, Rejection, StatusUpdate,
 };
-use crate::ports::{AutoReplyClaim, IdempotencyRecord};
+use crate::ports::{AutoReplyClaim, IdempotencyRecord, StateChange, StatusChange};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
@@ -319,6 +319,7 @@ fn inbound_conversation_update(
         "#gr = :gr",
     ];
     // (`last_customer_at` is set below when the message opens the conversation.)
+    let mut remove: Vec<&str> = Vec::new();
     let mut names = vec![
         ("#ty", "item_type"),
         ("#id", "id"),
@@ -354,6 +355,9 @@ fn inbound_conversation_update(
         // answered only older messages leaves the conversation open.
         set.push("#lc = :now");
         names.push(("#lc", "last_customer_at"));
+        // A snoozed or resolved conversation reopens.
+        remove.push("#su");
+        names.push(("#su", "snooze_until"));
         // Open (or reopen); a conversation already open keeps its waiting_since.
         set.extend([
             "#st = :open",
@@ -420,8 +424,13 @@ fn inbound_conversation_update(
         names.push(("#bl", "blocked"));
         values.push((":bl", AttributeValue::Bool(blocked)));
     }
+    let remove = if remove.is_empty() {
+        String::new()
+    } else {
+        format!(" REMOVE {}", remove.join(", "))
+    };
     (
-        format!("SET {} ADD #mc :one", set.join(", ")),
+        format!("SET {} ADD #mc :one{remove}", set.join(", ")),
         names,
         values,
     )
@@ -735,7 +744,12 @@ impl ConversationStore for DynamoStore {
                     .send()
                     .await;
                 return match result {
-                    Ok(_) => Ok(StatusApplied::Applied),
+                    Ok(_) => {
+                        if update.state == crate::conversation::DeliveryState::Failed {
+                            self.reopen_for_failure(&conversation, update.at).await?;
+                        }
+                        Ok(StatusApplied::Applied)
+                    }
                     Err(e) if update_condition_failed(&e) => Ok(StatusApplied::Stale),
                     Err(e) => Err(unavailable(e)),
                 };
@@ -1123,6 +1137,163 @@ impl ConversationStore for DynamoStore {
         self.release_period(&pk, period_key).await
     }
 
+    async fn change_state(
+        &self,
+        id: &ConversationId,
+        change: &StateChange,
+        now: DateTime<Utc>,
+    ) -> Result<Conversation, StoreError> {
+        let mut set = vec!["#ua = :now"];
+        let mut remove: Vec<&str> = Vec::new();
+        let mut names = vec![("#ua", "updated_at")];
+        let mut values = vec![(":now", n(now.timestamp_millis()))];
+        if let Some(status) = change.status {
+            names.extend([
+                ("#st", "status"),
+                ("#ss", "status_since"),
+                ("#ws", "waiting_since"),
+                ("#su", "snooze_until"),
+            ]);
+            match status {
+                StatusChange::Open => {
+                    set.extend([
+                        "#st = :status",
+                        "#ss = :now",
+                        "#ws = if_not_exists(#ws, :now)",
+                    ]);
+                    remove.push("#su");
+                    values.push((":status", s(ConversationStatus::Open.as_str())));
+                }
+                StatusChange::Resolved => {
+                    set.extend(["#st = :status", "#ss = :now"]);
+                    remove.extend(["#ws", "#su"]);
+                    values.push((":status", s(ConversationStatus::Resolved.as_str())));
+                }
+                StatusChange::Snoozed { until } => {
+                    set.extend(["#st = :status", "#ss = :now", "#su = :until"]);
+                    remove.push("#ws");
+                    values.push((":status", s(ConversationStatus::Snoozed.as_str())));
+                    values.push((":until", n(until.timestamp_millis())));
+                }
+            }
+        }
+        match &change.assignee {
+            Some(Some(agent)) => {
+                set.push("#as = :as");
+                names.push(("#as", "assignee"));
+                values.push((":as", s(agent)));
+            }
+            Some(None) => {
+                remove.push("#as");
+                names.push(("#as", "assignee"));
+            }
+            None => {}
+        }
+        if let Some(p) = change.priority {
+            set.push("#pr = :pr");
+            names.push(("#pr", "priority"));
+            values.push((
+                ":pr",
+                s(match p {
+                    crate::conversation::Priority::Normal => "normal",
+                    crate::conversation::Priority::Urgent => "urgent",
+                }),
+            ));
+        }
+        let mut expression = format!("SET {}", set.join(", "));
+        if !remove.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
+        }
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(conversation_pk(id)))
+            .key(SK, s(META))
+            .update_expression(expression)
+            .condition_expression("attribute_exists(pk)")
+            .set_expression_attribute_names(Some(
+                names
+                    .into_iter()
+                    .map(|(k, v)| (k.into(), v.into()))
+                    .collect(),
+            ))
+            .set_expression_attribute_values(Some(
+                values.into_iter().map(|(k, v)| (k.into(), v)).collect(),
+            ))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(out) => {
+                let item = out.attributes.unwrap_or_default();
+                Ok(Conversation::from(from_item::<_, ConversationItem>(item)?))
+            }
+            Err(e) if update_condition_failed(&e) => {
+                Err(StoreError::NotFound(format!("conversation {id}")))
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn wake_snoozed(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
+        let mut woken = 0;
+        let mut start: Option<Item> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(STATUS_INDEX)
+                .key_condition_expression("#st = :snoozed")
+                .filter_expression("#su <= :now")
+                .expression_attribute_names("#st", "status")
+                .expression_attribute_names("#su", "snooze_until")
+                .expression_attribute_values(":snoozed", s(ConversationStatus::Snoozed.as_str()))
+                .expression_attribute_values(":now", n(now.timestamp_millis()))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for item in out.items() {
+                let Some(pk) = item.get(PK).cloned() else {
+                    continue;
+                };
+                let result = self
+                    .client
+                    .update_item()
+                    .table_name(&self.table)
+                    .key(PK, pk)
+                    .key(SK, s(META))
+                    .update_expression("SET #st = :open, #ss = :now, #ws = :now REMOVE #su")
+                    // Still snoozed and due: a customer message may have reopened it.
+                    .condition_expression("#st = :snoozed AND #su <= :now")
+                    .expression_attribute_names("#st", "status")
+                    .expression_attribute_names("#ss", "status_since")
+                    .expression_attribute_names("#ws", "waiting_since")
+                    .expression_attribute_names("#su", "snooze_until")
+                    .expression_attribute_values(":open", s(ConversationStatus::Open.as_str()))
+                    .expression_attribute_values(
+                        ":snoozed",
+                        s(ConversationStatus::Snoozed.as_str()),
+                    )
+                    .expression_attribute_values(":now", n(now.timestamp_millis()))
+                    .send()
+                    .await;
+                match result {
+                    Ok(_) => woken += 1,
+                    Err(e) if update_condition_failed(&e) => {}
+                    Err(e) => return Err(unavailable(e)),
+                }
+            }
+            match out.last_evaluated_key {
+                Some(k) => start = Some(k),
+                None => break,
+            }
+        }
+        Ok(woken)
+    }
+
     async fn claim_idempotency(
         &self,
         key: &str,
@@ -1289,6 +1460,36 @@ impl ConversationStore for DynamoStore {
 }
 
 impl DynamoStore {
+    /// A message of ours failed to arrive: the conversation comes back to the open
+    /// queue so an agent sees it (waiting since the failure, unless already waiting).
+    async fn reopen_for_failure(
+        &self,
+        id: &ConversationId,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(conversation_pk(id)))
+            .key(SK, s(META))
+            .update_expression("SET #st = :open, #ss = if_not_exists(#ws, :t), #ws = if_not_exists(#ws, :t) REMOVE #su")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_names("#ss", "status_since")
+            .expression_attribute_names("#ws", "waiting_since")
+            .expression_attribute_names("#su", "snooze_until")
+            .expression_attribute_values(":open", s(ConversationStatus::Open.as_str()))
+            .expression_attribute_values(":t", n(at.timestamp_millis()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if update_condition_failed(&e) => Ok(()),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
     fn idempotency_record(item: &Item) -> Result<IdempotencyRecord, StoreError> {
         let text = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
         let num = |k: &str| {

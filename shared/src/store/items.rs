@@ -14,7 +14,7 @@
 
 use super::StoreError;
 use crate::conversation::{
-    Channel, Conversation, ConversationId, ConversationStatus, Endpoint, Message,
+    Channel, Conversation, ConversationId, ConversationStatus, Endpoint, Message, Priority,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -128,6 +128,16 @@ pub struct ConversationItem {
         skip_serializing_if = "Option::is_none"
     )]
     pub last_customer_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignee: Option<String>,
+    #[serde(default)]
+    pub priority: Priority,
+    #[serde(
+        default,
+        with = "chrono::serde::ts_milliseconds_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub snooze_until: Option<DateTime<Utc>>,
     #[serde(default)]
     pub message_count: u64,
 }
@@ -156,6 +166,9 @@ impl From<ConversationItem> for Conversation {
             updated_at: i.updated_at,
             last_message_at: i.last_message_at,
             last_customer_at: i.last_customer_at,
+            assignee: i.assignee,
+            priority: i.priority,
+            snooze_until: i.snooze_until,
             message_count: i.message_count,
         }
     }
