@@ -242,6 +242,10 @@ pub struct Conversation {
     /// When the newest customer message that asks for an answer was stored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_customer_at: Option<DateTime<Utc>>,
+    /// When the customer last wrote anything (platform time): opens a channel's reply
+    /// window (WhatsApp: 24 hours).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_inbound_at: Option<DateTime<Utc>>,
     /// The agent who has it, if any.
     pub assignee: Option<String>,
     pub priority: Priority,
@@ -368,6 +372,20 @@ pub enum Content {
     Note {
         text: String,
     },
+    /// An approved message template (WhatsApp, outside the 24-hour window).
+    Template {
+        template: TemplateMessage,
+    },
+}
+
+/// A message template the channel approved, with its body parameters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TemplateMessage {
+    pub name: String,
+    /// The template's language code (`en_US`, `de`).
+    pub language: String,
+    #[serde(default)]
+    pub parameters: Vec<String>,
 }
 
 impl Content {
@@ -382,6 +400,7 @@ impl Content {
             Content::System { .. } => "system",
             Content::Unknown => "unknown",
             Content::Note { .. } => "note",
+            Content::Template { .. } => "template",
         }
     }
 

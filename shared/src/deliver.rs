@@ -25,6 +25,9 @@ pub struct Delivered {
 
 /// The parts `text` goes out in on its channel, or why it cannot.
 pub fn parts(outgoing: &Outgoing) -> Result<Vec<String>, SendError> {
+    if outgoing.template.is_some() {
+        return Ok(vec![String::new()]);
+    }
     let caps = capabilities(outgoing.endpoint.channel);
     let text = outgoing.text.trim();
     if text.chars().count() <= caps.max_text_chars {
@@ -90,6 +93,11 @@ pub async fn deliver<S: ConversationStore, O: Outbound>(
     for (i, text) in parts.iter().enumerate() {
         let mut message = Message::outbound(&outgoing.endpoint, outgoing.author.clone(), text, now);
         message.conversation_id = conversation.clone();
+        if let Some(template) = &outgoing.template {
+            message.content = crate::conversation::Content::Template {
+                template: template.clone(),
+            };
+        }
         // Only the first part answers the customer's message.
         let reply = outgoing.reply.as_ref().filter(|_| i == 0);
         message.reply_to = reply.and_then(|r| r.provider_message_id.clone());

@@ -23,6 +23,8 @@ pub struct Capabilities {
     pub splits_long_text: bool,
     /// How long after the customer's last message a free-form reply is allowed.
     pub reply_window: Option<Duration>,
+    /// Approved message templates can be sent (also outside the reply window).
+    pub templates: bool,
     /// The channel reports delivered / read for sent messages.
     pub delivery_receipts: bool,
     /// A reply can quote the customer's message it answers.
@@ -75,6 +77,8 @@ pub struct Outgoing {
     pub endpoint: Endpoint,
     pub author: Author,
     pub text: String,
+    /// An approved template to send instead of `text` (WhatsApp).
+    pub template: Option<crate::conversation::TemplateMessage>,
     pub reply: Option<ReplyContext>,
 }
 

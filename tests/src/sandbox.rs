@@ -172,11 +172,30 @@ impl ChannelApi for GraphApi {
         let Ok(body) = serde_json::from_slice::<Value>(req.body()) else {
             return graph_error(400, 100, "Invalid JSON body");
         };
-        let (Some("whatsapp"), Some(to), Some("text"), Some(text)) = (
+        // A text, or a template (shown as "template <name> (<language>): <params>").
+        let template_text = (body["type"] == "template")
+            .then(|| {
+                let t = &body["template"];
+                let params: Vec<&str> = t["components"][0]["parameters"]
+                    .as_array()
+                    .map(|ps| ps.iter().filter_map(|p| p["text"].as_str()).collect())
+                    .unwrap_or_default();
+                Some(format!(
+                    "template {} ({}): {}",
+                    t["name"].as_str()?,
+                    t["language"]["code"].as_str()?,
+                    params.join(" | ")
+                ))
+            })
+            .flatten();
+        let (Some("whatsapp"), Some(to), Some(text)) = (
             body["messaging_product"].as_str(),
             body["to"].as_str(),
-            body["type"].as_str(),
-            body["text"]["body"].as_str(),
+            template_text.as_deref().or(if body["type"] == "text" {
+                body["text"]["body"].as_str()
+            } else {
+                None
+            }),
         ) else {
             return graph_error(400, 100, "(#100) Invalid parameter");
         };

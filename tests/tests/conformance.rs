@@ -208,6 +208,7 @@ async fn send_request_and_response_match_the_documented_shapes() {
             covers: None,
             endpoint: to,
             author: Author::Agent("a".into()),
+            template: None,
             text: "hello".into(),
             reply: None,
         })

@@ -685,6 +685,7 @@ async fn ses_errors_map_to_the_send_error_classes() {
         endpoint,
         author: Author::Agent("alice".into()),
         text: "hello".into(),
+        template: None,
         reply: None,
     };
     // moto: an unverified sender is refused with MessageRejected.

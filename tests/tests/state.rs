@@ -289,3 +289,141 @@ async fn a_failed_delivery_reopens_the_conversation() {
     );
     assert!(c.waiting_since.is_some());
 }
+
+#[tokio::test]
+async fn outside_the_whatsapp_window_only_a_template_goes_out() {
+    let table = TestTable::new().await;
+    let sandbox = GraphSandbox::new();
+    let (base, _task) = sandbox.start().await;
+    let agent = kit::agent(table.store.clone(), kit::whatsapp_channels(&base, "t"));
+    // The customer wrote 25 hours ago.
+    let then = Utc::now() - Duration::hours(25);
+    let body = kit::webhook(
+        "4975",
+        "Ada",
+        json!([kit::text_message("4975", "old1", then.timestamp(), "hi")]),
+        json!([]),
+    );
+    let inbound = whatsapp::inbound::parse_webhook(&body, then)
+        .unwrap()
+        .messages
+        .remove(0);
+    table.store.record_inbound(&inbound, then).await.unwrap();
+    let id = inbound.message.conversation_id.to_string();
+    let call = |path: String, body: Value| {
+        let agent = &agent;
+        async move {
+            let req = kit::agent_request("POST", &path, Some(kit::ALICE_KEY), Some(body));
+            kit::read(agent_reply::handle(&req, agent, Utc::now()).await)
+        }
+    };
+    let (_, thread) = call(
+        format!("/conversations/{id}/notes"),
+        json!({"text": "checking"}),
+    )
+    .await;
+    assert!(thread["note"].is_object());
+    let req = kit::agent_request(
+        "GET",
+        &format!("/conversations/{id}"),
+        Some(kit::ALICE_KEY),
+        None,
+    );
+    let (_, thread) = kit::read(agent_reply::handle(&req, &agent, Utc::now()).await);
+    assert_eq!(thread["conversation"]["reply_window"]["open"], false);
+    let (status, body) = call(
+        format!("/conversations/{id}/messages"),
+        json!({"text": "Sorry for the wait"}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("whatsapp_window_closed")),
+        "{body}"
+    );
+    assert!(body["error"]["details"]["window_closed_at"].is_string());
+    assert!(sandbox.outbox().is_empty(), "Meta was not called");
+    let (status, body) = call(
+        format!("/conversations/{id}/messages"),
+        json!({"template": {"name": "order_update", "language": "en_US", "parameters": ["Ada", "42"]}}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["message"]["kind"], "template");
+    assert_eq!(
+        sandbox.outbox()[0].text,
+        "template order_update (en_US): Ada | 42"
+    );
+    for bad in [
+        json!({"text": "x", "template": {"name": "a", "language": "en"}}),
+        json!({}),
+        json!({"template": {"name": "", "language": "en"}}),
+    ] {
+        let (status, _) = call(format!("/conversations/{id}/messages"), bad.clone()).await;
+        assert_eq!(status, 400, "{bad}");
+    }
+    // The customer writes: the window opens again and text goes.
+    let now = Utc::now();
+    let body = kit::webhook(
+        "4975",
+        "Ada",
+        json!([kit::text_message("4975", "new1", now.timestamp(), "hello?")]),
+        json!([]),
+    );
+    let inbound = whatsapp::inbound::parse_webhook(&body, now)
+        .unwrap()
+        .messages
+        .remove(0);
+    table.store.record_inbound(&inbound, now).await.unwrap();
+    let (status, _) = call(
+        format!("/conversations/{id}/messages"),
+        json!({"text": "Here we are"}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let (_, list) = kit::read(
+        agent_reply::handle(
+            &kit::agent_request(
+                "GET",
+                "/conversations?status=pending",
+                Some(kit::ALICE_KEY),
+                None,
+            ),
+            &agent,
+            Utc::now(),
+        )
+        .await,
+    );
+    let row = &list["conversations"][0];
+    assert_eq!(row["reply_window"]["open"], true, "{row}");
+}
+
+#[tokio::test]
+async fn templates_are_refused_where_the_channel_has_none() {
+    let table = TestTable::new().await;
+    let bot = asyncdesk_tests::bot_sandbox::BotSandbox::new();
+    let (base, _task) = bot.start().await;
+    let channels = asyncdesk::channels::Channels::default().with(
+        asyncdesk::conversation::Channel::Telegram,
+        std::sync::Arc::new(kit::telegram_client(&base)),
+    );
+    let agent = kit::agent(table.store.clone(), channels);
+    let update = kit::tg_text(1, 4242, 1, Utc::now().timestamp(), "hi");
+    let deps = kit::inbound(table.store.clone());
+    inbound_webhook::handle(
+        &kit::telegram_post(&update, Some(kit::TG_SECRET)),
+        &deps,
+        Utc::now(),
+    )
+    .await;
+    let id = kit::tg_endpoint(4242).conversation_id();
+    let req = kit::agent_request(
+        "POST",
+        &format!("/conversations/{id}/messages"),
+        Some(kit::ALICE_KEY),
+        Some(json!({"template": {"name": "x", "language": "en"}})),
+    );
+    let (status, _) = kit::read(agent_reply::handle(&req, &agent, Utc::now()).await);
+    assert_eq!(status, 400);
+    assert!(bot.outbox().is_empty());
+}

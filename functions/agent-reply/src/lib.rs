@@ -181,8 +181,8 @@ async fn route<S: ConversationStore, O: Outbound>(
     let segments: Vec<&str> = path.split('/').skip(1).collect();
     let method = req.method().as_str();
     match (segments.as_slice(), method) {
-        (["conversations"], "GET") => list(req, deps).await,
-        (["conversations", id], "GET") => thread(parse_id(id)?, req, deps).await,
+        (["conversations"], "GET") => list(req, deps, now).await,
+        (["conversations", id], "GET") => thread(parse_id(id)?, req, deps, now).await,
         (["conversations", id], "PATCH") => change(parse_id(id)?, req, agent, deps, now).await,
         (["conversations", id, "notes"], "POST") => {
             note(parse_id(id)?, req, agent, deps, now).await
@@ -198,6 +198,21 @@ async fn route<S: ConversationStore, O: Outbound>(
     }
 }
 
+/// A conversation as the API shows it: with its channel's reply window (WhatsApp:
+/// open until 24 hours after the customer's last message).
+fn view(c: &asyncdesk::conversation::Conversation, now: DateTime<Utc>) -> serde_json::Value {
+    let mut v = serde_json::to_value(c).unwrap_or_default();
+    let window = asyncdesk::channels::capabilities(c.endpoint.channel).reply_window;
+    if let (Some(window), Some(last), Some(o)) = (window, c.last_inbound_at, v.as_object_mut()) {
+        let until = last + window;
+        o.insert(
+            "reply_window".into(),
+            j!({ "open": now < until, "until": until }),
+        );
+    }
+    v
+}
+
 fn parse_id(raw: &str) -> Result<ConversationId, ApiError> {
     ConversationId::parse(raw)
         .ok_or_else(|| ApiError::not_found(format!("conversation {raw:?} not found")))
@@ -206,6 +221,7 @@ fn parse_id(raw: &str) -> Result<ConversationId, ApiError> {
 async fn list<S: ConversationStore, O>(
     req: &Request,
     deps: &Agent<S, O>,
+    now: DateTime<Utc>,
 ) -> Result<Response<Body>, ApiError> {
     let status = match query_param(req.uri(), "status") {
         None => ConversationStatus::Open,
@@ -234,7 +250,10 @@ async fn list<S: ConversationStore, O>(
         .await?;
     Ok(json(
         200,
-        &j!({ "conversations": page.conversations, "next_cursor": page.next_cursor }),
+        &j!({
+            "conversations": page.conversations.iter().map(|c| view(c, now)).collect::<Vec<_>>(),
+            "next_cursor": page.next_cursor,
+        }),
     ))
 }
 
@@ -242,6 +261,7 @@ async fn thread<S: ConversationStore, O>(
     id: ConversationId,
     req: &Request,
     deps: &Agent<S, O>,
+    now: DateTime<Utc>,
 ) -> Result<Response<Body>, ApiError> {
     let limit = match query_param(req.uri(), "limit") {
         None => DEFAULT_THREAD_PAGE,
@@ -294,7 +314,7 @@ async fn thread<S: ConversationStore, O>(
     }
     Ok(json(
         200,
-        &j!({ "conversation": page.conversation, "messages": messages, "next_cursor": next_cursor }),
+        &j!({ "conversation": view(&page.conversation, now), "messages": messages, "next_cursor": next_cursor }),
     ))
 }
 
@@ -389,7 +409,7 @@ async fn change<S: ConversationStore, O>(
     }
     let conversation = deps.store.change_state(&id, &change, now).await?;
     info!(event = "state", conversation = %id, agent, status = conversation.status.as_str(), "conversation changed");
-    Ok(json(200, &j!({ "conversation": conversation })))
+    Ok(json(200, &j!({ "conversation": view(&conversation, now) })))
 }
 
 #[derive(Deserialize)]
@@ -438,7 +458,10 @@ async fn note<S: ConversationStore, O>(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ReplyBody {
-    text: String,
+    /// A free-form reply; or
+    text: Option<String>,
+    /// an approved template (WhatsApp; also outside the 24-hour window).
+    template: Option<asyncdesk::conversation::TemplateMessage>,
     /// The id of the newest message the agent saw: a newer customer message stops
     /// the reply (409 `conversation_changed`).
     based_on: Option<String>,
@@ -587,9 +610,42 @@ async fn reply<S: ConversationStore, O: Outbound>(
             "the customer blocked us on this channel; nothing was sent",
         ));
     }
-    let text = body.text.trim();
-    if text.is_empty() {
-        return Err(ApiError::bad_request("text must not be empty"));
+    let caps = asyncdesk::channels::capabilities(channel);
+    let text = match (&body.text, &body.template) {
+        (Some(t), None) if !t.trim().is_empty() => t.trim().to_string(),
+        (Some(_), None) => return Err(ApiError::bad_request("text must not be empty")),
+        (None, Some(t)) => {
+            if !caps.templates {
+                return Err(ApiError::bad_request(format!(
+                    "templates are a WhatsApp feature; {channel} takes text"
+                )));
+            }
+            if t.name.trim().is_empty() || t.language.trim().is_empty() {
+                return Err(ApiError::bad_request(
+                    "a template needs a name and a language",
+                ));
+            }
+            String::new()
+        }
+        _ => {
+            return Err(ApiError::bad_request(
+                "send either {\"text\": \"...\"} or {\"template\": {\"name\", \"language\", \"parameters\"}}",
+            ));
+        }
+    };
+    // The channel's reply window: outside it only a template goes (WhatsApp, 24 h).
+    if let (Some(window), Some(last), None) = (
+        caps.reply_window,
+        conversation.last_inbound_at,
+        &body.template,
+    ) && now >= last + window
+    {
+        return Err(ApiError::new(
+            409,
+            "whatsapp_window_closed",
+            "the 24-hour window since the customer's last message has closed; send an approved template instead",
+        )
+        .with_details(j!({ "window_closed_at": last + window })));
     }
     if let Some(seen) = &body.based_on {
         // Customer messages newer than the one the agent saw stop the reply.
@@ -627,7 +683,8 @@ async fn reply<S: ConversationStore, O: Outbound>(
         covers: conversation.last_customer_at,
         endpoint: conversation.endpoint.clone(),
         author: Author::Agent(agent.to_string()),
-        text: text.to_string(),
+        text,
+        template: body.template.clone(),
         // Answers the customer's latest message (quoted, or threaded by mail headers,
         // where the channel can).
         reply: Some(ReplyContext::to_conversation(&conversation)),

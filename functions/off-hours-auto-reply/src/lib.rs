@@ -213,6 +213,7 @@ pub async fn auto_reply_to<S: ConversationStore, O: Outbound>(
         covers: None,
         endpoint: message.endpoint.clone(),
         author: Author::AutoReply,
+        template: None,
         text: deps.hours.auto_reply_text(
             &period,
             &Recipient {

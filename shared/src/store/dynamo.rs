@@ -345,6 +345,11 @@ fn inbound_conversation_update(
         (":one", n(1)),
         (":gr", AttributeValue::Bool(inbound.group)),
     ];
+    // Any customer message opens the channel's reply window (WhatsApp: 24 h).
+    if m.author == crate::conversation::Author::Customer {
+        set.push("#li = :t");
+        names.push(("#li", "last_inbound_at"));
+    }
     if let Some(subject) = m.mail.as_ref().and_then(|mail| mail.subject.as_ref()) {
         set.push("#sj = if_not_exists(#sj, :sj)");
         names.push(("#sj", "subject"));

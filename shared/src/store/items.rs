@@ -128,6 +128,12 @@ pub struct ConversationItem {
         skip_serializing_if = "Option::is_none"
     )]
     pub last_customer_at: Option<DateTime<Utc>>,
+    #[serde(
+        default,
+        with = "chrono::serde::ts_milliseconds_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub last_inbound_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assignee: Option<String>,
     #[serde(default)]
@@ -166,6 +172,7 @@ impl From<ConversationItem> for Conversation {
             updated_at: i.updated_at,
             last_message_at: i.last_message_at,
             last_customer_at: i.last_customer_at,
+            last_inbound_at: i.last_inbound_at,
             assignee: i.assignee,
             priority: i.priority,
             snooze_until: i.snooze_until,

@@ -23,6 +23,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     max_text_chars: 100_000,
     splits_long_text: false,
     reply_window: None,
+    templates: false,
     delivery_receipts: true,
     // Replies thread by In-Reply-To / References instead of quoting.
     replies_quote: false,

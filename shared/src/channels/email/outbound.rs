@@ -226,6 +226,7 @@ mod tests {
             endpoint,
             author,
             text: "Grüße, we are on it.".into(),
+            template: None,
             reply: Some(ReplyContext {
                 provider_message_id: Some("m2@example.org".into()),
                 subject: Some("Re: Rückerstattung".into()),

@@ -25,6 +25,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     max_text_chars: 4096,
     splits_long_text: true,
     reply_window: None,
+    templates: false,
     delivery_receipts: false,
     replies_quote: true,
 };

@@ -25,6 +25,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     splits_long_text: false,
     // Free-form replies only within 24 hours of the customer's last message.
     reply_window: Some(chrono::Duration::hours(24)),
+    templates: true,
     delivery_receipts: true,
     replies_quote: true,
 };

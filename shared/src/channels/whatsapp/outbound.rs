@@ -53,6 +53,47 @@ impl WhatsAppClient {
         to: &str,
         text: &str,
     ) -> Result<SentMessage, SendError> {
+        self.send_message(
+            phone_number_id,
+            to,
+            serde_json::json!({ "type": "text", "text": { "preview_url": false, "body": text } }),
+        )
+        .await
+    }
+
+    /// An approved template with its body parameters (allowed outside the window).
+    pub async fn send_template(
+        &self,
+        phone_number_id: &str,
+        to: &str,
+        template: &crate::conversation::TemplateMessage,
+    ) -> Result<SentMessage, SendError> {
+        let parameters: Vec<serde_json::Value> = template
+            .parameters
+            .iter()
+            .map(|p| serde_json::json!({ "type": "text", "text": p }))
+            .collect();
+        let mut body = serde_json::json!({
+            "name": template.name,
+            "language": { "code": template.language },
+        });
+        if !parameters.is_empty() {
+            body["components"] = serde_json::json!([{ "type": "body", "parameters": parameters }]);
+        }
+        self.send_message(
+            phone_number_id,
+            to,
+            serde_json::json!({ "type": "template", "template": body }),
+        )
+        .await
+    }
+
+    async fn send_message(
+        &self,
+        phone_number_id: &str,
+        to: &str,
+        content: serde_json::Value,
+    ) -> Result<SentMessage, SendError> {
         // With the plus sign the number is read as international; without it Meta
         // would prepend the business number's country code.
         let digits = to.trim_start_matches('+');
@@ -67,13 +108,14 @@ impl WhatsAppClient {
             }));
         }
         let to = format!("+{digits}");
-        let body = serde_json::json!({
+        let mut body = serde_json::json!({
             "messaging_product": "whatsapp",
             "recipient_type": "individual",
             "to": to,
-            "type": "text",
-            "text": { "preview_url": false, "body": text },
         });
+        if let (Some(b), Some(c)) = (body.as_object_mut(), content.as_object()) {
+            b.extend(c.clone());
+        }
         let url = format!("{}/{}/messages", self.api_base, phone_number_id);
         let resp = self
             .http
@@ -169,12 +211,24 @@ fn without_url(e: reqwest::Error) -> String {
 #[async_trait]
 impl Sender for WhatsAppClient {
     async fn send(&self, message: &Outgoing) -> Result<SentMessage, SendError> {
-        self.send_text(
-            &message.endpoint.business_id,
-            &message.endpoint.customer_id,
-            &message.text,
-        )
-        .await
+        match &message.template {
+            Some(t) => {
+                self.send_template(
+                    &message.endpoint.business_id,
+                    &message.endpoint.customer_id,
+                    t,
+                )
+                .await
+            }
+            None => {
+                self.send_text(
+                    &message.endpoint.business_id,
+                    &message.endpoint.customer_id,
+                    &message.text,
+                )
+                .await
+            }
+        }
     }
 }
 
