@@ -69,6 +69,30 @@ fn with_result(mut message: Message, result: &Result<SentMessage, SendError>) ->
     message
 }
 
+/// Pauses before the retries of a send that did not reach the channel.
+pub const RETRY_BACKOFF_MS: [u64; 2] = [250, 750];
+
+/// Sends, retrying (twice, with backoff) only when the channel could not be reached
+/// or failed on its side without taking the message (`Unavailable`): then nothing
+/// was sent, so a retry cannot duplicate. Everything else is final here.
+async fn send_with_retries<O: Outbound>(
+    outbound: &O,
+    message: &Outgoing,
+) -> Result<SentMessage, SendError> {
+    let mut result = outbound.send(message).await;
+    for pause in RETRY_BACKOFF_MS {
+        match &result {
+            Err(SendError::Unavailable(why)) => {
+                tracing::warn!(reason = %why, pause_ms = pause, "channel unavailable; trying again");
+                tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+                result = outbound.send(message).await;
+            }
+            _ => break,
+        }
+    }
+    result
+}
+
 /// Delivers `outgoing`. `Err` only when nothing was sent (the first `sending` record
 /// could not be written): a retry is then safe.
 pub async fn deliver<S: ConversationStore, O: Outbound>(
@@ -114,7 +138,7 @@ pub async fn deliver<S: ConversationStore, O: Outbound>(
             reply: reply.cloned(),
             ..outgoing.clone()
         };
-        let result = outbound.send(&part).await;
+        let result = send_with_retries(outbound, &part).await;
         let message = with_result(sending, &result);
         let effect = match (&result, &outgoing.author) {
             (Ok(_), Author::Agent(_)) => match outgoing.covers {

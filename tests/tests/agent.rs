@@ -310,10 +310,14 @@ async fn provider_errors_are_clear_json_and_the_attempt_is_kept() {
         "failed"
     );
 
-    rig.sandbox.fail_next(
-        500,
-        json!({"error":{"message":"An unknown error occurred","code":1}}),
-    );
+    // A transient failure is retried inside the request, twice, with backoff (nothing
+    // was sent); a third failure is the answer.
+    for _ in 0..3 {
+        rig.sandbox.fail_next(
+            500,
+            json!({"error":{"message":"An unknown error occurred","code":1}}),
+        );
+    }
     let (status, err) = call(
         &rig,
         "POST",
@@ -391,6 +395,23 @@ async fn provider_errors_are_clear_json_and_the_attempt_is_kept() {
         .collect();
     assert_eq!(failed.len(), 4);
     assert_eq!(thread.conversation.status, ConversationStatus::Open);
+
+    // One transient failure: the retry inside the request goes through, sent once.
+    let sent_before = rig.sandbox.outbox().len();
+    rig.sandbox.fail_next(
+        500,
+        json!({"error":{"message":"An unknown error occurred","code":1}}),
+    );
+    let (status, _) = call(
+        &rig,
+        "POST",
+        &path,
+        Some(KEY),
+        Some(json!({"text":"once more"})),
+    )
+    .await;
+    assert_eq!(status, 201, "the retry went through");
+    assert_eq!(rig.sandbox.outbox().len(), sent_before + 1, "sent once");
 }
 
 /// The real table, except that recording a send's outcome fails (an outage that

@@ -213,10 +213,13 @@ async fn transient_send_failure_is_reported_for_retry_and_sends_once_later() {
     let event = rig.table.stream_event().await;
     let seq = event.records[0].change.sequence_number.clone();
 
-    rig.sandbox.fail_next(
-        503,
-        json!({"error":{"message":"Service temporarily unavailable","code":2}}),
-    );
+    // Unavailable three times in a row (the send's own two retries included).
+    for _ in 0..3 {
+        rig.sandbox.fail_next(
+            503,
+            json!({"error":{"message":"Service temporarily unavailable","code":2}}),
+        );
+    }
     let resp = handle_batch(event.clone(), &rig.deps, now).await;
     assert_eq!(resp.batch_item_failures.len(), 1);
     assert_eq!(resp.batch_item_failures[0].item_identifier, seq);

@@ -260,11 +260,14 @@ async fn auto_reply_policy_covers_claims_sends_and_retries() {
     };
     let event = rig.table.stream_event().await;
 
-    // A transient send failure gives the claim back for the retry...
-    rig.sandbox.fail_next(
-        503,
-        json!({"error":{"message":"Service temporarily unavailable","code":2}}),
-    );
+    // A transient send failure (also on the send's own retries) gives the claim back
+    // for the retry...
+    for _ in 0..3 {
+        rig.sandbox.fail_next(
+            503,
+            json!({"error":{"message":"Service temporarily unavailable","code":2}}),
+        );
+    }
     let resp = off_hours_auto_reply::handle_batch(event.clone(), &deps, now).await;
     assert_eq!(resp.batch_item_failures.len(), 1);
     // ...which sends, and takes over a status that overtook its final write.
