@@ -251,6 +251,14 @@ pub struct Conversation {
     pub priority: Priority,
     /// While snoozed: when it reopens by itself.
     pub snooze_until: Option<DateTime<Utc>>,
+    /// The newest message's text, cut to 140 characters (the queue's preview).
+    pub preview: Option<String>,
+    /// Customer messages since the last agent answer.
+    pub unanswered: u64,
+    /// The reply-by an auto-reply promised, and the `waiting_since` it was promised
+    /// for (a promise holds only while that wait lasts).
+    pub promised_reply_by: Option<DateTime<Utc>>,
+    pub promise_for: Option<DateTime<Utc>>,
     pub message_count: u64,
 }
 
@@ -546,6 +554,9 @@ pub struct Message {
     /// this mail's Message-ID, our SES message id, the subject).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub thread_keys: Vec<String>,
+    /// An auto-reply: the reply-by it promised.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promised_reply_by: Option<DateTime<Utc>>,
     /// Inbound: the sender's name, language and time zone as the channel gave or
     /// implied them when it arrived (the auto-reply addresses them).
     #[serde(default, skip_serializing_if = "Sender::is_empty")]
@@ -683,6 +694,7 @@ impl Message {
             mail: None,
             thread_keys: Vec::new(),
             sender: Sender::default(),
+            promised_reply_by: None,
         }
     }
 
@@ -716,6 +728,7 @@ impl Message {
             mail: None,
             thread_keys: Vec::new(),
             sender: Sender::default(),
+            promised_reply_by: None,
         }
     }
 

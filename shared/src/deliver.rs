@@ -117,6 +117,7 @@ pub async fn deliver<S: ConversationStore, O: Outbound>(
     for (i, text) in parts.iter().enumerate() {
         let mut message = Message::outbound(&outgoing.endpoint, outgoing.author.clone(), text, now);
         message.conversation_id = conversation.clone();
+        message.promised_reply_by = outgoing.promise.filter(|_| i == 0);
         if let Some(template) = &outgoing.template {
             message.content = crate::conversation::Content::Template {
                 template: template.clone(),

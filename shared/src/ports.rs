@@ -79,6 +79,9 @@ pub struct Outgoing {
     pub text: String,
     /// An approved template to send instead of `text` (WhatsApp).
     pub template: Option<crate::conversation::TemplateMessage>,
+    /// An auto-reply: the reply-by it promises (kept on the conversation for the
+    /// queue's order).
+    pub promise: Option<DateTime<Utc>>,
     pub reply: Option<ReplyContext>,
 }
 
@@ -425,7 +428,8 @@ pub trait ConversationStore: Send + Sync {
     /// until that message's final write when the status arrives first.
     async fn apply_status(&self, update: &StatusUpdate) -> Result<StatusApplied, StoreError>;
 
-    /// Conversations in `status`, the one waiting longest (in that status) first.
+    /// Conversations in `status`, the one longest in that status first (resolved:
+    /// the most recently resolved first).
     async fn list_conversations(
         &self,
         status: ConversationStatus,
@@ -437,6 +441,15 @@ pub trait ConversationStore: Send + Sync {
         &self,
         id: &ConversationId,
     ) -> Result<Option<Conversation>, StoreError>;
+
+    /// Every conversation in `status`, up to `cap` (the work in progress: open,
+    /// pending, snoozed), for orders the index does not keep; `true` when `cap` cut
+    /// it short. One Query per 1 MB.
+    async fn all_in_status(
+        &self,
+        status: ConversationStatus,
+        cap: usize,
+    ) -> Result<(Vec<Conversation>, bool), StoreError>;
 
     /// The conversation and all its messages, oldest first.
     async fn get_thread(&self, id: &ConversationId) -> Result<Option<Thread>, StoreError>;

@@ -6,6 +6,7 @@
 pub mod aws;
 pub mod bot_sandbox;
 pub mod filter;
+pub mod hooked;
 pub mod kit;
 pub mod mail;
 pub mod proxy;

@@ -414,157 +414,6 @@ async fn provider_errors_are_clear_json_and_the_attempt_is_kept() {
     assert_eq!(rig.sandbox.outbox().len(), sent_before + 1, "sent once");
 }
 
-/// The real table, except that recording a send's outcome fails (an outage that
-/// starts between the send and the final write).
-struct FinalWriteFails(asyncdesk::store::dynamo::DynamoStore);
-
-#[async_trait::async_trait]
-impl ConversationStore for FinalWriteFails {
-    async fn record_inbound(
-        &self,
-        m: &asyncdesk::conversation::InboundMessage,
-        now: chrono::DateTime<Utc>,
-    ) -> Result<asyncdesk::store::Recorded, asyncdesk::store::StoreError> {
-        self.0.record_inbound(m, now).await
-    }
-    async fn apply_status(
-        &self,
-        u: &asyncdesk::conversation::StatusUpdate,
-    ) -> Result<asyncdesk::store::StatusApplied, asyncdesk::store::StoreError> {
-        self.0.apply_status(u).await
-    }
-    async fn list_conversations(
-        &self,
-        s: ConversationStatus,
-        l: u32,
-        c: Option<&str>,
-    ) -> Result<asyncdesk::store::ConversationPage, asyncdesk::store::StoreError> {
-        self.0.list_conversations(s, l, c).await
-    }
-    async fn get_conversation(
-        &self,
-        id: &asyncdesk::conversation::ConversationId,
-    ) -> Result<Option<asyncdesk::conversation::Conversation>, asyncdesk::store::StoreError> {
-        self.0.get_conversation(id).await
-    }
-    async fn get_thread(
-        &self,
-        id: &asyncdesk::conversation::ConversationId,
-    ) -> Result<Option<asyncdesk::store::Thread>, asyncdesk::store::StoreError> {
-        self.0.get_thread(id).await
-    }
-    async fn record_edit(
-        &self,
-        e: &asyncdesk::conversation::MessageEdit,
-        now: chrono::DateTime<Utc>,
-    ) -> Result<asyncdesk::store::Recorded, asyncdesk::store::StoreError> {
-        self.0.record_edit(e, now).await
-    }
-    async fn record_rejection(
-        &self,
-        r: &asyncdesk::conversation::Rejection,
-    ) -> Result<(), asyncdesk::store::StoreError> {
-        self.0.record_rejection(r).await
-    }
-    async fn mark_blocked(
-        &self,
-        id: &asyncdesk::conversation::ConversationId,
-        now: chrono::DateTime<Utc>,
-    ) -> Result<(), asyncdesk::store::StoreError> {
-        self.0.mark_blocked(id, now).await
-    }
-    async fn record_sending(
-        &self,
-        m: &asyncdesk::conversation::Message,
-    ) -> Result<(), asyncdesk::store::StoreError> {
-        self.0.record_sending(m).await
-    }
-    async fn record_outbound(
-        &self,
-        _: &asyncdesk::conversation::Message,
-        _: asyncdesk::store::OutboundEffect,
-        _: chrono::DateTime<Utc>,
-    ) -> Result<(), asyncdesk::store::StoreError> {
-        Err(asyncdesk::store::StoreError::Unavailable(
-            "injected outage".into(),
-        ))
-    }
-    async fn claim_auto_reply(
-        &self,
-        id: &asyncdesk::conversation::ConversationId,
-        k: &str,
-        now: chrono::DateTime<Utc>,
-        exp: chrono::DateTime<Utc>,
-        cap: u32,
-    ) -> Result<asyncdesk::ports::AutoReplyClaim, asyncdesk::store::StoreError> {
-        self.0.claim_auto_reply(id, k, now, exp, cap).await
-    }
-    async fn release_auto_reply(
-        &self,
-        id: &asyncdesk::conversation::ConversationId,
-        k: &str,
-        slot: u32,
-    ) -> Result<(), asyncdesk::store::StoreError> {
-        self.0.release_auto_reply(id, k, slot).await
-    }
-    async fn thread_page(
-        &self,
-        id: &asyncdesk::conversation::ConversationId,
-        limit: u32,
-        cursor: Option<&str>,
-    ) -> Result<Option<asyncdesk::store::ThreadPage>, asyncdesk::store::StoreError> {
-        self.0.thread_page(id, limit, cursor).await
-    }
-    async fn claim_idempotency(
-        &self,
-        k: &str,
-        h: &str,
-        l: chrono::DateTime<Utc>,
-        e: chrono::DateTime<Utc>,
-    ) -> Result<Option<asyncdesk::ports::IdempotencyRecord>, asyncdesk::store::StoreError> {
-        self.0.claim_idempotency(k, h, l, e).await
-    }
-    async fn get_idempotency(
-        &self,
-        k: &str,
-    ) -> Result<Option<asyncdesk::ports::IdempotencyRecord>, asyncdesk::store::StoreError> {
-        self.0.get_idempotency(k).await
-    }
-    async fn finish_idempotency(
-        &self,
-        k: &str,
-        s: u16,
-        b: &str,
-    ) -> Result<(), asyncdesk::store::StoreError> {
-        self.0.finish_idempotency(k, s, b).await
-    }
-    async fn release_idempotency(&self, k: &str) -> Result<(), asyncdesk::store::StoreError> {
-        self.0.release_idempotency(k).await
-    }
-    async fn change_state(
-        &self,
-        id: &asyncdesk::conversation::ConversationId,
-        c: &asyncdesk::ports::StateChange,
-        now: chrono::DateTime<Utc>,
-    ) -> Result<asyncdesk::conversation::Conversation, asyncdesk::store::StoreError> {
-        self.0.change_state(id, c, now).await
-    }
-    async fn wake_snoozed(
-        &self,
-        now: chrono::DateTime<Utc>,
-    ) -> Result<usize, asyncdesk::store::StoreError> {
-        self.0.wake_snoozed(now).await
-    }
-    async fn find_thread(
-        &self,
-        c: asyncdesk::conversation::Channel,
-        b: &str,
-        keys: &[String],
-    ) -> Result<Option<asyncdesk::conversation::ConversationId>, asyncdesk::store::StoreError> {
-        self.0.find_thread(c, b, keys).await
-    }
-}
-
 #[tokio::test]
 async fn a_store_outage_after_the_send_neither_loses_the_reply_nor_invites_a_resend() {
     let rig = rig().await;
@@ -574,7 +423,11 @@ async fn a_store_outage_after_the_send_neither_loses_the_reply_nor_invites_a_res
         sandbox.start().await
     };
     let deps = Agent {
-        store: FinalWriteFails(rig.table.store.clone()),
+        store: {
+            let mut store = asyncdesk_tests::hooked::Hooked::new(rig.table.store.clone());
+            store.fail_record_outbound = true;
+            store
+        },
         outbound: kit::whatsapp_channels(&base, "wa-token"),
         keys: AgentKeys::parse(&format!("alice={}", hash_key(KEY))).unwrap(),
         hours: asyncdesk::hours::BusinessHours::from_json(kit::DEV_HOURS, Utc::now()).unwrap(),
@@ -1041,162 +894,6 @@ async fn a_reply_based_on_an_old_view_is_stopped_with_the_new_messages() {
     );
 }
 
-/// A store that lets a customer message arrive while the reply is being sent.
-struct CustomerWritesDuringSend {
-    inner: asyncdesk::store::dynamo::DynamoStore,
-    arriving: std::sync::Mutex<Option<asyncdesk::conversation::InboundMessage>>,
-}
-
-#[async_trait::async_trait]
-impl ConversationStore for CustomerWritesDuringSend {
-    async fn record_sending(
-        &self,
-        m: &asyncdesk::conversation::Message,
-    ) -> Result<(), asyncdesk::store::StoreError> {
-        self.inner.record_sending(m).await?;
-        let arriving = self.arriving.lock().unwrap().take();
-        if let Some(inbound) = arriving {
-            self.inner.record_inbound(&inbound, Utc::now()).await?;
-        }
-        Ok(())
-    }
-    async fn record_inbound(
-        &self,
-        m: &asyncdesk::conversation::InboundMessage,
-        now: chrono::DateTime<Utc>,
-    ) -> Result<asyncdesk::store::Recorded, asyncdesk::store::StoreError> {
-        self.inner.record_inbound(m, now).await
-    }
-    async fn record_edit(
-        &self,
-        e: &asyncdesk::conversation::MessageEdit,
-        now: chrono::DateTime<Utc>,
-    ) -> Result<asyncdesk::store::Recorded, asyncdesk::store::StoreError> {
-        self.inner.record_edit(e, now).await
-    }
-    async fn record_rejection(
-        &self,
-        r: &asyncdesk::conversation::Rejection,
-    ) -> Result<(), asyncdesk::store::StoreError> {
-        self.inner.record_rejection(r).await
-    }
-    async fn apply_status(
-        &self,
-        u: &asyncdesk::conversation::StatusUpdate,
-    ) -> Result<asyncdesk::store::StatusApplied, asyncdesk::store::StoreError> {
-        self.inner.apply_status(u).await
-    }
-    async fn list_conversations(
-        &self,
-        s: ConversationStatus,
-        l: u32,
-        c: Option<&str>,
-    ) -> Result<asyncdesk::store::ConversationPage, asyncdesk::store::StoreError> {
-        self.inner.list_conversations(s, l, c).await
-    }
-    async fn get_conversation(
-        &self,
-        id: &asyncdesk::conversation::ConversationId,
-    ) -> Result<Option<asyncdesk::conversation::Conversation>, asyncdesk::store::StoreError> {
-        self.inner.get_conversation(id).await
-    }
-    async fn get_thread(
-        &self,
-        id: &asyncdesk::conversation::ConversationId,
-    ) -> Result<Option<asyncdesk::store::Thread>, asyncdesk::store::StoreError> {
-        self.inner.get_thread(id).await
-    }
-    async fn thread_page(
-        &self,
-        id: &asyncdesk::conversation::ConversationId,
-        l: u32,
-        c: Option<&str>,
-    ) -> Result<Option<asyncdesk::store::ThreadPage>, asyncdesk::store::StoreError> {
-        self.inner.thread_page(id, l, c).await
-    }
-    async fn record_outbound(
-        &self,
-        m: &asyncdesk::conversation::Message,
-        e: asyncdesk::store::OutboundEffect,
-        now: chrono::DateTime<Utc>,
-    ) -> Result<(), asyncdesk::store::StoreError> {
-        self.inner.record_outbound(m, e, now).await
-    }
-    async fn mark_blocked(
-        &self,
-        id: &asyncdesk::conversation::ConversationId,
-        now: chrono::DateTime<Utc>,
-    ) -> Result<(), asyncdesk::store::StoreError> {
-        self.inner.mark_blocked(id, now).await
-    }
-    async fn claim_auto_reply(
-        &self,
-        id: &asyncdesk::conversation::ConversationId,
-        k: &str,
-        now: chrono::DateTime<Utc>,
-        exp: chrono::DateTime<Utc>,
-        cap: u32,
-    ) -> Result<asyncdesk::ports::AutoReplyClaim, asyncdesk::store::StoreError> {
-        self.inner.claim_auto_reply(id, k, now, exp, cap).await
-    }
-    async fn release_auto_reply(
-        &self,
-        id: &asyncdesk::conversation::ConversationId,
-        k: &str,
-        slot: u32,
-    ) -> Result<(), asyncdesk::store::StoreError> {
-        self.inner.release_auto_reply(id, k, slot).await
-    }
-    async fn change_state(
-        &self,
-        id: &asyncdesk::conversation::ConversationId,
-        c: &asyncdesk::ports::StateChange,
-        now: chrono::DateTime<Utc>,
-    ) -> Result<asyncdesk::conversation::Conversation, asyncdesk::store::StoreError> {
-        self.inner.change_state(id, c, now).await
-    }
-    async fn wake_snoozed(
-        &self,
-        now: chrono::DateTime<Utc>,
-    ) -> Result<usize, asyncdesk::store::StoreError> {
-        self.inner.wake_snoozed(now).await
-    }
-    async fn find_thread(
-        &self,
-        c: asyncdesk::conversation::Channel,
-        b: &str,
-        keys: &[String],
-    ) -> Result<Option<asyncdesk::conversation::ConversationId>, asyncdesk::store::StoreError> {
-        self.inner.find_thread(c, b, keys).await
-    }
-    async fn claim_idempotency(
-        &self,
-        k: &str,
-        h: &str,
-        l: chrono::DateTime<Utc>,
-        e: chrono::DateTime<Utc>,
-    ) -> Result<Option<asyncdesk::ports::IdempotencyRecord>, asyncdesk::store::StoreError> {
-        self.inner.claim_idempotency(k, h, l, e).await
-    }
-    async fn get_idempotency(
-        &self,
-        k: &str,
-    ) -> Result<Option<asyncdesk::ports::IdempotencyRecord>, asyncdesk::store::StoreError> {
-        self.inner.get_idempotency(k).await
-    }
-    async fn finish_idempotency(
-        &self,
-        k: &str,
-        s: u16,
-        b: &str,
-    ) -> Result<(), asyncdesk::store::StoreError> {
-        self.inner.finish_idempotency(k, s, b).await
-    }
-    async fn release_idempotency(&self, k: &str) -> Result<(), asyncdesk::store::StoreError> {
-        self.inner.release_idempotency(k).await
-    }
-}
-
 #[tokio::test]
 async fn a_customer_message_arriving_during_the_send_keeps_the_conversation_open() {
     let rig = rig().await;
@@ -1218,8 +915,9 @@ async fn a_customer_message_arriving_during_the_send_keeps_the_conversation_open
         .messages
         .remove(0);
     let deps = kit::agent(
-        CustomerWritesDuringSend {
+        asyncdesk_tests::hooked::Hooked {
             inner: rig.table.store.clone(),
+            fail_record_outbound: false,
             arriving: std::sync::Mutex::new(Some(late)),
         },
         rig.deps.outbound.clone(),

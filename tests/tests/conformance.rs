@@ -209,6 +209,7 @@ async fn send_request_and_response_match_the_documented_shapes() {
             endpoint: to,
             author: Author::Agent("a".into()),
             template: None,
+            promise: None,
             text: "hello".into(),
             reply: None,
         })

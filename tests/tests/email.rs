@@ -686,6 +686,7 @@ async fn ses_errors_map_to_the_send_error_classes() {
         author: Author::Agent("alice".into()),
         text: "hello".into(),
         template: None,
+        promise: None,
         reply: None,
     };
     // moto: an unverified sender is refused with MessageRejected.

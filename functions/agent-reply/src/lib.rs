@@ -11,7 +11,7 @@
 
 use asyncdesk::auth::AgentKeys;
 use asyncdesk::config::AgentConfig;
-use asyncdesk::conversation::{Author, ConversationId, ConversationStatus, Message};
+use asyncdesk::conversation::{Author, Conversation, ConversationId, ConversationStatus, Message};
 use asyncdesk::deliver::{deliver, parts};
 use asyncdesk::hours::BusinessHours;
 use asyncdesk::http::{ApiError, json, query_param};
@@ -181,7 +181,7 @@ async fn route<S: ConversationStore, O: Outbound>(
     let segments: Vec<&str> = path.split('/').skip(1).collect();
     let method = req.method().as_str();
     match (segments.as_slice(), method) {
-        (["conversations"], "GET") => list(req, deps, now).await,
+        (["conversations"], "GET") => list(req, deps, agent, now).await,
         (["conversations", id], "GET") => thread(parse_id(id)?, req, deps, now).await,
         (["conversations", id], "PATCH") => change(parse_id(id)?, req, agent, deps, now).await,
         (["conversations", id, "notes"], "POST") => {
@@ -218,20 +218,153 @@ fn parse_id(raw: &str) -> Result<ConversationId, ApiError> {
         .ok_or_else(|| ApiError::not_found(format!("conversation {raw:?} not found")))
 }
 
+/// At most this many conversations of one active status are ordered per request
+/// (the work in progress; beyond it the answer says `truncated`).
+pub const QUEUE_CAP: usize = 5000;
+
+/// The queue's orders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Order {
+    /// The promise made to the customer, soonest first; urgent first.
+    Due,
+    /// Waiting longest first.
+    Waiting,
+    /// The newest message first.
+    Recent,
+}
+
+impl Order {
+    fn as_str(self) -> &'static str {
+        match self {
+            Order::Due => "due",
+            Order::Waiting => "waiting",
+            Order::Recent => "recent",
+        }
+    }
+}
+
+/// When an open conversation's answer is due: the reply-by its auto-reply promised
+/// for the current wait, else the business-minute deadline from the first
+/// unanswered customer message.
+fn reply_due(c: &Conversation, hours: &BusinessHours) -> Option<DateTime<Utc>> {
+    if c.status != ConversationStatus::Open {
+        return None;
+    }
+    let waiting = c.waiting_since?;
+    match (c.promised_reply_by, c.promise_for) {
+        (Some(promised), Some(wait)) if wait == waiting => Some(promised),
+        _ => hours.reply_by(waiting),
+    }
+}
+
+/// The row's place in `order`: (urgent first, then the order's instant, then id).
+fn sort_key(c: &Conversation, order: Order, due: Option<DateTime<Utc>>) -> (i64, i64, String) {
+    let ms = |t: Option<DateTime<Utc>>| t.map_or(i64::MAX, |t| t.timestamp_millis());
+    match order {
+        Order::Due => (
+            i64::from(c.priority != asyncdesk::conversation::Priority::Urgent),
+            ms(due.or(c.waiting_since)),
+            c.id.to_string(),
+        ),
+        Order::Waiting => (
+            0,
+            ms(c.waiting_since.or(Some(c.status_since))),
+            c.id.to_string(),
+        ),
+        Order::Recent => (0, -c.last_message_at.timestamp_millis(), c.id.to_string()),
+    }
+}
+
+/// A queue cursor: the last row's place, bound to the listing (status, order,
+/// filters) and checksummed, so another listing's or a mangled one is refused.
+fn queue_cursor(listing: &str, key: &(i64, i64, String)) -> String {
+    use base64::Engine;
+    let body = j!({ "l": listing, "k": [key.0, key.1, key.2] });
+    let sum = digest(&[b"asyncdesk/queue-cursor/v1", body.to_string().as_bytes()]);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(j!({ "l": listing, "k": [key.0, key.1, key.2], "s": &sum[..16] }).to_string())
+}
+
+fn read_queue_cursor(cursor: &str, listing: &str) -> Result<(i64, i64, String), ApiError> {
+    use base64::Engine;
+    let invalid = || {
+        ApiError::new(
+            400,
+            "invalid_cursor",
+            "cursor is not valid for this listing",
+        )
+    };
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .map_err(|_| invalid())?;
+    let v: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+    let key = (
+        v["k"][0].as_i64().ok_or_else(invalid)?,
+        v["k"][1].as_i64().ok_or_else(invalid)?,
+        v["k"][2].as_str().ok_or_else(invalid)?.to_string(),
+    );
+    if v["l"] != listing || queue_cursor(listing, &key) != cursor {
+        return Err(invalid());
+    }
+    Ok(key)
+}
+
 async fn list<S: ConversationStore, O>(
     req: &Request,
     deps: &Agent<S, O>,
+    agent: &str,
     now: DateTime<Utc>,
 ) -> Result<Response<Body>, ApiError> {
-    let status = match query_param(req.uri(), "status") {
+    use asyncdesk::conversation::{Channel, Priority};
+    let q = |k: &str| query_param(req.uri(), k);
+    let status = match q("status") {
         None => ConversationStatus::Open,
         Some(s) => ConversationStatus::parse(&s).ok_or_else(|| {
             ApiError::bad_request(format!(
-                "status {s:?} must be one of open, pending, resolved"
+                "status {s:?} must be one of open, pending, snoozed, resolved"
             ))
         })?,
     };
-    let limit = match query_param(req.uri(), "limit") {
+    let order = match q("order").as_deref() {
+        None if status == ConversationStatus::Open => Order::Due,
+        None => Order::Recent,
+        Some("due") if status == ConversationStatus::Open => Order::Due,
+        Some("waiting") if status != ConversationStatus::Resolved => Order::Waiting,
+        Some("recent") => Order::Recent,
+        Some(o) => {
+            return Err(ApiError::bad_request(format!(
+                "order {o:?} is not one of due (open only), waiting (not resolved), recent"
+            )));
+        }
+    };
+    let channel = match q("channel") {
+        None => None,
+        Some(c) => Some(Channel::parse(&c).ok_or_else(|| {
+            ApiError::bad_request(format!("channel {c:?} is not whatsapp, telegram or email"))
+        })?),
+    };
+    let assignee: Option<Option<String>> = match q("assignee").as_deref() {
+        None => None,
+        Some("none") => Some(None),
+        Some("me") => Some(Some(agent.to_string())),
+        Some(a) if deps.keys.knows(a) => Some(Some(a.to_string())),
+        Some(a) => {
+            return Err(ApiError::bad_request(format!(
+                "assignee {a:?} is not an agent id, me or none"
+            )));
+        }
+    };
+    let priority = match q("priority").as_deref() {
+        None => None,
+        Some("normal") => Some(Priority::Normal),
+        Some("urgent") => Some(Priority::Urgent),
+        Some(p) => {
+            return Err(ApiError::bad_request(format!(
+                "priority {p:?} is not normal or urgent"
+            )));
+        }
+    };
+    let limit = match q("limit") {
         None => DEFAULT_PAGE_SIZE,
         Some(l) => l
             .parse::<u32>()
@@ -243,18 +376,76 @@ async fn list<S: ConversationStore, O>(
                 ))
             })?,
     };
-    let cursor = query_param(req.uri(), "cursor");
-    let page = deps
-        .store
-        .list_conversations(status, limit, cursor.as_deref())
-        .await?;
-    Ok(json(
-        200,
-        &j!({
-            "conversations": page.conversations.iter().map(|c| view(c, now)).collect::<Vec<_>>(),
-            "next_cursor": page.next_cursor,
+    let keep = |c: &Conversation| {
+        channel.is_none_or(|ch| c.endpoint.channel == ch)
+            && assignee.as_ref().is_none_or(|a| c.assignee == *a)
+            && priority.is_none_or(|p| c.priority == p)
+    };
+    let row = |c: &Conversation| {
+        let mut v = view(c, now);
+        if let Some(o) = v.as_object_mut() {
+            let due = reply_due(c, &deps.hours);
+            o.insert("reply_due".into(), j!(due));
+            o.insert("overdue".into(), j!(due.is_some_and(|d| now > d)));
+        }
+        v
+    };
+    let cursor = q("cursor");
+    if status == ConversationStatus::Resolved {
+        // Unbounded: in the index's order, newest resolved first, filtered per page.
+        let page = deps
+            .store
+            .list_conversations(status, limit, cursor.as_deref())
+            .await?;
+        let rows: Vec<serde_json::Value> = page
+            .conversations
+            .iter()
+            .filter(|c| keep(c))
+            .map(row)
+            .collect();
+        return Ok(json(
+            200,
+            &j!({ "conversations": rows, "next_cursor": page.next_cursor }),
+        ));
+    }
+    // The work in progress: ordered here, by the promise where asked.
+    let listing = format!(
+        "{}|{}|{}|{}|{}",
+        status.as_str(),
+        order.as_str(),
+        channel.map_or("", |c| c.as_str()),
+        match &assignee {
+            None => "".to_string(),
+            Some(None) => "none".to_string(),
+            Some(Some(a)) => format!("={a}"),
+        },
+        priority.map_or("", |p| if p == Priority::Urgent {
+            "urgent"
+        } else {
+            "normal"
         }),
-    ))
+    );
+    let after = cursor
+        .as_deref()
+        .map(|c| read_queue_cursor(c, &listing))
+        .transpose()?;
+    let (all, truncated) = deps.store.all_in_status(status, QUEUE_CAP).await?;
+    let mut rows: Vec<((i64, i64, String), &Conversation)> = all
+        .iter()
+        .filter(|c| keep(c))
+        .map(|c| (sort_key(c, order, reply_due(c, &deps.hours)), c))
+        .filter(|(k, _)| after.as_ref().is_none_or(|a| k > a))
+        .collect();
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    let more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    let next_cursor = more.then(|| queue_cursor(&listing, &rows.last().expect("a full page").0));
+    let conversations: Vec<serde_json::Value> = rows.iter().map(|(_, c)| row(c)).collect();
+    let mut body = j!({ "conversations": conversations, "next_cursor": next_cursor });
+    if truncated {
+        body["truncated"] = j!(true);
+    }
+    Ok(json(200, &body))
 }
 
 async fn thread<S: ConversationStore, O>(
@@ -685,6 +876,7 @@ async fn reply<S: ConversationStore, O: Outbound>(
         author: Author::Agent(agent.to_string()),
         text,
         template: body.template.clone(),
+        promise: None,
         // Answers the customer's latest message (quoted, or threaded by mail headers,
         // where the channel can).
         reply: Some(ReplyContext::to_conversation(&conversation)),

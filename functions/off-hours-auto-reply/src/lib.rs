@@ -214,6 +214,7 @@ pub async fn auto_reply_to<S: ConversationStore, O: Outbound>(
         endpoint: message.endpoint.clone(),
         author: Author::AutoReply,
         template: None,
+        promise: Some(period.reply_by),
         text: deps.hours.auto_reply_text(
             &period,
             &Recipient {

@@ -137,7 +137,29 @@ impl DynamoStore {
             (":one", n(1)),
         ];
         let mut condition = "attribute_exists(pk)".to_string();
-        let expression = match effect {
+        let mut set = vec!["#ua = :now", "#lm = :t"];
+        let mut remove = Vec::new();
+        // The queue's preview: the newest message sent (notes are internal).
+        if let Some(text) = message
+            .text()
+            .filter(|_| !matches!(message.content, crate::conversation::Content::Note { .. }))
+        {
+            set.push("#pv = :pv");
+            names.push(("#pv", "preview"));
+            values.push((":pv", s(preview(text))));
+        }
+        // An auto-reply's promise holds for the wait it answered.
+        if let Some(promised) = message.promised_reply_by {
+            set.extend(["#prb = :prb", "#pf = if_not_exists(#ws, :zero)"]);
+            names.extend([
+                ("#prb", "promised_reply_by"),
+                ("#pf", "promise_for"),
+                ("#ws", "waiting_since"),
+            ]);
+            values.push((":prb", n(promised.timestamp_millis())));
+            values.push((":zero", n(0)));
+        }
+        match effect {
             OutboundEffect::AwaitCustomer | OutboundEffect::AwaitCustomerUnlessNewer { .. } => {
                 if let OutboundEffect::AwaitCustomerUnlessNewer { covered } = effect {
                     names.push(("#lc", "last_customer_at"));
@@ -148,15 +170,24 @@ impl DynamoStore {
                     ("#st", "status"),
                     ("#ss", "status_since"),
                     ("#ws", "waiting_since"),
+                    ("#un", "unanswered"),
                 ]);
                 values.push((":pending", s(ConversationStatus::Pending.as_str())));
-                "SET #ua = :now, #lm = :t, #st = :pending, #ss = :now ADD #mc :one REMOVE #ws"
+                values.push((":none", n(0)));
+                set.extend(["#st = :pending", "#ss = :now", "#un = :none"]);
+                remove.push("#ws");
             }
-            OutboundEffect::KeepStatus => "SET #ua = :now, #lm = :t ADD #mc :one",
-        };
+            OutboundEffect::KeepStatus => {}
+        }
+        names.sort();
+        names.dedup();
+        let mut expression = format!("SET {} ADD #mc :one", set.join(", "));
+        if !remove.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
+        }
         self.conversation_update(
             &message.conversation_id,
-            expression.to_string(),
+            expression,
             names,
             values,
             Some(&condition),
@@ -284,6 +315,16 @@ const MAX_RAW_BYTES: usize = 300_000;
 /// Rejected webhook elements are kept for a month.
 const REJECTION_TTL_SECS: i64 = 30 * 24 * 3600;
 
+/// A message text as the queue shows it: one line, at most 140 characters.
+fn preview(text: &str) -> String {
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() <= 140 {
+        return flat;
+    }
+    let cut: String = flat.chars().take(139).collect();
+    format!("{cut}…")
+}
+
 fn truncate(s: &str, max: usize) -> &str {
     if s.len() <= max {
         return s;
@@ -320,6 +361,7 @@ fn inbound_conversation_update(
     ];
     // (`last_customer_at` is set below when the message opens the conversation.)
     let mut remove: Vec<&str> = Vec::new();
+    let mut add: Vec<&str> = vec!["#mc :one"];
     let mut names = vec![
         ("#ty", "item_type"),
         ("#id", "id"),
@@ -350,6 +392,11 @@ fn inbound_conversation_update(
         set.push("#li = :t");
         names.push(("#li", "last_inbound_at"));
     }
+    if let Some(text) = m.text() {
+        set.push("#pv = :pv");
+        names.push(("#pv", "preview"));
+        values.push((":pv", s(preview(text))));
+    }
     if let Some(subject) = m.mail.as_ref().and_then(|mail| mail.subject.as_ref()) {
         set.push("#sj = if_not_exists(#sj, :sj)");
         names.push(("#sj", "subject"));
@@ -363,6 +410,8 @@ fn inbound_conversation_update(
         // A snoozed or resolved conversation reopens.
         remove.push("#su");
         names.push(("#su", "snooze_until"));
+        add.push("#un :one");
+        names.push(("#un", "unanswered"));
         // Open (or reopen); a conversation already open keeps its waiting_since.
         set.extend([
             "#st = :open",
@@ -435,7 +484,7 @@ fn inbound_conversation_update(
         format!(" REMOVE {}", remove.join(", "))
     };
     (
-        format!("SET {} ADD #mc :one{remove}", set.join(", ")),
+        format!("SET {} ADD {}{remove}", set.join(", "), add.join(", ")),
         names,
         values,
     )
@@ -816,7 +865,8 @@ impl ConversationStore for DynamoStore {
             .key_condition_expression("#st = :s")
             .expression_attribute_names("#st", "status")
             .expression_attribute_values(":s", s(status.as_str()))
-            .scan_index_forward(true)
+            // Resolved: the most recently resolved first.
+            .scan_index_forward(status != ConversationStatus::Resolved)
             .limit(limit.clamp(1, 100) as i32)
             .set_exclusive_start_key(start)
             .send()
@@ -831,6 +881,41 @@ impl ConversationStore for DynamoStore {
             conversations,
             next_cursor: out.last_evaluated_key().and_then(encode_cursor),
         })
+    }
+
+    async fn all_in_status(
+        &self,
+        status: ConversationStatus,
+        cap: usize,
+    ) -> Result<(Vec<Conversation>, bool), StoreError> {
+        let mut all = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(STATUS_INDEX)
+                .key_condition_expression("#st = :s")
+                .expression_attribute_names("#st", "status")
+                .expression_attribute_values(":s", s(status.as_str()))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for item in out.items() {
+                if all.len() >= cap {
+                    return Ok((all, true));
+                }
+                all.push(Conversation::from(from_item::<_, ConversationItem>(
+                    item.clone(),
+                )?));
+            }
+            match out.last_evaluated_key {
+                Some(k) => start = Some(k),
+                None => return Ok((all, false)),
+            }
+        }
     }
 
     async fn get_conversation(

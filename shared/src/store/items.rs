@@ -144,6 +144,22 @@ pub struct ConversationItem {
         skip_serializing_if = "Option::is_none"
     )]
     pub snooze_until: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preview: Option<String>,
+    #[serde(default)]
+    pub unanswered: u64,
+    #[serde(
+        default,
+        with = "chrono::serde::ts_milliseconds_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub promised_reply_by: Option<DateTime<Utc>>,
+    #[serde(
+        default,
+        with = "chrono::serde::ts_milliseconds_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub promise_for: Option<DateTime<Utc>>,
     #[serde(default)]
     pub message_count: u64,
 }
@@ -176,6 +192,10 @@ impl From<ConversationItem> for Conversation {
             assignee: i.assignee,
             priority: i.priority,
             snooze_until: i.snooze_until,
+            preview: i.preview,
+            unanswered: i.unanswered,
+            promised_reply_by: i.promised_reply_by,
+            promise_for: i.promise_for,
             message_count: i.message_count,
         }
     }

@@ -227,6 +227,7 @@ mod tests {
             author,
             text: "Grüße, we are on it.".into(),
             template: None,
+            promise: None,
             reply: Some(ReplyContext {
                 provider_message_id: Some("m2@example.org".into()),
                 subject: Some("Re: Rückerstattung".into()),

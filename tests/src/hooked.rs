@@ -1,0 +1,172 @@
+//! The real store (moto) with faults and interleavings injected where tests need
+//! them: an outage of the final write of a send, or a customer message that arrives
+//! while a reply is being sent.
+
+use async_trait::async_trait;
+use asyncdesk::conversation::{
+    Channel, Conversation, ConversationId, ConversationStatus, InboundMessage, Message,
+    MessageEdit, Rejection, StatusUpdate,
+};
+use asyncdesk::ports::{
+    AutoReplyClaim, ConversationPage, ConversationStore, IdempotencyRecord, OutboundEffect,
+    Recorded, StateChange, StatusApplied, StoreError, Thread, ThreadPage,
+};
+use asyncdesk::store::dynamo::DynamoStore;
+use chrono::{DateTime, Utc};
+use std::sync::Mutex;
+
+pub struct Hooked {
+    pub inner: DynamoStore,
+    /// `record_outbound` fails as in an outage (after the send went out).
+    pub fail_record_outbound: bool,
+    /// Stored (as the customer's) right after the next `sending` record: a message
+    /// that arrives during the send.
+    pub arriving: Mutex<Option<InboundMessage>>,
+}
+
+impl Hooked {
+    pub fn new(inner: DynamoStore) -> Self {
+        Hooked {
+            inner,
+            fail_record_outbound: false,
+            arriving: Mutex::new(None),
+        }
+    }
+}
+
+#[async_trait]
+impl ConversationStore for Hooked {
+    async fn record_sending(&self, m: &Message) -> Result<(), StoreError> {
+        self.inner.record_sending(m).await?;
+        let arriving = self.arriving.lock().unwrap().take();
+        if let Some(inbound) = arriving {
+            self.inner.record_inbound(&inbound, Utc::now()).await?;
+        }
+        Ok(())
+    }
+    async fn record_outbound(
+        &self,
+        m: &Message,
+        e: OutboundEffect,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        if self.fail_record_outbound {
+            return Err(StoreError::Unavailable("injected outage".into()));
+        }
+        self.inner.record_outbound(m, e, now).await
+    }
+    async fn record_inbound(
+        &self,
+        m: &InboundMessage,
+        now: DateTime<Utc>,
+    ) -> Result<Recorded, StoreError> {
+        self.inner.record_inbound(m, now).await
+    }
+    async fn record_edit(
+        &self,
+        e: &MessageEdit,
+        now: DateTime<Utc>,
+    ) -> Result<Recorded, StoreError> {
+        self.inner.record_edit(e, now).await
+    }
+    async fn record_rejection(&self, r: &Rejection) -> Result<(), StoreError> {
+        self.inner.record_rejection(r).await
+    }
+    async fn apply_status(&self, u: &StatusUpdate) -> Result<StatusApplied, StoreError> {
+        self.inner.apply_status(u).await
+    }
+    async fn list_conversations(
+        &self,
+        s: ConversationStatus,
+        l: u32,
+        c: Option<&str>,
+    ) -> Result<ConversationPage, StoreError> {
+        self.inner.list_conversations(s, l, c).await
+    }
+    async fn all_in_status(
+        &self,
+        s: ConversationStatus,
+        cap: usize,
+    ) -> Result<(Vec<Conversation>, bool), StoreError> {
+        self.inner.all_in_status(s, cap).await
+    }
+    async fn get_conversation(
+        &self,
+        id: &ConversationId,
+    ) -> Result<Option<Conversation>, StoreError> {
+        self.inner.get_conversation(id).await
+    }
+    async fn get_thread(&self, id: &ConversationId) -> Result<Option<Thread>, StoreError> {
+        self.inner.get_thread(id).await
+    }
+    async fn thread_page(
+        &self,
+        id: &ConversationId,
+        l: u32,
+        c: Option<&str>,
+    ) -> Result<Option<ThreadPage>, StoreError> {
+        self.inner.thread_page(id, l, c).await
+    }
+    async fn mark_blocked(
+        &self,
+        id: &ConversationId,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.inner.mark_blocked(id, now).await
+    }
+    async fn change_state(
+        &self,
+        id: &ConversationId,
+        c: &StateChange,
+        now: DateTime<Utc>,
+    ) -> Result<Conversation, StoreError> {
+        self.inner.change_state(id, c, now).await
+    }
+    async fn wake_snoozed(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
+        self.inner.wake_snoozed(now).await
+    }
+    async fn claim_auto_reply(
+        &self,
+        id: &ConversationId,
+        k: &str,
+        now: DateTime<Utc>,
+        exp: DateTime<Utc>,
+        cap: u32,
+    ) -> Result<AutoReplyClaim, StoreError> {
+        self.inner.claim_auto_reply(id, k, now, exp, cap).await
+    }
+    async fn release_auto_reply(
+        &self,
+        id: &ConversationId,
+        k: &str,
+        slot: u32,
+    ) -> Result<(), StoreError> {
+        self.inner.release_auto_reply(id, k, slot).await
+    }
+    async fn find_thread(
+        &self,
+        c: Channel,
+        b: &str,
+        keys: &[String],
+    ) -> Result<Option<ConversationId>, StoreError> {
+        self.inner.find_thread(c, b, keys).await
+    }
+    async fn claim_idempotency(
+        &self,
+        k: &str,
+        h: &str,
+        l: DateTime<Utc>,
+        e: DateTime<Utc>,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        self.inner.claim_idempotency(k, h, l, e).await
+    }
+    async fn get_idempotency(&self, k: &str) -> Result<Option<IdempotencyRecord>, StoreError> {
+        self.inner.get_idempotency(k).await
+    }
+    async fn finish_idempotency(&self, k: &str, s: u16, b: &str) -> Result<(), StoreError> {
+        self.inner.finish_idempotency(k, s, b).await
+    }
+    async fn release_idempotency(&self, k: &str) -> Result<(), StoreError> {
+        self.inner.release_idempotency(k).await
+    }
+}
