@@ -239,3 +239,39 @@ fn the_readme_business_hours_example_is_valid() {
     }
     assert!(hours.templates.languages.contains_key("de"));
 }
+
+/// docs/openapi.yaml describes exactly the template's routes, each with its
+/// responses, and is a 3.1 document.
+#[test]
+fn the_openapi_document_has_every_route_and_only_those() {
+    let text = std::fs::read_to_string(asyncdesk_tests::workspace_root().join("docs").join("openapi.yaml")).unwrap();
+    let doc: serde_yaml::Value = serde_yaml::from_str(&text).expect("valid YAML");
+    assert_eq!(doc["openapi"].as_str(), Some("3.1.0"));
+    let mut documented: Vec<(String, String)> = Vec::new();
+    for (path, item) in doc["paths"].as_mapping().expect("paths") {
+        for (method, op) in item.as_mapping().unwrap() {
+            let method = method.as_str().unwrap();
+            if method == "parameters" {
+                continue;
+            }
+            assert!(op["responses"].as_mapping().is_some_and(|r| !r.is_empty()), "{method} {path:?} has responses");
+            documented.push((method.to_uppercase(), path.as_str().unwrap().to_string()));
+        }
+    }
+    documented.sort();
+    let mut routes: Vec<(String, String)> = Template::load()
+        .unwrap()
+        .http_routes()
+        .into_iter()
+        .map(|r| (r.method, r.path))
+        .collect();
+    routes.sort();
+    assert_eq!(documented, routes);
+    // Every $ref points at a component that exists.
+    for r in text.match_indices("$ref: \"#/components/") {
+        let rest = &text[r.0 + "$ref: \"#/components/".len()..];
+        let target = &rest[..rest.find('"').unwrap()];
+        let (kind, name) = target.split_once('/').unwrap();
+        assert!(!doc["components"][kind][name].is_null(), "missing component {target}");
+    }
+}
