@@ -1,4 +1,4 @@
-//! Python tools the stack and tests need (moto server, cfn-lint), installed on first
+//! Python tools the stack and tests need (moto server, cfn-lint, schemathesis), installed on first
 //! use into `.venv` under the repository, and the moto server process itself.
 
 use crate::{BoxError, workspace_root};
@@ -6,8 +6,13 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// What `.venv` gets. moto is pinned to the version `tests/moto_local.py` patches.
-pub const PIP_PACKAGES: &[&str] = &["moto[server]==5.2.5", "cfn-lint>=1.20,<2"];
+/// What `.venv` gets. moto is pinned to the version `tests/moto_local.py` patches;
+/// schemathesis to the version the contract test's options are written for.
+pub const PIP_PACKAGES: &[&str] = &[
+    "moto[server]==5.2.5",
+    "cfn-lint>=1.20,<2",
+    "schemathesis==4.32.5",
+];
 
 /// The launcher that runs moto linearizably, with bounded transactions.
 pub fn moto_launcher() -> PathBuf {
@@ -27,7 +32,7 @@ pub fn ensure_python_tools() -> Result<(), BoxError> {
         .join(format!(".asyncdesk-{:016x}", pins_digest()));
     let ready = || {
         marker.exists()
-            && ["moto_server", "cfn-lint", "python"]
+            && ["moto_server", "cfn-lint", "st", "python"]
                 .iter()
                 .all(|t| venv_bin(t).exists())
     };

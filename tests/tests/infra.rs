@@ -244,7 +244,12 @@ fn the_readme_business_hours_example_is_valid() {
 /// responses, and is a 3.1 document.
 #[test]
 fn the_openapi_document_has_every_route_and_only_those() {
-    let text = std::fs::read_to_string(asyncdesk_tests::workspace_root().join("docs").join("openapi.yaml")).unwrap();
+    let text = std::fs::read_to_string(
+        asyncdesk_tests::workspace_root()
+            .join("docs")
+            .join("openapi.yaml"),
+    )
+    .unwrap();
     let doc: serde_yaml::Value = serde_yaml::from_str(&text).expect("valid YAML");
     assert_eq!(doc["openapi"].as_str(), Some("3.1.0"));
     let mut documented: Vec<(String, String)> = Vec::new();
@@ -254,7 +259,10 @@ fn the_openapi_document_has_every_route_and_only_those() {
             if method == "parameters" {
                 continue;
             }
-            assert!(op["responses"].as_mapping().is_some_and(|r| !r.is_empty()), "{method} {path:?} has responses");
+            assert!(
+                op["responses"].as_mapping().is_some_and(|r| !r.is_empty()),
+                "{method} {path:?} has responses"
+            );
             documented.push((method.to_uppercase(), path.as_str().unwrap().to_string()));
         }
     }
@@ -272,6 +280,9 @@ fn the_openapi_document_has_every_route_and_only_those() {
         let rest = &text[r.0 + "$ref: \"#/components/".len()..];
         let target = &rest[..rest.find('"').unwrap()];
         let (kind, name) = target.split_once('/').unwrap();
-        assert!(!doc["components"][kind][name].is_null(), "missing component {target}");
+        assert!(
+            !doc["components"][kind][name].is_null(),
+            "missing component {target}"
+        );
     }
 }

@@ -121,9 +121,18 @@ async fn the_queue_orders_by_the_promise_and_filters() {
     );
     assert_eq!(rig.ids("/conversations?order=recent").await[0], c);
     // Filters.
-    assert_eq!(rig.ids("/conversations?priority=urgent").await, std::slice::from_ref(&c));
-    assert_eq!(rig.ids("/conversations?assignee=me").await, std::slice::from_ref(&a));
-    assert_eq!(rig.ids("/conversations?assignee=alice").await, std::slice::from_ref(&a));
+    assert_eq!(
+        rig.ids("/conversations?priority=urgent").await,
+        std::slice::from_ref(&c)
+    );
+    assert_eq!(
+        rig.ids("/conversations?assignee=me").await,
+        std::slice::from_ref(&a)
+    );
+    assert_eq!(
+        rig.ids("/conversations?assignee=alice").await,
+        std::slice::from_ref(&a)
+    );
     assert_eq!(rig.ids("/conversations?assignee=none").await.len(), 3);
     assert_eq!(rig.ids("/conversations?channel=telegram").await.len(), 0);
     assert_eq!(rig.ids("/conversations?channel=whatsapp").await.len(), 4);
