@@ -35,12 +35,12 @@ fn table_matches_the_store_adapter() {
     let index = t
         .indexes
         .iter()
-        .find(|i| i.name == items::STATUS_INDEX)
-        .expect("status index");
+        .find(|i| i.name == items::QUEUE_INDEX)
+        .expect("queue index");
     assert_eq!(
         index.key_schema,
         [
-            ("status".to_string(), "HASH".to_string()),
+            (items::QUEUE.to_string(), "HASH".to_string()),
             ("status_since".to_string(), "RANGE".to_string())
         ]
     );

@@ -427,3 +427,73 @@ async fn templates_are_refused_where_the_channel_has_none() {
     assert_eq!(status, 400);
     assert!(bot.outbox().is_empty());
 }
+
+#[tokio::test]
+async fn resolved_conversations_list_newest_first_across_month_partitions() {
+    use asyncdesk::ports::{StateChange, StatusChange};
+    let rig = rig().await;
+    let now = Utc::now();
+    let mut expected = Vec::new();
+    for (i, days_ago) in [70i64, 35, 0].iter().enumerate() {
+        let id = rig
+            .customer_writes(&format!("497{i}9"), &format!("m{i}"))
+            .await;
+        let cid = asyncdesk::conversation::ConversationId::parse(&id).unwrap();
+        let change = StateChange {
+            status: Some(StatusChange::Resolved),
+            ..StateChange::default()
+        };
+        rig.table
+            .store
+            .change_state(&cid, &change, now - Duration::days(*days_ago))
+            .await
+            .unwrap();
+        expected.push(id);
+    }
+    expected.reverse(); // the most recently resolved first
+    // Each resolved conversation sits in its month's partition of the queue index.
+    let queues: std::collections::BTreeSet<String> = rig
+        .table
+        .items()
+        .await
+        .iter()
+        .filter_map(|i| i.get("queue").and_then(|v| v.as_s().ok()).cloned())
+        .collect();
+    assert!(
+        queues.len() >= 2 && queues.iter().all(|q| q.starts_with("resolved#")),
+        "{queues:?}"
+    );
+    let (status, first) = rig
+        .call("GET", "/conversations?status=resolved&limit=2", None)
+        .await;
+    assert_eq!(status, 200, "{first}");
+    let ids = |p: &Value| -> Vec<String> {
+        p["conversations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let cursor = first["next_cursor"].as_str().expect("more").to_string();
+    let (_, second) = rig
+        .call(
+            "GET",
+            &format!("/conversations?status=resolved&limit=2&cursor={cursor}"),
+            None,
+        )
+        .await;
+    let mut all = ids(&first);
+    all.extend(ids(&second));
+    assert_eq!(all, expected);
+    assert_eq!(second["next_cursor"], Value::Null);
+    // A resolved cursor is no good for the open queue.
+    let (status, _) = rig
+        .call(
+            "GET",
+            &format!("/conversations?status=open&order=recent&cursor={cursor}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 400);
+}

@@ -20,7 +20,7 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use sha2::Digest;
 use std::collections::HashMap;
 
@@ -174,7 +174,13 @@ impl DynamoStore {
                 ]);
                 values.push((":pending", s(ConversationStatus::Pending.as_str())));
                 values.push((":none", n(0)));
-                set.extend(["#st = :pending", "#ss = :now", "#un = :none"]);
+                names.push(("#q", QUEUE));
+                set.extend([
+                    "#st = :pending",
+                    "#q = :pending",
+                    "#ss = :now",
+                    "#un = :none",
+                ]);
                 remove.push("#ws");
             }
             OutboundEffect::KeepStatus => {}
@@ -415,10 +421,12 @@ fn inbound_conversation_update(
         // Open (or reopen); a conversation already open keeps its waiting_since.
         set.extend([
             "#st = :open",
+            "#q = :open",
             "#ws = if_not_exists(#ws, :t)",
             "#ss = if_not_exists(#ws, :t)",
         ]);
         names.push(("#ws", "waiting_since"));
+        names.push(("#q", QUEUE));
         values.push((":open", s(ConversationStatus::Open.as_str())));
         if let Some(pid) = &m.provider_message_id {
             set.push("#rt = :rt");
@@ -443,9 +451,15 @@ fn inbound_conversation_update(
         // restart the wait; one that starts a conversation leaves nothing to answer.
         set.extend([
             "#st = if_not_exists(#st, :resolved)",
+            "#q = if_not_exists(#q, :qresolved)",
             "#ss = if_not_exists(#ss, :t)",
         ]);
+        names.push(("#q", QUEUE));
         values.push((":resolved", s(ConversationStatus::Resolved.as_str())));
+        values.push((
+            ":qresolved",
+            s(queue_of(ConversationStatus::Resolved, m.sent_at)),
+        ));
     }
     let profile = [
         ("#cn", "customer_name", ":cn", &inbound.customer.name),
@@ -543,27 +557,71 @@ pub fn decode_thread_cursor(cursor: &str, id: &ConversationId) -> Result<String,
     Ok(sk.clone())
 }
 
-/// Pagination cursors are the index's LastEvaluatedKey, base64url JSON.
-fn encode_cursor(key: &Item) -> Option<String> {
-    let mut map = serde_json::Map::new();
-    for (name, value) in key {
-        let v = match value {
-            AttributeValue::S(v) => serde_json::json!({ "S": v }),
-            AttributeValue::N(v) => serde_json::json!({ "N": v }),
-            _ => return None,
-        };
-        map.insert(name.clone(), v);
+/// How many months of resolved conversations the resolved listing walks back.
+const RESOLVED_MONTHS_BACK: i64 = 36;
+
+/// `resolved#2026-01` -> `resolved#2025-12`.
+fn previous_month(queue: &str) -> String {
+    let ym = queue.trim_start_matches("resolved#");
+    let (y, m) = ym.split_once('-').unwrap_or(("1970", "01"));
+    let (y, m): (i32, u32) = (y.parse().unwrap_or(1970), m.parse().unwrap_or(1));
+    if m <= 1 {
+        resolved_queue(y - 1, 12)
+    } else {
+        resolved_queue(y, m - 1)
     }
-    Some(URL_SAFE_NO_PAD.encode(serde_json::Value::Object(map).to_string()))
 }
 
-fn decode_cursor(cursor: &str, status: ConversationStatus) -> Result<Item, StoreError> {
+/// A queue cursor: the `queue` partition and, within it, the index's
+/// LastEvaluatedKey (none: the partition's start), base64url JSON.
+fn encode_cursor(queue: &str, key: Option<&Item>) -> Option<String> {
+    let key = match key {
+        None => serde_json::Value::Null,
+        Some(key) => {
+            let mut map = serde_json::Map::new();
+            for (name, value) in key {
+                let v = match value {
+                    AttributeValue::S(v) => serde_json::json!({ "S": v }),
+                    AttributeValue::N(v) => serde_json::json!({ "N": v }),
+                    _ => return None,
+                };
+                map.insert(name.clone(), v);
+            }
+            serde_json::Value::Object(map)
+        }
+    };
+    Some(URL_SAFE_NO_PAD.encode(serde_json::json!({ "q": queue, "k": key }).to_string()))
+}
+
+/// The partition and start key of a cursor this listing issued for `status`.
+fn decode_cursor(
+    cursor: &str,
+    status: ConversationStatus,
+) -> Result<(String, Option<Item>), StoreError> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Raw {
+        q: String,
+        k: Option<HashMap<String, HashMap<String, String>>>,
+    }
     let bytes = URL_SAFE_NO_PAD
         .decode(cursor)
         .map_err(|_| StoreError::InvalidCursor)?;
-    let map: HashMap<String, HashMap<String, String>> =
-        serde_json::from_slice(&bytes).map_err(|_| StoreError::InvalidCursor)?;
-    let expected = [PK, SK, "status", "status_since"];
+    let raw: Raw = serde_json::from_slice(&bytes).map_err(|_| StoreError::InvalidCursor)?;
+    let fits = match status {
+        ConversationStatus::Resolved => raw
+            .q
+            .strip_prefix("resolved#")
+            .is_some_and(|ym| ym.len() == 7 && ym.as_bytes()[4] == b'-'),
+        other => raw.q == other.as_str(),
+    };
+    if !fits {
+        return Err(StoreError::InvalidCursor);
+    }
+    let Some(map) = raw.k else {
+        return Ok((raw.q, None));
+    };
+    let expected = [PK, SK, QUEUE, "status_since"];
     if map.len() != expected.len() || !expected.iter().all(|k| map.contains_key(*k)) {
         return Err(StoreError::InvalidCursor);
     }
@@ -576,15 +634,10 @@ fn decode_cursor(cursor: &str, status: ConversationStatus) -> Result<Item, Store
         };
         key.insert(name, value);
     }
-    if key
-        .get("status")
-        .and_then(|v| v.as_s().ok())
-        .map(String::as_str)
-        != Some(status.as_str())
-    {
+    if key.get(QUEUE).and_then(|v| v.as_s().ok()) != Some(&raw.q) {
         return Err(StoreError::InvalidCursor);
     }
-    Ok(key)
+    Ok((raw.q, Some(key)))
 }
 
 #[async_trait]
@@ -856,31 +909,64 @@ impl ConversationStore for DynamoStore {
         limit: u32,
         cursor: Option<&str>,
     ) -> Result<ConversationPage, StoreError> {
-        let start = cursor.map(|c| decode_cursor(c, status)).transpose()?;
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(STATUS_INDEX)
-            .key_condition_expression("#st = :s")
-            .expression_attribute_names("#st", "status")
-            .expression_attribute_values(":s", s(status.as_str()))
-            // Resolved: the most recently resolved first.
-            .scan_index_forward(status != ConversationStatus::Resolved)
-            .limit(limit.clamp(1, 100) as i32)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        let conversations = out
-            .items()
-            .iter()
-            .map(|i| from_item::<_, ConversationItem>(i.clone()).map(Conversation::from))
-            .collect::<Result<_, _>>()?;
-        Ok(ConversationPage {
-            conversations,
-            next_cursor: out.last_evaluated_key().and_then(encode_cursor),
-        })
+        let limit = limit.clamp(1, 100) as usize;
+        let resolved = status == ConversationStatus::Resolved;
+        let now = Utc::now();
+        let (mut queue, mut start) = match cursor {
+            Some(c) => decode_cursor(c, status)?,
+            None => (queue_of(status, now), None),
+        };
+        // Resolved: month partitions, the newest first, back this far.
+        let oldest = now - chrono::Duration::days(RESOLVED_MONTHS_BACK * 31);
+        let oldest = resolved_queue(oldest.year(), oldest.month());
+        let mut conversations = Vec::new();
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(QUEUE_INDEX)
+                .key_condition_expression("#q = :q")
+                .expression_attribute_names("#q", QUEUE)
+                .expression_attribute_values(":q", s(&queue))
+                // Resolved: the most recently resolved first.
+                .scan_index_forward(!resolved)
+                .limit((limit - conversations.len()) as i32)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for item in out.items() {
+                conversations.push(Conversation::from(from_item::<_, ConversationItem>(
+                    item.clone(),
+                )?));
+            }
+            let full = conversations.len() >= limit;
+            match out.last_evaluated_key {
+                Some(k) if full => {
+                    return Ok(ConversationPage {
+                        conversations,
+                        next_cursor: encode_cursor(&queue, Some(&k)),
+                    });
+                }
+                Some(k) => start = Some(k),
+                None if !resolved || queue <= oldest => {
+                    return Ok(ConversationPage {
+                        conversations,
+                        next_cursor: None,
+                    });
+                }
+                None => {
+                    queue = previous_month(&queue);
+                    if full {
+                        return Ok(ConversationPage {
+                            conversations,
+                            next_cursor: encode_cursor(&queue, None),
+                        });
+                    }
+                }
+            }
+        }
     }
 
     async fn all_in_status(
@@ -895,9 +981,9 @@ impl ConversationStore for DynamoStore {
                 .client
                 .query()
                 .table_name(&self.table)
-                .index_name(STATUS_INDEX)
-                .key_condition_expression("#st = :s")
-                .expression_attribute_names("#st", "status")
+                .index_name(QUEUE_INDEX)
+                .key_condition_expression("#q = :s")
+                .expression_attribute_names("#q", QUEUE)
                 .expression_attribute_values(":s", s(status.as_str()))
                 .set_exclusive_start_key(start.take())
                 .send()
@@ -1240,6 +1326,7 @@ impl ConversationStore for DynamoStore {
         if let Some(status) = change.status {
             names.extend([
                 ("#st", "status"),
+                ("#q", QUEUE),
                 ("#ss", "status_since"),
                 ("#ws", "waiting_since"),
                 ("#su", "snooze_until"),
@@ -1248,6 +1335,7 @@ impl ConversationStore for DynamoStore {
                 StatusChange::Open => {
                     set.extend([
                         "#st = :status",
+                        "#q = :status",
                         "#ss = :now",
                         "#ws = if_not_exists(#ws, :now)",
                     ]);
@@ -1255,12 +1343,18 @@ impl ConversationStore for DynamoStore {
                     values.push((":status", s(ConversationStatus::Open.as_str())));
                 }
                 StatusChange::Resolved => {
-                    set.extend(["#st = :status", "#ss = :now"]);
+                    set.extend(["#st = :status", "#q = :queue", "#ss = :now"]);
                     remove.extend(["#ws", "#su"]);
                     values.push((":status", s(ConversationStatus::Resolved.as_str())));
+                    values.push((":queue", s(queue_of(ConversationStatus::Resolved, now))));
                 }
                 StatusChange::Snoozed { until } => {
-                    set.extend(["#st = :status", "#ss = :now", "#su = :until"]);
+                    set.extend([
+                        "#st = :status",
+                        "#q = :status",
+                        "#ss = :now",
+                        "#su = :until",
+                    ]);
                     remove.push("#ws");
                     values.push((":status", s(ConversationStatus::Snoozed.as_str())));
                     values.push((":until", n(until.timestamp_millis())));
@@ -1334,10 +1428,10 @@ impl ConversationStore for DynamoStore {
                 .client
                 .query()
                 .table_name(&self.table)
-                .index_name(STATUS_INDEX)
-                .key_condition_expression("#st = :snoozed")
+                .index_name(QUEUE_INDEX)
+                .key_condition_expression("#q = :snoozed")
                 .filter_expression("#su <= :now")
-                .expression_attribute_names("#st", "status")
+                .expression_attribute_names("#q", QUEUE)
                 .expression_attribute_names("#su", "snooze_until")
                 .expression_attribute_values(":snoozed", s(ConversationStatus::Snoozed.as_str()))
                 .expression_attribute_values(":now", n(now.timestamp_millis()))
@@ -1355,10 +1449,13 @@ impl ConversationStore for DynamoStore {
                     .table_name(&self.table)
                     .key(PK, pk)
                     .key(SK, s(META))
-                    .update_expression("SET #st = :open, #ss = :now, #ws = :now REMOVE #su")
+                    .update_expression(
+                        "SET #st = :open, #q = :open, #ss = :now, #ws = :now REMOVE #su",
+                    )
                     // Still snoozed and due: a customer message may have reopened it.
                     .condition_expression("#st = :snoozed AND #su <= :now")
                     .expression_attribute_names("#st", "status")
+                    .expression_attribute_names("#q", QUEUE)
                     .expression_attribute_names("#ss", "status_since")
                     .expression_attribute_names("#ws", "waiting_since")
                     .expression_attribute_names("#su", "snooze_until")
@@ -1563,9 +1660,10 @@ impl DynamoStore {
             .table_name(&self.table)
             .key(PK, s(conversation_pk(id)))
             .key(SK, s(META))
-            .update_expression("SET #st = :open, #ss = if_not_exists(#ws, :t), #ws = if_not_exists(#ws, :t) REMOVE #su")
+            .update_expression("SET #st = :open, #q = :open, #ss = if_not_exists(#ws, :t), #ws = if_not_exists(#ws, :t) REMOVE #su")
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_names("#st", "status")
+            .expression_attribute_names("#q", QUEUE)
             .expression_attribute_names("#ss", "status_since")
             .expression_attribute_names("#ws", "waiting_since")
             .expression_attribute_names("#su", "snooze_until")
@@ -1629,25 +1727,38 @@ mod tests {
     #[test]
     fn cursors_round_trip_and_reject_tampering() {
         let key = Item::from([
-            (PK.into(), s("CONV#wa.1.2")),
+            (PK.into(), s("CONV#wa-1")),
             (SK.into(), s(META)),
-            ("status".into(), s("open")),
+            (QUEUE.into(), s("open")),
             ("status_since".into(), n(1_800_000_000_000i64)),
         ]);
-        let c = encode_cursor(&key).unwrap();
-        assert_eq!(decode_cursor(&c, ConversationStatus::Open).unwrap(), key);
-        assert!(matches!(
-            decode_cursor(&c, ConversationStatus::Pending),
-            Err(StoreError::InvalidCursor)
+        let c = encode_cursor("open", Some(&key)).unwrap();
+        assert_eq!(
+            decode_cursor(&c, ConversationStatus::Open).unwrap(),
+            ("open".to_string(), Some(key.clone()))
+        );
+        let bad =
+            |c: &str, status| matches!(decode_cursor(c, status), Err(StoreError::InvalidCursor));
+        assert!(bad(&c, ConversationStatus::Pending));
+        assert!(bad(&c, ConversationStatus::Resolved));
+        assert!(bad("!!", ConversationStatus::Open));
+        assert!(bad(
+            &URL_SAFE_NO_PAD.encode(r#"{"pk":{"S":"x"}}"#),
+            ConversationStatus::Open
         ));
-        assert!(matches!(
-            decode_cursor("!!", ConversationStatus::Open),
-            Err(StoreError::InvalidCursor)
-        ));
-        let other = URL_SAFE_NO_PAD.encode(r#"{"pk":{"S":"x"}}"#);
-        assert!(matches!(
-            decode_cursor(&other, ConversationStatus::Open),
-            Err(StoreError::InvalidCursor)
-        ));
+        // A month boundary of the resolved listing.
+        let month = encode_cursor("resolved#2026-10", None).unwrap();
+        assert_eq!(
+            decode_cursor(&month, ConversationStatus::Resolved).unwrap(),
+            ("resolved#2026-10".to_string(), None)
+        );
+        assert!(bad(&month, ConversationStatus::Open));
+        let lying = encode_cursor("resolved#2026-10", Some(&key)).unwrap();
+        assert!(
+            bad(&lying, ConversationStatus::Resolved),
+            "the key's partition must match"
+        );
+        assert_eq!(previous_month("resolved#2026-01"), "resolved#2025-12");
+        assert_eq!(previous_month("resolved#2026-11"), "resolved#2026-10");
     }
 }

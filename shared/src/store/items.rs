@@ -16,14 +16,31 @@ use super::StoreError;
 use crate::conversation::{
     Channel, Conversation, ConversationId, ConversationStatus, Endpoint, Message, Priority,
 };
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use serde::{Deserialize, Serialize};
 
 pub const PK: &str = "pk";
 pub const SK: &str = "sk";
 pub const META: &str = "META";
-/// The index agents' queues are read from: partition `status`, sort `status_since`.
-pub const STATUS_INDEX: &str = "by_status";
+/// The index agents' queues are read from: partition `queue`, sort `status_since`.
+/// `queue` is the status for the work in progress (`open`, `pending`, `snoozed`) and
+/// `resolved#<YYYY-MM>` (the month it was resolved) for resolved conversations, so
+/// no partition grows with the history.
+pub const QUEUE_INDEX: &str = "by_queue";
+pub const QUEUE: &str = "queue";
+
+/// The `queue` partition of a conversation in `status` since `since`.
+pub fn queue_of(status: ConversationStatus, since: DateTime<Utc>) -> String {
+    match status {
+        ConversationStatus::Resolved => resolved_queue(since.year(), since.month()),
+        other => other.as_str().to_string(),
+    }
+}
+
+/// The partition of the conversations resolved in that month.
+pub fn resolved_queue(year: i32, month: u32) -> String {
+    format!("resolved#{year:04}-{month:02}")
+}
 /// The TTL attribute (epoch seconds).
 pub const EXPIRES_AT: &str = "expires_at";
 
