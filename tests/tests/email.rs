@@ -620,29 +620,22 @@ async fn delivery_events_update_our_mail_and_never_go_backwards() {
         let e = mail::ses_event(kind, &ses_id);
         mail::sns_event(&[(n, &e)])
     };
-    let s = handle_event(event("Delivery", "ev1"), &rig.inbound, Utc::now())
-        .await
-        .unwrap();
-    assert_eq!(s.receipt.statuses_applied, 1);
-    assert_eq!(
-        delivery_of(&rig, &ses_id).await.state,
-        DeliveryState::Delivered
-    );
-    handle_event(event("Complaint", "ev2"), &rig.inbound, Utc::now())
-        .await
-        .unwrap();
-    assert_eq!(
-        delivery_of(&rig, &ses_id).await.state,
-        DeliveryState::Complained
-    );
-    // A late delivery never undoes the complaint.
-    handle_event(event("Delivery", "ev3"), &rig.inbound, Utc::now())
-        .await
-        .unwrap();
-    assert_eq!(
-        delivery_of(&rig, &ses_id).await.state,
-        DeliveryState::Complained
-    );
+    // Delivered, then a complaint; a late delivery never undoes the complaint.
+    for (kind, n, state) in [
+        ("Delivery", "ev1", DeliveryState::Delivered),
+        ("Complaint", "ev2", DeliveryState::Complained),
+        ("Delivery", "ev3", DeliveryState::Complained),
+    ] {
+        let s = handle_event(event(kind, n), &rig.inbound, Utc::now())
+            .await
+            .unwrap();
+        assert_eq!(s.receipt.statuses, 1);
+        assert_eq!(
+            delivery_of(&rig, &ses_id).await.state,
+            state,
+            "{kind} ({n})"
+        );
+    }
     handle_event(event("Bounce", "ev4"), &rig.inbound, Utc::now())
         .await
         .unwrap();

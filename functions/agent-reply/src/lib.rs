@@ -213,6 +213,20 @@ fn view(c: &asyncdesk::conversation::Conversation, now: DateTime<Utc>) -> serde_
     v
 }
 
+/// `?limit=`: `default` when absent, else a whole number from 1 to `max`.
+fn page_limit(req: &Request, default: u32, max: u32) -> Result<u32, ApiError> {
+    match query_param(req.uri(), "limit") {
+        None => Ok(default),
+        Some(l) => l
+            .parse::<u32>()
+            .ok()
+            .filter(|l| (1..=max).contains(l))
+            .ok_or_else(|| {
+                ApiError::bad_request(format!("limit must be a whole number from 1 to {max}"))
+            }),
+    }
+}
+
 fn parse_id(raw: &str) -> Result<ConversationId, ApiError> {
     ConversationId::parse(raw)
         .ok_or_else(|| ApiError::not_found(format!("conversation {raw:?} not found")))
@@ -364,18 +378,7 @@ async fn list<S: ConversationStore, O>(
             )));
         }
     };
-    let limit = match q("limit") {
-        None => DEFAULT_PAGE_SIZE,
-        Some(l) => l
-            .parse::<u32>()
-            .ok()
-            .filter(|l| (1..=MAX_PAGE_SIZE).contains(l))
-            .ok_or_else(|| {
-                ApiError::bad_request(format!(
-                    "limit must be a whole number from 1 to {MAX_PAGE_SIZE}"
-                ))
-            })?,
-    };
+    let limit = page_limit(req, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)?;
     let keep = |c: &Conversation| {
         channel.is_none_or(|ch| c.endpoint.channel == ch)
             && assignee.as_ref().is_none_or(|a| c.assignee == *a)
@@ -454,18 +457,7 @@ async fn thread<S: ConversationStore, O>(
     deps: &Agent<S, O>,
     now: DateTime<Utc>,
 ) -> Result<Response<Body>, ApiError> {
-    let limit = match query_param(req.uri(), "limit") {
-        None => DEFAULT_THREAD_PAGE,
-        Some(l) => l
-            .parse::<u32>()
-            .ok()
-            .filter(|l| (1..=MAX_THREAD_PAGE).contains(l))
-            .ok_or_else(|| {
-                ApiError::bad_request(format!(
-                    "limit must be a whole number from 1 to {MAX_THREAD_PAGE}"
-                ))
-            })?,
-    };
+    let limit = page_limit(req, DEFAULT_THREAD_PAGE, MAX_THREAD_PAGE)?;
     let raw = match query_param(req.uri(), "raw").as_deref() {
         None | Some("false") => false,
         Some("true") => true,

@@ -211,23 +211,10 @@ impl DynamoStore {
             .thread_keys
             .iter()
             .map(|key| {
-                let link = Item::from([
-                    (
-                        PK.into(),
-                        s(thread_link_pk(
-                            message.endpoint.channel,
-                            &message.endpoint.business_id,
-                            key,
-                        )),
-                    ),
-                    (SK.into(), s("THREAD")),
-                    ("item_type".into(), s(TYPE_THREAD_LINK)),
-                    (
-                        "conversation_id".into(),
-                        s(message.conversation_id.as_str()),
-                    ),
-                    (EXPIRES_AT.into(), n(now.timestamp() + THREAD_LINK_TTL_SECS)),
-                ]);
+                let pk =
+                    thread_link_pk(message.endpoint.channel, &message.endpoint.business_id, key);
+                let expires = now.timestamp() + THREAD_LINK_TTL_SECS;
+                let link = link_item(pk, "THREAD", TYPE_THREAD_LINK, message, expires);
                 self.put(link, None)
             })
             .collect()
@@ -320,6 +307,20 @@ fn to_item<T: serde::Serialize>(v: &T) -> Result<Item, StoreError> {
 const MAX_RAW_BYTES: usize = 300_000;
 /// Rejected webhook elements are kept for a month.
 const REJECTION_TTL_SECS: i64 = 30 * 24 * 3600;
+
+/// An item that points at `message`'s conversation (a thread or provider id link).
+fn link_item(pk: String, sk: &str, item_type: &str, message: &Message, expires_at: i64) -> Item {
+    Item::from([
+        (PK.into(), s(pk)),
+        (SK.into(), s(sk)),
+        ("item_type".into(), s(item_type)),
+        (
+            "conversation_id".into(),
+            s(message.conversation_id.as_str()),
+        ),
+        (EXPIRES_AT.into(), n(expires_at)),
+    ])
+}
 
 /// A message text as the queue shows it: one line, at most 140 characters.
 fn preview(text: &str) -> String {
@@ -1122,27 +1123,14 @@ impl ConversationStore for DynamoStore {
             let mut items = vec![self.put(to_item(&item)?, None)?];
             let link_index = match &message.provider_message_id {
                 Some(pid) => {
-                    let link = Item::from([
-                        (
-                            PK.into(),
-                            s(provider_link_pk(
-                                message.endpoint.channel,
-                                &message.endpoint.business_id,
-                                pid,
-                            )),
-                        ),
-                        (SK.into(), s("PMSG")),
-                        ("item_type".into(), s(TYPE_PROVIDER_LINK)),
-                        (
-                            "conversation_id".into(),
-                            s(message.conversation_id.as_str()),
-                        ),
-                        ("message_sk".into(), s(&item.sk)),
-                        (
-                            EXPIRES_AT.into(),
-                            n(now.timestamp() + PROVIDER_LINK_TTL_SECS),
-                        ),
-                    ]);
+                    let pk = provider_link_pk(
+                        message.endpoint.channel,
+                        &message.endpoint.business_id,
+                        pid,
+                    );
+                    let expires = now.timestamp() + PROVIDER_LINK_TTL_SECS;
+                    let mut link = link_item(pk, "PMSG", TYPE_PROVIDER_LINK, &message, expires);
+                    link.insert("message_sk".into(), s(&item.sk));
                     items.push(match taking_over {
                         None => self.put(link, Some("attribute_not_exists(pk)"))?,
                         Some(rank) => self.put_if(
