@@ -4,6 +4,7 @@
 //! the auto-reply handler as Lambda would, and an HTTP server over the same handlers.
 
 pub mod aws;
+pub mod backfill;
 pub mod bot_sandbox;
 pub mod filter;
 pub mod hooked;

@@ -535,3 +535,46 @@ async fn a_transaction_conflict_is_run_again_not_reported() {
         2
     );
 }
+
+#[tokio::test]
+async fn a_table_from_before_the_queue_index_is_backfilled() {
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    let table = TestTable::new().await;
+    // Two conversations written by the earlier version (no `queue`), one by this one.
+    let now = t(0);
+    let fresh = inbound("4998", "new1", now);
+    table.store.record_inbound(&fresh, now).await.unwrap();
+    for (i, status) in ["open", "resolved"].iter().enumerate() {
+        table
+            .client
+            .put_item()
+            .table_name(&table.name)
+            .item("pk", A::S(format!("CONV#wa-old{i}")))
+            .item("sk", A::S("META".into()))
+            .item("item_type", A::S("conversation".into()))
+            .item("status", A::S(status.to_string()))
+            .item("status_since", A::N("1790000000000".into()))
+            .send()
+            .await
+            .unwrap();
+    }
+    let done = asyncdesk_tests::backfill::backfill_queue(&table.client, &table.name)
+        .await
+        .unwrap();
+    assert_eq!((done.updated, done.unreadable), (2, 0), "{done:?}");
+    let queues: std::collections::BTreeSet<String> = table
+        .items()
+        .await
+        .iter()
+        .filter_map(|i| i.get("queue").and_then(|v| v.as_s().ok()).cloned())
+        .collect();
+    // 1790000000000 ms is in September 2026.
+    assert!(
+        queues.contains("open") && queues.contains("resolved#2026-09"),
+        "{queues:?}"
+    );
+    let again = asyncdesk_tests::backfill::backfill_queue(&table.client, &table.name)
+        .await
+        .unwrap();
+    assert_eq!(again.updated, 0, "nothing twice");
+}
