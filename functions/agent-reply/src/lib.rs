@@ -227,6 +227,27 @@ fn page_limit(req: &Request, default: u32, max: u32) -> Result<u32, ApiError> {
     }
 }
 
+/// The request's JSON body, or 400 saying what it must be.
+fn json_body<T: serde::de::DeserializeOwned>(req: &Request, shape: &str) -> Result<T, ApiError> {
+    serde_json::from_slice(req.body().as_ref())
+        .map_err(|e| ApiError::bad_request(format!("body must be {shape}: {e}")))
+}
+
+fn missing(id: &ConversationId) -> ApiError {
+    ApiError::not_found(format!("conversation {id} not found"))
+}
+
+/// The conversation, or 404.
+async fn conversation_of<S: ConversationStore, O>(
+    deps: &Agent<S, O>,
+    id: &ConversationId,
+) -> Result<Conversation, ApiError> {
+    deps.store
+        .get_conversation(id)
+        .await?
+        .ok_or_else(|| missing(id))
+}
+
 fn parse_id(raw: &str) -> Result<ConversationId, ApiError> {
     ConversationId::parse(raw)
         .ok_or_else(|| ApiError::not_found(format!("conversation {raw:?} not found")))
@@ -472,7 +493,7 @@ async fn thread<S: ConversationStore, O>(
         .store
         .thread_page(&id, limit, cursor.as_deref())
         .await?
-        .ok_or_else(|| ApiError::not_found(format!("conversation {id} not found")))?;
+        .ok_or_else(|| missing(&id))?;
     // Within the byte budget: a page of large messages is cut short, and the cursor
     // then continues after the last one given.
     let mut messages = Vec::new();
@@ -515,9 +536,7 @@ async fn change<S: ConversationStore, O>(
 ) -> Result<Response<Body>, ApiError> {
     use asyncdesk::conversation::Priority;
     use asyncdesk::ports::{StateChange, StatusChange};
-    let body: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_slice(req.body().as_ref())
-            .map_err(|e| ApiError::bad_request(format!("body must be a JSON object: {e}")))?;
+    let body: serde_json::Map<String, serde_json::Value> = json_body(req, "a JSON object")?;
     let allowed = ["status", "snooze_until", "assignee", "priority"];
     if let Some(unknown) = body.keys().find(|k| !allowed.contains(&k.as_str())) {
         return Err(ApiError::bad_request(format!(
@@ -609,17 +628,12 @@ async fn note<S: ConversationStore, O>(
     deps: &Agent<S, O>,
     now: DateTime<Utc>,
 ) -> Result<Response<Body>, ApiError> {
-    let body: NoteBody = serde_json::from_slice(req.body().as_ref())
-        .map_err(|e| ApiError::bad_request(format!("body must be {{\"text\": \"...\"}}: {e}")))?;
+    let body: NoteBody = json_body(req, "{\"text\": \"...\"}")?;
     let text = body.text.trim();
     if text.is_empty() || text.chars().count() > 20_000 {
         return Err(ApiError::bad_request("text must be 1 to 20000 characters"));
     }
-    let conversation = deps
-        .store
-        .get_conversation(&id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("conversation {id} not found")))?;
+    let conversation = conversation_of(deps, &id).await?;
     let mut note = Message::outbound(
         &conversation.endpoint,
         Author::Agent(agent.to_string()),
@@ -775,13 +789,8 @@ async fn reply<S: ConversationStore, O: Outbound>(
     deps: &Agent<S, O>,
     now: DateTime<Utc>,
 ) -> Result<Response<Body>, ApiError> {
-    let body: ReplyBody = serde_json::from_slice(req.body().as_ref())
-        .map_err(|e| ApiError::bad_request(format!("body must be {{\"text\": \"...\"}}: {e}")))?;
-    let conversation = deps
-        .store
-        .get_conversation(&id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("conversation {id} not found")))?;
+    let body: ReplyBody = json_body(req, "{\"text\": \"...\"} or {\"template\": {...}}")?;
+    let conversation = conversation_of(deps, &id).await?;
     let channel = conversation.endpoint.channel;
     if !deps.outbound.enabled(channel) {
         return Err(SendError::NotConfigured(channel).into());
@@ -836,7 +845,7 @@ async fn reply<S: ConversationStore, O: Outbound>(
             .store
             .thread_page(&id, MAX_THREAD_PAGE, None)
             .await?
-            .ok_or_else(|| ApiError::not_found(format!("conversation {id} not found")))?;
+            .ok_or_else(|| missing(&id))?;
         let Some(pos) = page.messages.iter().position(|m| m.id == *seen) else {
             return Err(ApiError::new(
                 422,

@@ -1409,61 +1409,39 @@ impl ConversationStore for DynamoStore {
     }
 
     async fn wake_snoozed(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
+        // The snoozed partition is read whole either way (a filter expression reads
+        // every item too); the due ones are picked here.
+        let (snoozed, _) = self
+            .all_in_status(ConversationStatus::Snoozed, usize::MAX)
+            .await?;
         let mut woken = 0;
-        let mut start: Option<Item> = None;
-        loop {
-            let out = self
+        for c in snoozed
+            .iter()
+            .filter(|c| c.snooze_until.is_none_or(|u| u <= now))
+        {
+            let result = self
                 .client
-                .query()
+                .update_item()
                 .table_name(&self.table)
-                .index_name(QUEUE_INDEX)
-                .key_condition_expression("#q = :snoozed")
-                .filter_expression("#su <= :now")
+                .key(PK, s(conversation_pk(&c.id)))
+                .key(SK, s(META))
+                .update_expression("SET #st = :open, #q = :open, #ss = :now, #ws = :now REMOVE #su")
+                // Still snoozed and due: a customer message may have reopened it.
+                .condition_expression("#st = :snoozed AND #su <= :now")
+                .expression_attribute_names("#st", "status")
                 .expression_attribute_names("#q", QUEUE)
+                .expression_attribute_names("#ss", "status_since")
+                .expression_attribute_names("#ws", "waiting_since")
                 .expression_attribute_names("#su", "snooze_until")
+                .expression_attribute_values(":open", s(ConversationStatus::Open.as_str()))
                 .expression_attribute_values(":snoozed", s(ConversationStatus::Snoozed.as_str()))
                 .expression_attribute_values(":now", n(now.timestamp_millis()))
-                .set_exclusive_start_key(start.take())
                 .send()
-                .await
-                .map_err(unavailable)?;
-            for item in out.items() {
-                let Some(pk) = item.get(PK).cloned() else {
-                    continue;
-                };
-                let result = self
-                    .client
-                    .update_item()
-                    .table_name(&self.table)
-                    .key(PK, pk)
-                    .key(SK, s(META))
-                    .update_expression(
-                        "SET #st = :open, #q = :open, #ss = :now, #ws = :now REMOVE #su",
-                    )
-                    // Still snoozed and due: a customer message may have reopened it.
-                    .condition_expression("#st = :snoozed AND #su <= :now")
-                    .expression_attribute_names("#st", "status")
-                    .expression_attribute_names("#q", QUEUE)
-                    .expression_attribute_names("#ss", "status_since")
-                    .expression_attribute_names("#ws", "waiting_since")
-                    .expression_attribute_names("#su", "snooze_until")
-                    .expression_attribute_values(":open", s(ConversationStatus::Open.as_str()))
-                    .expression_attribute_values(
-                        ":snoozed",
-                        s(ConversationStatus::Snoozed.as_str()),
-                    )
-                    .expression_attribute_values(":now", n(now.timestamp_millis()))
-                    .send()
-                    .await;
-                match result {
-                    Ok(_) => woken += 1,
-                    Err(e) if update_condition_failed(&e) => {}
-                    Err(e) => return Err(unavailable(e)),
-                }
-            }
-            match out.last_evaluated_key {
-                Some(k) => start = Some(k),
-                None => break,
+                .await;
+            match result {
+                Ok(_) => woken += 1,
+                Err(e) if update_condition_failed(&e) => {}
+                Err(e) => return Err(unavailable(e)),
             }
         }
         Ok(woken)
