@@ -75,6 +75,8 @@ pub struct AutoReplyConfig {
     pub max_age: chrono::Duration,
     /// At most this many auto-replies per customer in any 24 hours.
     pub daily_cap: u32,
+    /// At most this many auto-replies in any clock hour, for the whole deployment.
+    pub hourly_cap: u32,
     /// Our own addresses and domains (the loop guard never answers them).
     pub own_addresses: Vec<String>,
 }
@@ -96,20 +98,8 @@ impl AutoReplyConfig {
                     )
                 })?,
         };
-        let daily_cap = match env("AUTO_REPLY_DAILY_CAP") {
-            None => 3,
-            Some(v) => v
-                .trim()
-                .parse::<u32>()
-                .ok()
-                .filter(|n| (1..=50).contains(n))
-                .ok_or_else(|| {
-                    ConfigError::new(
-                        "AUTO_REPLY_DAILY_CAP",
-                        format!("{v:?} is not a whole number from 1 to 50"),
-                    )
-                })?,
-        };
+        let daily_cap = whole_number(env, "AUTO_REPLY_DAILY_CAP", 3, 1..=50)?;
+        let hourly_cap = whole_number(env, "AUTO_REPLY_HOURLY_CAP", 1000, 1..=100_000)?;
         let own_addresses = EmailSettings::load(env)?
             .map(|e| e.own_addresses)
             .unwrap_or_default();
@@ -119,8 +109,36 @@ impl AutoReplyConfig {
             hours,
             max_age: chrono::Duration::minutes(max_age_minutes.into()),
             daily_cap,
+            hourly_cap,
             own_addresses,
         })
+    }
+}
+
+/// Variable `name` as a whole number in `range`, `default` when unset.
+fn whole_number(
+    env: Lookup,
+    name: &str,
+    default: u32,
+    range: std::ops::RangeInclusive<u32>,
+) -> Result<u32, ConfigError> {
+    match env(name) {
+        None => Ok(default),
+        Some(v) => v
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| range.contains(n))
+            .ok_or_else(|| {
+                ConfigError::new(
+                    name,
+                    format!(
+                        "{v:?} is not a whole number from {} to {}",
+                        range.start(),
+                        range.end()
+                    ),
+                )
+            }),
     }
 }
 

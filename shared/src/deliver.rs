@@ -149,7 +149,7 @@ pub async fn deliver<S: ConversationStore, O: Outbound>(
             _ => OutboundEffect::KeepStatus,
         };
         if let Err(e) = store.record_outbound(&message, effect, now).await {
-            tracing::error!(conversation = %conversation, message_id = %message.id, error = %e, "outcome of a send not recorded; the thread shows it as sending");
+            tracing::error!(conversation = %conversation, message_id = %crate::conversation::log_id(&message.id), error = %e, "outcome of a send not recorded; the thread shows it as sending");
             delivered.unrecorded = Some(e);
         }
         delivered.messages.push(message);

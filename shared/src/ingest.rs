@@ -2,7 +2,7 @@
 //! (deduplicated), apply edits and delivery statuses, and keep what could not be
 //! read. Acknowledgements go back in the webhook's answer (the inbound handler).
 
-use crate::conversation::InboundMessage;
+use crate::conversation::{CustomerProfile, InboundMessage, log_id};
 use crate::ports::{ConversationStore, InboundBatch, Recorded, StatusApplied, StoreError};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -47,13 +47,13 @@ pub async fn ingest<S: ConversationStore>(
             }
             Recorded::Duplicate => {
                 receipt.duplicates += 1;
-                info!(event = "duplicate", conversation = %inbound.message.conversation_id, message_id = %inbound.message.id, "already stored");
+                info!(event = "duplicate", conversation = %inbound.message.conversation_id, message_id = %log_id(&inbound.message.id), "already stored");
             }
         }
     }
     for edit in &batch.edits {
         let recorded = store.record_edit(edit, now).await?;
-        info!(event = "edited", conversation = %edit.message.conversation_id, message_id = %edit.message.id, applied = recorded == Recorded::Stored, "message edit");
+        info!(event = "edited", conversation = %edit.message.conversation_id, message_id = %log_id(&edit.message.id), applied = recorded == Recorded::Stored, "message edit");
     }
     for rejection in &batch.rejections {
         store.record_rejection(rejection).await?;
@@ -63,24 +63,27 @@ pub async fn ingest<S: ConversationStore>(
         match store.apply_status(status).await? {
             StatusApplied::Applied => {
                 receipt.statuses_applied += 1;
-                info!(event = "status", provider_message_id = %status.provider_message_id, state = status.state.as_str(), "delivery status updated");
+                info!(event = "status", provider_message_id = %log_id(&status.provider_message_id), state = status.state.as_str(), "delivery status updated");
             }
             StatusApplied::Stale => {}
             StatusApplied::Parked => {
-                info!(event = "status_parked", provider_message_id = %status.provider_message_id, state = status.state.as_str(), "status for a message not stored (yet): kept for its final write")
+                info!(event = "status_parked", provider_message_id = %log_id(&status.provider_message_id), state = status.state.as_str(), "status for a message not stored (yet): kept for its final write")
             }
         }
     }
     Ok(receipt)
 }
 
-/// The message in the conversation its thread keys find (one read), when the
-/// channel asked for a lookup and one is stored; `None` to keep the channel's.
+/// The message as it is to be stored after its thread lookup (none when the
+/// channel asked for none): in the first conversation found that its authenticated
+/// sender takes part in, as a participant that changes nothing of the
+/// conversation's customer unless it is that customer; else in its own
+/// conversation, `related_to` the best one found. `None` keeps the channel's.
 async fn join_thread<S: ConversationStore>(
     store: &S,
     inbound: &InboundMessage,
 ) -> Result<Option<InboundMessage>, StoreError> {
-    if inbound.thread_lookup.is_empty() {
+    if inbound.thread_lookup.is_empty() && inbound.thread_token.is_none() {
         return Ok(None);
     }
     let m = &inbound.message;
@@ -88,14 +91,31 @@ async fn join_thread<S: ConversationStore>(
         .find_thread(
             m.endpoint.channel,
             &m.endpoint.business_id,
+            inbound.thread_token.as_ref(),
             &inbound.thread_lookup,
         )
         .await?;
-    Ok(found.filter(|id| *id != m.conversation_id).map(|id| {
-        let mut joined = inbound.clone();
-        joined.message.conversation_id = id;
-        joined
-    }))
+    let sender = inbound.authenticated_sender.as_deref();
+    let joined = sender.and_then(|sender| found.iter().find(|c| c.admits(sender)));
+    let mut out = inbound.clone();
+    match joined {
+        Some(c) if c.id == m.conversation_id => return Ok(None),
+        Some(c) => {
+            out.message.conversation_id = c.id.clone();
+            if sender.is_none_or(|s| !c.customer_id.eq_ignore_ascii_case(s)) {
+                // Someone else in the thread: the customer stays who they are.
+                out.customer = CustomerProfile::default();
+            }
+        }
+        None => match found.into_iter().find(|c| c.id != m.conversation_id) {
+            Some(other) => {
+                info!(event = "thread_refused", conversation = %m.conversation_id, related_to = %other.id, verified = sender.is_some(), "sender not in the thread found: a conversation of its own");
+                out.related_to = Some(other.id);
+            }
+            None => return Ok(None),
+        },
+    }
+    Ok(Some(out))
 }
 
 fn log_stored(inbound: &InboundMessage) {
@@ -104,7 +124,7 @@ fn log_stored(inbound: &InboundMessage) {
         event = "stored",
         channel = m.endpoint.channel.as_str(),
         conversation = %m.conversation_id,
-        message_id = %m.id,
+        message_id = %log_id(&m.id),
         kind = m.content.kind(),
         "message stored"
     );

@@ -4,7 +4,7 @@
 
 use crate::conversation::{
     Author, Channel, Conversation, ConversationId, ConversationStatus, Endpoint, InboundMessage,
-    Message, MessageEdit, Priority, ProviderError, Rejection, StatusUpdate,
+    Message, MessageEdit, Priority, ProviderError, Rejection, StatusUpdate, address_digest,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
@@ -392,17 +392,44 @@ impl IdempotencyRecord {
     }
 }
 
+/// Most conversations [`ConversationStore::find_thread`] returns.
+pub const THREAD_CANDIDATES_MAX: usize = 5;
+
+/// A stored conversation a mail may join, and who may join it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThreadCandidate {
+    pub id: ConversationId,
+    /// The conversation's customer (its authenticated address).
+    pub customer_id: String,
+    /// [`address_digest`]s of everyone who takes part: authenticated senders of its
+    /// mail and the addresses we wrote to.
+    pub participants: Vec<String>,
+}
+
+impl ThreadCandidate {
+    /// Whether `address` may write into this conversation.
+    pub fn admits(&self, address: &str) -> bool {
+        self.customer_id.eq_ignore_ascii_case(address)
+            || self.participants.contains(&address_digest(address))
+    }
+}
+
 /// The store port: every access pattern of the conversation table.
 #[async_trait]
 pub trait ConversationStore: Send + Sync {
-    /// The conversation stored under the first of `keys` that is known, in order
-    /// (thread keys of an email thread). One request.
+    /// The conversations a mail may belong to, best first: the one `token` names,
+    /// then those stored under `keys` in order (thread keys of an email thread), at
+    /// most [`THREAD_CANDIDATES_MAX`], each with who takes part in it. Conversations
+    /// of another channel or business account are left out. One request for the
+    /// links (none without keys), one for the conversations (none when nothing is
+    /// found).
     async fn find_thread(
         &self,
         channel: Channel,
         business_id: &str,
+        token: Option<&ConversationId>,
         keys: &[String],
-    ) -> Result<Option<ConversationId>, StoreError>;
+    ) -> Result<Vec<ThreadCandidate>, StoreError>;
 
     /// Stores an inbound message, creating or reopening its conversation, unless one
     /// of its dedupe keys was seen before. One request, all or nothing.
@@ -531,6 +558,16 @@ pub trait ConversationStore: Send + Sync {
 
     /// Frees `key` after a request that sent nothing (a retry may try again).
     async fn release_idempotency(&self, key: &str) -> Result<(), StoreError>;
+
+    /// Counts one auto-reply in clock hour `hour` (`YYYY-MM-DDTHH`, UTC) for the
+    /// whole deployment, unless `cap` were already counted: `false` then. One
+    /// conditional write.
+    async fn claim_hourly_auto_reply(
+        &self,
+        hour: &str,
+        cap: u32,
+        expires_at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
 
     /// Gives a claim (period and slot) back after a send that may succeed on retry
     /// failed.

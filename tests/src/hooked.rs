@@ -9,7 +9,7 @@ use asyncdesk::conversation::{
 };
 use asyncdesk::ports::{
     AutoReplyClaim, ConversationPage, ConversationStore, IdempotencyRecord, OutboundEffect,
-    Recorded, StateChange, StatusApplied, StoreError, Thread, ThreadPage,
+    Recorded, StateChange, StatusApplied, StoreError, Thread, ThreadCandidate, ThreadPage,
 };
 use asyncdesk::store::dynamo::DynamoStore;
 use chrono::{DateTime, Utc};
@@ -143,13 +143,22 @@ impl ConversationStore for Hooked {
     ) -> Result<(), StoreError> {
         self.inner.release_auto_reply(id, k, slot).await
     }
+    async fn claim_hourly_auto_reply(
+        &self,
+        h: &str,
+        cap: u32,
+        e: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.inner.claim_hourly_auto_reply(h, cap, e).await
+    }
     async fn find_thread(
         &self,
         c: Channel,
         b: &str,
+        token: Option<&ConversationId>,
         keys: &[String],
-    ) -> Result<Option<ConversationId>, StoreError> {
-        self.inner.find_thread(c, b, keys).await
+    ) -> Result<Vec<ThreadCandidate>, StoreError> {
+        self.inner.find_thread(c, b, token, keys).await
     }
     async fn claim_idempotency(
         &self,

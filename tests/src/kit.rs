@@ -56,6 +56,7 @@ pub fn auto_reply<S, O>(
             .expect("valid hours"),
         max_age: chrono::Duration::minutes(60),
         daily_cap: 3,
+        hourly_cap: 1000,
         own_addresses,
     }
 }

@@ -6,6 +6,7 @@
 pub mod aws;
 pub mod backfill;
 pub mod bot_sandbox;
+pub mod email_rig;
 pub mod filter;
 pub mod hooked;
 pub mod kit;

@@ -92,8 +92,33 @@ pub enum Encoding {
 }
 
 /// The SES `Received` notification for `mail` with the SNS action.
+/// The envelope recipients (RCPT TO) are our addresses among its To and Cc, as a
+/// mail client delivers it (else our address).
 pub fn received_notification(mail: &[u8], encoding: Encoding, ses_id: &str) -> Value {
-    received_notification_to(mail, encoding, ses_id, SUPPORT_ADDRESS)
+    let domain = SUPPORT_ADDRESS.rsplit_once('@').map_or("", |(_, d)| d);
+    let ours = local_recipients(mail, domain);
+    let n = received_notification_to(mail, encoding, ses_id, SUPPORT_ADDRESS);
+    if ours.is_empty() {
+        return n;
+    }
+    with_recipients(n, &ours.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+/// The addresses of `domain` among a mail's To and Cc: where a mail client would
+/// have delivered it (SMTP RCPT TO).
+pub fn local_recipients(mail: &[u8], domain: &str) -> Vec<String> {
+    let Some(parsed) = mail_parser::MessageParser::default().parse(mail) else {
+        return Vec::new();
+    };
+    parsed
+        .to()
+        .into_iter()
+        .chain(parsed.cc())
+        .flat_map(|a| a.iter())
+        .filter_map(|a| a.address())
+        .map(str::to_ascii_lowercase)
+        .filter(|a| a.rsplit_once('@').is_some_and(|(_, d)| d == domain))
+        .collect()
 }
 
 /// The same, for mail received at `recipient`.
@@ -113,9 +138,33 @@ pub fn received_notification_to(
             "messageId": ses_id, "destination": [recipient]},
         "receipt": {"timestamp": chrono::Utc::now().to_rfc3339(), "recipients": [recipient],
             "spamVerdict": {"status": "PASS"}, "virusVerdict": {"status": "PASS"},
+            "spfVerdict": {"status": "PASS"}, "dkimVerdict": {"status": "PASS"},
+            "dmarcVerdict": {"status": "PASS"},
             "action": {"type": "SNS", "topicArn": "arn:aws:sns:us-east-1:111111111111:asyncdesk", "encoding": encoding}},
         "content": content,
     })
+}
+
+/// `notification` with SES's SPF, DKIM and DMARC verdicts set to these statuses
+/// (`None` leaves the verdict out, as SES does without a DMARC policy).
+pub fn with_verdicts(mut notification: Value, spf: &str, dkim: &str, dmarc: Option<&str>) -> Value {
+    let receipt = &mut notification["receipt"];
+    receipt["spfVerdict"] = json!({"status": spf});
+    receipt["dkimVerdict"] = json!({"status": dkim});
+    match dmarc {
+        Some(d) => receipt["dmarcVerdict"] = json!({"status": d}),
+        None => {
+            receipt.as_object_mut().map(|r| r.remove("dmarcVerdict"));
+        }
+    }
+    notification
+}
+
+/// `notification` as received by SES for these envelope recipients (RCPT TO).
+pub fn with_recipients(mut notification: Value, recipients: &[&str]) -> Value {
+    notification["receipt"]["recipients"] = json!(recipients);
+    notification["mail"]["destination"] = json!(recipients);
+    notification
 }
 
 /// The SES `Received` notification of a mail stored by the S3 action.
@@ -125,7 +174,8 @@ pub fn s3_notification(bucket: &str, key: &str, ses_id: &str, sender: &str) -> V
         "mail": {"timestamp": chrono::Utc::now().to_rfc3339(), "source": sender,
             "messageId": ses_id, "destination": [SUPPORT_ADDRESS]},
         "receipt": {"recipients": [SUPPORT_ADDRESS], "spamVerdict": {"status": "PASS"},
-            "virusVerdict": {"status": "PASS"},
+            "virusVerdict": {"status": "PASS"}, "spfVerdict": {"status": "PASS"},
+            "dkimVerdict": {"status": "PASS"}, "dmarcVerdict": {"status": "PASS"},
             "action": {"type": "S3", "topicArn": "arn:aws:sns:us-east-1:111111111111:asyncdesk",
                 "bucketName": bucket, "objectKey": key}},
     })

@@ -78,6 +78,7 @@ impl Settings {
             "BUSINESS_HOURS",
             "AUTO_REPLY_MAX_AGE_MINUTES",
             "AUTO_REPLY_DAILY_CAP",
+            "AUTO_REPLY_HOURLY_CAP",
             "EMAIL_FROM",
             "EMAIL_CONFIGURATION_SET",
             "EMAIL_OWN_ADDRESSES",
@@ -355,7 +356,7 @@ impl Sandboxes {
     }
 }
 
-/// `POST /dev/email[?encoding=base64|utf8][&sns_message_id=...]`: the raw mail in
+/// `POST /dev/email[?encoding=base64|utf8][&sns_message_id=...][&spf=&dkim=&dmarc=]`: the raw mail in
 /// the body goes to the inbound-email handler as SES receiving -> SNS delivers it.
 async fn dev_email(
     req: Request,
@@ -400,6 +401,29 @@ async fn dev_email(
         &format!("local-{}", uuid::Uuid::new_v4().simple()),
         &email.settings.from.address,
     );
+    // SES's checks: PASS unless the query says otherwise (`?spf=FAIL&dkim=FAIL&dmarc=FAIL`
+    // plays a forged sender; `dmarc=none` leaves DMARC out).
+    let verdict = |name: &str| {
+        query
+            .get(name)
+            .map_or("PASS".to_string(), |v| v.to_ascii_uppercase())
+    };
+    let dmarc = verdict("dmarc");
+    let notification = crate::mail::with_verdicts(
+        notification,
+        &verdict("spf"),
+        &verdict("dkim"),
+        (dmarc != "NONE").then_some(dmarc.as_str()),
+    );
+    // The envelope recipients: our addresses among To and Cc (SMTP RCPT TO),
+    // else our address.
+    let ours = crate::mail::local_recipients(req.body(), email.settings.from.domain());
+    let notification = if ours.is_empty() {
+        notification
+    } else {
+        let ours: Vec<&str> = ours.iter().map(String::as_str).collect();
+        crate::mail::with_recipients(notification, &ours)
+    };
     let event = crate::mail::sns_event(&[(sns_id.as_str(), &notification)]);
     match inbound_email::handle_event(event, email, chrono::Utc::now()).await {
         // The receipt in its own field order, as the webhooks answer it.

@@ -37,6 +37,7 @@ async fn rig() -> Rig {
         hours: BusinessHours::from_json(HOURS, Utc::now()).unwrap(),
         max_age: Duration::minutes(60),
         daily_cap: 3,
+        hourly_cap: 1000,
         own_addresses: Vec::new(),
     };
     Rig {
@@ -306,6 +307,7 @@ async fn one_auto_reply_per_night_and_one_for_a_whole_holiday_run_in_the_custome
         hours: BusinessHours::from_json(BERLIN_HOLIDAYS, at("2026-11-01T00:00:00Z")).unwrap(),
         max_age: rig.deps.max_age,
         daily_cap: rig.deps.daily_cap,
+        hourly_cap: rig.deps.hourly_cap,
         own_addresses: Vec::new(),
     };
     let customer = "819012345678"; // Tokyo

@@ -73,6 +73,7 @@ fn functions_get_the_environment_their_config_needs() {
         "EMAIL_FROM" => "Acme Support <support@acme.example>".to_string(),
         "EMAIL_CONFIGURATION_SET" => "asyncdesk-replies".to_string(),
         "AUTO_REPLY_DAILY_CAP" => "3".to_string(),
+        "AUTO_REPLY_HOURLY_CAP" => "1000".to_string(),
         _ => "set".to_string(),
     }
     };

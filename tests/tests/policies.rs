@@ -256,6 +256,7 @@ async fn auto_reply_policy_covers_claims_sends_and_retries() {
         hours: BusinessHours::from_json(hours, Utc::now()).unwrap(),
         max_age: Duration::minutes(60),
         daily_cap: 3,
+        hourly_cap: 1000,
         own_addresses: Vec::new(),
     };
     let event = rig.table.stream_event().await;

@@ -873,7 +873,9 @@ async fn reply<S: ConversationStore, O: Outbound>(
         conversation: conversation.id.clone(),
         // A customer message stored after this read keeps the conversation open.
         covers: conversation.last_customer_at,
-        endpoint: conversation.endpoint.clone(),
+        // Where the customer asked answers to go (email: their Reply-To); the
+        // conversation shows it as `reply_address`.
+        endpoint: conversation.reply_endpoint(),
         author: Author::Agent(agent.to_string()),
         text,
         template: body.template.clone(),

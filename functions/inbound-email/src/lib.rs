@@ -9,7 +9,8 @@
 //! by the SNS MessageId and the mail's Message-ID.
 
 use asyncdesk::channels::email::EmailSettings;
-use asyncdesk::channels::email::inbound::{self, MailSource, Notification};
+use asyncdesk::channels::email::inbound;
+use asyncdesk::channels::email::notification::{self, MailSource, Notification};
 use asyncdesk::ingest::{Receipt, ingest};
 use asyncdesk::ports::{ConversationStore, InboundBatch, ObjectError, ObjectReader, StoreError};
 use chrono::{DateTime, Utc};
@@ -121,7 +122,7 @@ fn rejected(reason: &str, raw: &str, now: DateTime<Utc>) -> InboundBatch {
         "notification kept raw"
     );
     InboundBatch {
-        rejections: vec![inbound::rejection(reason, raw, now)],
+        rejections: vec![notification::rejection(reason, raw, now)],
         ..InboundBatch::default()
     }
 }
@@ -139,7 +140,7 @@ async fn batch_of<S, R: ObjectReader>(
         });
     }
     let notification =
-        match inbound::read_notification(&sns.message, &sns.message_id, &deps.settings) {
+        match notification::read_notification(&sns.message, &sns.message_id, &deps.settings) {
             Ok(n) => n,
             Err(e) => return Ok(rejected(&e.0, &sns.message, now)),
         };

@@ -25,6 +25,8 @@ pub struct AutoReply<S, O> {
     pub max_age: Duration,
     /// Auto-replies per customer in any 24 hours.
     pub daily_cap: u32,
+    /// Auto-replies in any clock hour, for the whole deployment.
+    pub hourly_cap: u32,
     /// Our own addresses (the loop guard never answers them).
     pub own_addresses: Vec<String>,
 }
@@ -37,6 +39,7 @@ impl<S: ConversationStore, O: Outbound> AutoReply<S, O> {
             hours: config.hours.clone(),
             max_age: config.max_age,
             daily_cap: config.daily_cap,
+            hourly_cap: config.hourly_cap,
             own_addresses: config.own_addresses.clone(),
         }
     }
@@ -208,6 +211,19 @@ pub async fn auto_reply_to<S: ConversationStore, O: Outbound>(
             ));
         }
     };
+    // The deployment's hourly cap bounds what a flood of senders can make us send.
+    let hour = now.format("%Y-%m-%dT%H").to_string();
+    if !deps
+        .store
+        .claim_hourly_auto_reply(&hour, deps.hourly_cap, now + Duration::days(2))
+        .await?
+    {
+        deps.store.release_auto_reply(&customer, &key, slot).await?;
+        warn!(event = "hourly_cap", conversation = %conversation, cap = deps.hourly_cap, "no auto-reply");
+        return Ok(Outcome::Skipped(
+            "the deployment's hourly auto-reply cap is reached",
+        ));
+    }
     let outgoing = Outgoing {
         conversation: conversation.clone(),
         covers: None,

@@ -130,13 +130,11 @@ impl BusinessHours {
             .unwrap_or(&t.default)
     }
 
-    /// The auto-reply for a message received in `period`.
+    /// The auto-reply for a message received in `period`. The customer's name is a
+    /// sender's own words: it goes in only as [`safe_name`] allows.
     pub fn auto_reply_text(&self, period: &OffHoursPeriod, recipient: &Recipient) -> String {
-        let name = recipient
-            .name
-            .map(str::trim)
-            .filter(|n| !n.is_empty())
-            .unwrap_or(&self.unknown_name);
+        let name = recipient.name.and_then(safe_name);
+        let name = name.as_deref().unwrap_or(&self.unknown_name);
         self.template_for(recipient)
             .replace(
                 "{reply_by_local}",
@@ -145,5 +143,79 @@ impl BusinessHours {
             .replace("{reply_by}", &self.render_reply_by(period.reply_by))
             .replace("{next_open}", &self.render_reply_by(period.opens_at))
             .replace("{customer_name}", name)
+    }
+}
+
+/// Longest customer name an auto-reply repeats, in characters.
+pub const MAX_NAME_CHARS: usize = 64;
+
+/// `name` as an auto-reply may repeat it: one line, white space collapsed, at most
+/// [`MAX_NAME_CHARS`] characters; `None` when it is empty or carries anything that
+/// reads as a link or an address (`://`, `www.`, `@`, `/`, a dotted host name), so
+/// that no one can make our mail carry their link under our name.
+pub fn safe_name(name: &str) -> Option<String> {
+    let words: Vec<&str> = name
+        .split(|c: char| c.is_whitespace() || c.is_control())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let link_like = |w: &str| {
+        let lower = w.to_lowercase();
+        lower.contains("://")
+            || lower.starts_with("www.")
+            || w.contains(['@', '/', '\\', '<', '>'])
+            || w.split('.').filter(|p| !p.is_empty()).count() >= 2
+                && w.split('.')
+                    .skip(1)
+                    .any(|p| p.chars().any(char::is_alphabetic))
+                && !w.split('.').all(|p| p.chars().count() <= 1)
+    };
+    if words.is_empty() || words.iter().any(|w| link_like(w)) {
+        return None;
+    }
+    Some(
+        words
+            .join(" ")
+            .chars()
+            .take(MAX_NAME_CHARS)
+            .collect::<String>()
+            .trim_end()
+            .to_string(),
+    )
+}
+
+#[cfg(test)]
+mod name_tests {
+    use super::safe_name;
+
+    #[test]
+    fn a_name_goes_in_only_as_one_short_line_without_links() {
+        assert_eq!(
+            safe_name("  Ada \r\n Lovelace ").as_deref(),
+            Some("Ada Lovelace")
+        );
+        assert_eq!(
+            safe_name("J. R. R. Tolkien").as_deref(),
+            Some("J. R. R. Tolkien")
+        );
+        assert_eq!(
+            safe_name("Zoë O'Brien-Łukasz").as_deref(),
+            Some("Zoë O'Brien-Łukasz")
+        );
+        assert_eq!(
+            safe_name(&"a".repeat(500)).map(|n| n.chars().count()),
+            Some(64)
+        );
+        for bad in [
+            "",
+            "   ",
+            "Visit https://evil.example now",
+            "www.evil.example",
+            "Claim your prize at evil.example",
+            "ada@example.org",
+            "Ada<script>",
+            "evil.example/login",
+        ] {
+            assert_eq!(safe_name(bad), None, "{bad}");
+        }
     }
 }

@@ -8,9 +8,12 @@ use super::{
 };
 use crate::conversation::{
     Channel, Conversation, ConversationId, ConversationStatus, Delivery, Edit, InboundMessage,
-    Message, MessageEdit, Rejection, StatusUpdate,
+    Message, MessageEdit, Rejection, StatusUpdate, address_digest,
 };
-use crate::ports::{AutoReplyClaim, IdempotencyRecord, StateChange, StatusChange};
+use crate::ports::{
+    AutoReplyClaim, IdempotencyRecord, StateChange, StatusChange, THREAD_CANDIDATES_MAX,
+    ThreadCandidate,
+};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
@@ -37,8 +40,6 @@ const PARKED_DELIVERY: &str = "parked_delivery";
 const PARKED_RANK: &str = "parked_rank";
 /// A customer may answer an email thread long after it went quiet.
 const THREAD_LINK_TTL_SECS: i64 = 2 * 366 * 24 * 3600;
-/// At most this many thread keys are looked up for one message (the newest).
-const THREAD_LOOKUP_MAX: usize = 25;
 /// A rolling-day auto-reply slot is taken for this long.
 const AUTO_REPLY_SLOT_SECS: i64 = 24 * 3600;
 /// Rounds of a conditional write that lost a race to a concurrent writer.
@@ -46,8 +47,8 @@ const RACE_ROUNDS: usize = 3;
 
 #[derive(Clone)]
 pub struct DynamoStore {
-    client: Client,
-    table: String,
+    pub(super) client: Client,
+    pub(super) table: String,
 }
 
 impl DynamoStore {
@@ -185,9 +186,19 @@ impl DynamoStore {
             }
             OutboundEffect::KeepStatus => {}
         }
+        // A thread we wrote to (email): its recipient may answer into it.
+        let mut add = vec!["#mc :one"];
+        if !message.thread_keys.is_empty() {
+            add.push("#pp :pp");
+            names.push(("#pp", "participants"));
+            values.push((
+                ":pp",
+                AttributeValue::Ss(vec![address_digest(&message.endpoint.customer_id)]),
+            ));
+        }
         names.sort();
         names.dedup();
-        let mut expression = format!("SET {} ADD #mc :one", set.join(", "));
+        let mut expression = format!("SET {} ADD {}", set.join(", "), add.join(", "));
         if !remove.is_empty() {
             expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
         }
@@ -476,17 +487,40 @@ fn inbound_conversation_update(
             ":cl",
             &inbound.customer.language,
         ),
+        (
+            "#ra",
+            "reply_address",
+            ":ra",
+            &inbound.customer.reply_address,
+        ),
     ];
     for (name, attr, value, v) in profile {
         if let Some(v) = v {
             set.push(match name {
                 "#cn" => "#cn = :cn",
                 "#cu" => "#cu = :cu",
+                "#ra" => "#ra = :ra",
                 _ => "#cl = :cl",
             });
             names.push((name, attr));
             values.push((value, s(v)));
         }
+    }
+    if m.unverified {
+        set.push("#uv = :uv");
+        names.push(("#uv", "unverified"));
+        values.push((":uv", AttributeValue::Bool(true)));
+    }
+    if let Some(related) = &inbound.related_to {
+        set.push("#rel = :rel");
+        names.push(("#rel", "related_to"));
+        values.push((":rel", s(related.as_str())));
+    }
+    // Who takes part in the thread: only an authenticated sender.
+    if let Some(sender) = &inbound.authenticated_sender {
+        add.push("#pp :pp");
+        names.push(("#pp", "participants"));
+        values.push((":pp", AttributeValue::Ss(vec![address_digest(sender)])));
     }
     if let Some(blocked) = inbound.blocked {
         set.push("#bl = :bl");
@@ -751,6 +785,9 @@ impl ConversationStore for DynamoStore {
                     blocked: None,
                     group: false,
                     thread_lookup: Vec::new(),
+                    thread_token: None,
+                    authenticated_sender: None,
+                    related_to: None,
                 };
                 self.record_inbound(&inbound, now).await
             }
@@ -1283,6 +1320,36 @@ impl ConversationStore for DynamoStore {
         Ok(AutoReplyClaim::DailyCapReached)
     }
 
+    async fn claim_hourly_auto_reply(
+        &self,
+        hour: &str,
+        cap: u32,
+        expires_at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let counted = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(AUTO_REPLY_HOURS_PK))
+            .key(SK, s(format!("HOUR#{hour}")))
+            .update_expression("SET #ty = :ty, #e = :e ADD #c :one")
+            .condition_expression("attribute_not_exists(#c) OR #c < :cap")
+            .expression_attribute_names("#ty", "item_type")
+            .expression_attribute_names("#e", EXPIRES_AT)
+            .expression_attribute_names("#c", "count")
+            .expression_attribute_values(":ty", s(TYPE_AUTO_REPLY_CLAIM))
+            .expression_attribute_values(":e", n(expires_at.timestamp()))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":cap", n(cap))
+            .send()
+            .await;
+        match counted {
+            Ok(_) => Ok(true),
+            Err(e) if update_condition_failed(&e) => Ok(false),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
     async fn release_auto_reply(
         &self,
         customer: &ConversationId,
@@ -1549,66 +1616,65 @@ impl ConversationStore for DynamoStore {
         &self,
         channel: Channel,
         business_id: &str,
+        token: Option<&ConversationId>,
         keys: &[String],
-    ) -> Result<Option<ConversationId>, StoreError> {
-        let mut wanted: Vec<&String> = Vec::new();
-        for key in keys {
-            if !wanted.contains(&key) && wanted.len() < THREAD_LOOKUP_MAX {
-                wanted.push(key);
+    ) -> Result<Vec<ThreadCandidate>, StoreError> {
+        let mut ids: Vec<ConversationId> = token.into_iter().cloned().collect();
+        for id in self.linked_threads(channel, business_id, keys).await? {
+            if !ids.contains(&id) {
+                ids.push(id);
             }
         }
-        if wanted.is_empty() {
-            return Ok(None);
+        ids.truncate(THREAD_CANDIDATES_MAX);
+        if ids.is_empty() {
+            return Ok(Vec::new());
         }
-        let request_keys: Vec<Item> = wanted
+        let request_keys: Vec<Item> = ids
             .iter()
-            .map(|k| {
-                Item::from([
-                    (PK.into(), s(thread_link_pk(channel, business_id, k))),
-                    (SK.into(), s("THREAD")),
-                ])
-            })
+            .map(|id| Item::from([(PK.into(), s(conversation_pk(id))), (SK.into(), s(META))]))
             .collect();
-        let keys_and_attributes = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
-            .set_keys(Some(request_keys))
-            .projection_expression("pk, conversation_id")
-            .build()
-            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        let out = self
-            .client
-            .batch_get_item()
-            .request_items(&self.table, keys_and_attributes)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        if out
-            .unprocessed_keys()
-            .is_some_and(|u| u.values().any(|k| !k.keys().is_empty()))
-        {
-            // Throttled: the answer may miss the best key; retry the whole message.
-            return Err(StoreError::Unavailable(
-                "thread lookup was throttled".into(),
-            ));
-        }
-        let found: HashMap<String, String> = out
-            .responses()
-            .and_then(|r| r.get(&self.table))
-            .into_iter()
-            .flatten()
-            .filter_map(|item| {
-                let pk = item.get(PK)?.as_s().ok()?.clone();
-                let id = item.get("conversation_id")?.as_s().ok()?.clone();
-                Some((pk, id))
-            })
-            .collect();
-        for key in wanted {
-            if let Some(id) = found.get(&thread_link_pk(channel, business_id, key)) {
-                return ConversationId::parse(id)
-                    .map(Some)
-                    .ok_or_else(|| StoreError::Corrupt(format!("thread link to {id:?}")));
+        let found = self
+            .batch_get(
+                request_keys,
+                "pk, #ch, business_id, customer_id, participants",
+                &[("#ch", "channel")],
+            )
+            .await?;
+        let mut by_pk: HashMap<String, ThreadCandidate> = HashMap::new();
+        for item in found {
+            let text = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
+            let (Some(pk), Some(ch), Some(b), Some(customer_id)) = (
+                text(PK),
+                text("channel"),
+                text("business_id"),
+                text("customer_id"),
+            ) else {
+                continue;
+            };
+            if ch != channel.as_str() || b != business_id {
+                continue;
             }
+            let participants = item
+                .get("participants")
+                .and_then(|v| v.as_ss().ok())
+                .cloned()
+                .unwrap_or_default();
+            let Some(id) = pk.strip_prefix("CONV#").and_then(ConversationId::parse) else {
+                return Err(StoreError::Corrupt(format!("conversation key {pk:?}")));
+            };
+            by_pk.insert(
+                pk,
+                ThreadCandidate {
+                    id,
+                    customer_id,
+                    participants,
+                },
+            );
         }
-        Ok(None)
+        Ok(ids
+            .iter()
+            .filter_map(|id| by_pk.remove(&conversation_pk(id)))
+            .collect())
     }
 }
 

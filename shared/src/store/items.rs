@@ -81,6 +81,9 @@ pub fn auto_reply_pk(customer: &ConversationId) -> String {
     format!("AUTOREPLY#{customer}")
 }
 
+/// The deployment's auto-reply count per clock hour (`HOUR#<YYYY-MM-DDTHH>`).
+pub const AUTO_REPLY_HOURS_PK: &str = "AUTOREPLY#ALL";
+
 pub fn auto_reply_period_sk(period_key: &str) -> String {
     format!("PERIOD#{period_key}")
 }
@@ -179,6 +182,15 @@ pub struct ConversationItem {
     pub promise_for: Option<DateTime<Utc>>,
     #[serde(default)]
     pub message_count: u64,
+    #[serde(default)]
+    pub unverified: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub related_to: Option<ConversationId>,
+    /// Address digests of who takes part in an email thread (a string set).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub participants: Vec<String>,
 }
 
 impl From<ConversationItem> for Conversation {
@@ -214,6 +226,9 @@ impl From<ConversationItem> for Conversation {
             promised_reply_by: i.promised_reply_by,
             promise_for: i.promise_for,
             message_count: i.message_count,
+            unverified: i.unverified,
+            reply_address: i.reply_address,
+            related_to: i.related_to,
         }
     }
 }

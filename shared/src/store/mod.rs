@@ -4,6 +4,7 @@
 
 pub mod dynamo;
 pub mod items;
+mod threads;
 
 pub use crate::ports::{
     ConversationPage, ConversationStore, OutboundEffect, Recorded, StatusApplied, StoreError,

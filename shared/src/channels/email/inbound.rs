@@ -1,21 +1,15 @@
-//! SES notifications into the model: a received mail (the SES `Received`
-//! notification, with the mail inline in UTF-8 or Base64 or in S3) becomes an
-//! inbound message; SES event publishing (Delivery, Bounce, Complaint...) becomes a
-//! delivery status of our outbound mail. MIME is read by mail-parser.
+//! A received mail into the model: MIME read by mail-parser, the sender decided by
+//! SES's verdicts (`auth`), every field bounded, the thread to look up.
 
+use super::notification::{MailSource, Received};
 use super::thread::{self, bare_id};
-use super::{EmailSettings, quote};
+use super::{EmailSettings, auth, quote};
 use crate::conversation::{
-    Attachment, Channel, Content, ConversationId, CustomerProfile, DeliveryState, Endpoint,
-    InboundMessage, MailMeta, MediaKind, Message, Origin, ProviderError, Rejection, StatusUpdate,
+    Attachment, Channel, Content, ConversationId, CustomerProfile, Endpoint, InboundMessage,
+    MailMeta, MediaKind, Message, Origin, address_digest,
 };
-use crate::ports::PayloadError;
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Utc};
 use mail_parser::{MessageParser, MimeHeaders};
-use serde::Deserialize;
-use serde_json::Value;
 
 /// Longest text (and, separately, quoted history) kept in the item, in bytes. The
 /// full mail stays in S3 (S3 action) or in `raw` (SNS action, at most 150 KB), so
@@ -23,270 +17,6 @@ use serde_json::Value;
 pub const MAX_TEXT_BYTES: usize = 64 * 1024;
 /// Largest mail source kept in the item's `raw` (SNS's own limit is 150 KB).
 pub const MAX_RAW_BYTES: usize = 150 * 1024;
-
-/// What one SNS notification carries.
-#[derive(Debug)]
-pub enum Notification {
-    /// A mail SES received.
-    Received(Received),
-    /// A delivery status of a mail we sent (SES event publishing).
-    Status(Option<StatusUpdate>),
-    /// Something SNS or SES sends that asyncdesk does not use (a subscription
-    /// notice, a Send or Open event...).
-    Ignored(&'static str),
-}
-
-/// Where the mail's source is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum MailSource {
-    Inline(Vec<u8>),
-    S3 { bucket: String, key: String },
-}
-
-/// A received mail's notification.
-#[derive(Debug)]
-pub struct Received {
-    /// SNS's id of the notification (kept across SNS retries).
-    pub sns_message_id: String,
-    /// SES's id of the received mail.
-    pub ses_message_id: String,
-    pub source: MailSource,
-    /// The envelope sender (MAIL FROM).
-    pub envelope_sender: Option<String>,
-    /// Recipients of the receipt rule (envelope RCPT TO).
-    pub recipients: Vec<String>,
-    pub received_at: Option<DateTime<Utc>>,
-    /// A failed spam or virus verdict.
-    pub verdict: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct SesNotification {
-    notification_type: Option<String>,
-    event_type: Option<String>,
-    mail: Option<SesMail>,
-    receipt: Option<SesReceipt>,
-    content: Option<String>,
-    bounce: Option<Value>,
-    complaint: Option<Value>,
-    delivery: Option<Value>,
-    reject: Option<Value>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct SesMail {
-    message_id: String,
-    source: Option<String>,
-    timestamp: Option<DateTime<Utc>>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct SesReceipt {
-    #[serde(default)]
-    recipients: Vec<String>,
-    spam_verdict: Option<Verdict>,
-    virus_verdict: Option<Verdict>,
-    action: SesAction,
-}
-
-#[derive(Deserialize)]
-struct Verdict {
-    status: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct SesAction {
-    #[serde(rename = "type")]
-    kind: String,
-    encoding: Option<String>,
-    bucket_name: Option<String>,
-    object_key: Option<String>,
-}
-
-/// Reads an SNS notification's `Message` (an SES notification, JSON). Fails when
-/// it is not one: the caller keeps it raw as a rejection.
-pub fn read_notification(
-    message: &str,
-    sns_message_id: &str,
-    settings: &EmailSettings,
-) -> Result<Notification, PayloadError> {
-    let n: SesNotification = serde_json::from_str(message)
-        .map_err(|e| PayloadError(format!("not an SES notification: {e}")))?;
-    let kind = n
-        .notification_type
-        .as_deref()
-        .or(n.event_type.as_deref())
-        .ok_or_else(|| PayloadError("SES notification without a type".into()))?;
-    match kind {
-        "Received" => received(n, sns_message_id).map(Notification::Received),
-        "Delivery" | "Bounce" | "Complaint" | "Reject" | "Open" => {
-            Ok(Notification::Status(status(kind, &n, settings)?))
-        }
-        "AmazonSnsSubscriptionSucceeded" => Ok(Notification::Ignored("subscription notice")),
-        "Send" | "Click" | "DeliveryDelay" | "Rendering Failure" | "Subscription" => Ok(
-            Notification::Ignored("event that changes no delivery state"),
-        ),
-        _ => Err(PayloadError(format!(
-            "unknown SES notification type {kind:?}"
-        ))),
-    }
-}
-
-fn received(n: SesNotification, sns_message_id: &str) -> Result<Received, PayloadError> {
-    let mail = n
-        .mail
-        .ok_or_else(|| PayloadError("Received notification without mail".into()))?;
-    let receipt = n
-        .receipt
-        .ok_or_else(|| PayloadError("Received notification without receipt".into()))?;
-    let source = match receipt.action.kind.to_ascii_lowercase().as_str() {
-        "sns" => {
-            let content = n
-                .content
-                .ok_or_else(|| PayloadError("SNS action notification without content".into()))?;
-            // "UTF-8" in CloudFormation, "UTF8" and "BASE64" in payloads.
-            let encoding = receipt
-                .action
-                .encoding
-                .as_deref()
-                .unwrap_or("UTF8")
-                .to_ascii_lowercase()
-                .replace('-', "");
-            let bytes = match encoding.as_str() {
-                "base64" => STANDARD
-                    .decode(content.trim().replace(['\r', '\n'], ""))
-                    .map_err(|e| PayloadError(format!("content is not Base64: {e}")))?,
-                "utf8" => content.into_bytes(),
-                other => return Err(PayloadError(format!("unknown content encoding {other:?}"))),
-            };
-            MailSource::Inline(bytes)
-        }
-        "s3" => MailSource::S3 {
-            bucket: receipt
-                .action
-                .bucket_name
-                .ok_or_else(|| PayloadError("S3 action without bucketName".into()))?,
-            key: receipt
-                .action
-                .object_key
-                .ok_or_else(|| PayloadError("S3 action without objectKey".into()))?,
-        },
-        other => {
-            return Err(PayloadError(format!(
-                "receipt action {other:?} carries no mail (use the SNS or S3 action)"
-            )));
-        }
-    };
-    let failed = |v: &Option<Verdict>| {
-        v.as_ref()
-            .is_some_and(|v| v.status.eq_ignore_ascii_case("FAIL"))
-    };
-    let verdict = if failed(&receipt.virus_verdict) {
-        Some("virus".to_string())
-    } else if failed(&receipt.spam_verdict) {
-        Some("spam".to_string())
-    } else {
-        None
-    };
-    Ok(Received {
-        sns_message_id: sns_message_id.to_string(),
-        ses_message_id: mail.message_id,
-        source,
-        envelope_sender: mail.source,
-        recipients: receipt.recipients,
-        received_at: mail.timestamp,
-        verdict,
-    })
-}
-
-fn status(
-    kind: &str,
-    n: &SesNotification,
-    settings: &EmailSettings,
-) -> Result<Option<StatusUpdate>, PayloadError> {
-    let mail = n
-        .mail
-        .as_ref()
-        .ok_or_else(|| PayloadError(format!("{kind} notification without mail")))?;
-    let detail = match kind {
-        "Delivery" => n.delivery.as_ref(),
-        "Bounce" => n.bounce.as_ref(),
-        "Complaint" => n.complaint.as_ref(),
-        "Reject" => n.reject.as_ref(),
-        _ => None,
-    };
-    let at = detail
-        .and_then(|d| d.get("timestamp"))
-        .and_then(Value::as_str)
-        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-        .map(|t| t.with_timezone(&Utc))
-        .or(mail.timestamp)
-        .unwrap_or_else(Utc::now);
-    let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
-    let (state, error) = match kind {
-        "Delivery" => (DeliveryState::Delivered, None),
-        "Open" => (DeliveryState::Read, None),
-        "Complaint" => (
-            DeliveryState::Complained,
-            Some(ProviderError {
-                code: Some("complaint".into()),
-                title: "the recipient marked the mail as spam".into(),
-                detail: detail.and_then(|d| text(d, "complaintFeedbackType")),
-            }),
-        ),
-        "Bounce" => {
-            let d = detail.cloned().unwrap_or_default();
-            let kind = text(&d, "bounceType").unwrap_or_else(|| "Undetermined".into());
-            let sub = text(&d, "bounceSubType").unwrap_or_default();
-            let diagnostic = d
-                .get("bouncedRecipients")
-                .and_then(|r| r.get(0))
-                .and_then(|r| r.get("diagnosticCode"))
-                .and_then(Value::as_str)
-                .map(|s| s.chars().take(500).collect());
-            (
-                DeliveryState::Failed,
-                Some(ProviderError {
-                    code: Some(format!("bounce:{kind}/{sub}")),
-                    title: format!("{kind} bounce ({sub})"),
-                    detail: diagnostic,
-                }),
-            )
-        }
-        _ => (
-            DeliveryState::Failed,
-            Some(ProviderError {
-                code: Some("reject".into()),
-                title: "SES rejected the mail".into(),
-                detail: detail.and_then(|d| text(d, "reason")),
-            }),
-        ),
-    };
-    Ok(Some(StatusUpdate {
-        channel: Channel::Email,
-        business_id: settings.from.address.clone(),
-        provider_message_id: mail.message_id.clone(),
-        state,
-        at,
-        error,
-    }))
-}
-
-/// A received mail that could not be read as MIME, kept raw.
-pub fn rejection(reason: &str, raw: &str, received_at: DateTime<Utc>) -> Rejection {
-    Rejection {
-        channel: Channel::Email,
-        business_id: None,
-        path: "Records[].Sns.Message".into(),
-        reason: reason.to_string(),
-        raw: raw.to_string(),
-        received_at,
-    }
-}
 
 fn truncate(text: &str, max: usize) -> (String, bool) {
     if text.len() <= max {
@@ -308,6 +38,19 @@ fn media_kind(mime: &str) -> MediaKind {
     }
 }
 
+/// Longest subject kept (characters); RFC 5322 lines end at 998.
+pub const MAX_SUBJECT_CHARS: usize = 500;
+/// Most attachments listed on one message (the source has them all).
+pub const MAX_ATTACHMENTS: usize = 100;
+/// Most References kept (the newest).
+pub const MAX_REFERENCES: usize = 20;
+/// Most header fields the loop guard keeps.
+const MAX_WATCHED_HEADERS: usize = 40;
+
+fn cut_chars(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
+}
+
 /// The mail `bytes` of notification `received` as an inbound message, or `None`
 /// when the bytes are not a mail at all (the caller keeps them as a rejection).
 pub fn parse_mail(
@@ -322,24 +65,43 @@ pub fn parse_mail(
         .from()
         .and_then(|a| a.first())
         .and_then(|a| a.address())
-        .map(str::to_ascii_lowercase)
+        .map(|a| cut_chars(a, 254).to_ascii_lowercase())
         .or_else(|| received.envelope_sender.clone().filter(|s| s.contains('@')))?;
     let from_name = mail
         .from()
         .and_then(|a| a.first())
         .and_then(|a| a.name())
-        .map(str::to_string)
-        .filter(|n| !n.trim().is_empty());
+        .map(|n| cut_chars(n.trim(), 200))
+        .filter(|n| !n.is_empty());
     let reply_address = mail
         .reply_to()
         .and_then(|a| a.first())
         .and_then(|a| a.address())
-        .map(str::to_ascii_lowercase)
+        .map(|a| cut_chars(a, 254).to_ascii_lowercase())
+        .filter(|a| a.contains('@'))
         .unwrap_or_else(|| from.clone());
+
+    // Who sent it, by what SES authenticated (never by the headers alone).
+    let dkim_domains: Vec<String> = mail
+        .headers_raw()
+        .filter(|(name, _)| name.eq_ignore_ascii_case("dkim-signature"))
+        .filter_map(|(_, value)| auth::dkim_domain(value))
+        .take(10)
+        .collect();
+    let (mail_auth, authenticated) = auth::authenticate(
+        &received.auth,
+        Some(&from),
+        received.envelope_sender.as_deref(),
+        &dkim_domains,
+    );
+    let unverified = authenticated.is_none();
+    // The customer is the authenticated address; an unverified mail is filed under
+    // its From, in a conversation of its own.
+    let customer = authenticated.clone().unwrap_or_else(|| from.clone());
     let endpoint = Endpoint {
         channel: Channel::Email,
         business_id: settings.from.address.clone(),
-        customer_id: reply_address.clone(),
+        customer_id: customer.clone(),
     };
 
     // Text: the text part, else text from the HTML part; new text apart from quotes.
@@ -356,26 +118,8 @@ pub fn parse_mail(
         }
         None => (None, false),
     };
-    let attachments: Vec<Attachment> = mail
-        .attachments()
-        .map(|part| {
-            let mime = part
-                .content_type()
-                .map(|c| match c.subtype() {
-                    Some(sub) => format!("{}/{}", c.ctype(), sub),
-                    None => c.ctype().to_string(),
-                })
-                .map(|m| m.to_ascii_lowercase());
-            Attachment {
-                media_kind: media_kind(mime.as_deref().unwrap_or_default()),
-                file_id: None,
-                mime_type: mime,
-                filename: part.attachment_name().map(str::to_string),
-                size: Some(part.len() as u64),
-                sha256: None,
-            }
-        })
-        .collect();
+    let attachments = attachments(&mail);
+    let cut_attachments = mail.attachments().nth(MAX_ATTACHMENTS).is_some();
     let text_opt = (!text.is_empty()).then_some(text);
     let content = if attachments.is_empty() {
         Content::Text {
@@ -388,19 +132,24 @@ pub fn parse_mail(
         }
     };
 
-    let message_id = mail.message_id().map(|id| bare_id(id).to_string());
+    // Ids we may echo later: valid msg-ids only, never raw header text.
+    let message_id = mail.message_id().and_then(thread::valid_msg_id);
     let ids = |v: &mail_parser::HeaderValue| -> Vec<String> {
         match v {
-            mail_parser::HeaderValue::Text(t) => vec![bare_id(t).to_string()],
+            mail_parser::HeaderValue::Text(t) => thread::valid_msg_id(t).into_iter().collect(),
             mail_parser::HeaderValue::TextList(l) => {
-                l.iter().map(|t| bare_id(t).to_string()).collect()
+                l.iter().filter_map(|t| thread::valid_msg_id(t)).collect()
             }
             _ => Vec::new(),
         }
     };
-    let in_reply_to = ids(mail.in_reply_to());
-    let references = ids(mail.references());
-    let subject = mail.subject().map(|s| s.trim().to_string());
+    let in_reply_to: Vec<String> = ids(mail.in_reply_to()).into_iter().take(3).collect();
+    let mut references = ids(mail.references());
+    let cut_refs = references.len() > MAX_REFERENCES;
+    references.drain(..references.len().saturating_sub(MAX_REFERENCES));
+    let subject = mail
+        .subject()
+        .map(|s| cut_chars(s.trim(), MAX_SUBJECT_CHARS));
     let date = mail.date();
     let sent_at = date
         .and_then(|d| DateTime::from_timestamp(d.to_timestamp(), 0))
@@ -429,6 +178,7 @@ pub fn parse_mail(
         sent_at,
         received_at,
     );
+    message.unverified = unverified;
     message.provider_message_id = message_id.clone();
     message.reply_to = in_reply_to.first().cloned();
     let source = match &received.source {
@@ -446,34 +196,15 @@ pub fn parse_mail(
         quoted,
         utc_offset_minutes,
         source,
-        truncated: cut_text || cut_quote,
-    });
-
-    // What the loop guard reads.
-    let watched: Vec<(String, String)> = mail
-        .headers_raw()
-        .filter_map(|(name, value)| {
-            let name = name.to_ascii_lowercase();
-            crate::loop_guard::watched_headers()
-                .any(|w| w == name)
-                .then(|| (name, value.trim().chars().take(300).collect()))
-        })
-        .collect();
-    let content_type = mail.root_part().content_type().map(|c| {
-        let mut t = match c.subtype() {
-            Some(sub) => format!("{}/{}", c.ctype(), sub),
-            None => c.ctype().to_string(),
-        };
-        if let Some(report) = c.attribute("report-type") {
-            t.push_str(&format!("; report-type={report}"));
-        }
-        t.to_ascii_lowercase()
+        truncated: cut_text || cut_quote || cut_attachments || cut_refs,
+        auth: Some(mail_auth),
+        reply_address: Some(reply_address.clone()),
     });
     message.origin = Origin {
-        headers: watched,
-        from: Some(from),
+        headers: watched_headers(&mail),
+        from: Some(from.clone()),
         envelope_sender: received.envelope_sender.clone(),
-        content_type,
+        content_type: content_type(&mail),
         verdict: received.verdict.clone(),
         ..Origin::default()
     };
@@ -486,47 +217,52 @@ pub fn parse_mail(
             .map(|z| z.as_string()),
     };
 
-    // The conversation: our Reply-To token, else a thread lookup (In-Reply-To,
-    // References newest first, the subject), else a thread of its own.
-    let to_cc: Vec<String> = mail
-        .to()
-        .into_iter()
-        .chain(mail.cc())
-        .flat_map(|a| a.iter())
-        .filter_map(|a| a.address().map(str::to_string))
-        .collect();
-    let token = received.recipients.iter().chain(&to_cc).find_map(|r| {
+    // The conversation: our Reply-To token when it is an envelope recipient (a To or
+    // Cc header is the sender's word), else a thread lookup (In-Reply-To,
+    // References newest first, the subject), else a thread of its own. The store
+    // joins only when the authenticated sender takes part in the thread found.
+    let thread_token = received.recipients.iter().find_map(|r| {
         thread::token_conversation(r, settings.from.local_part(), settings.from.domain())
     });
     let subject_key = subject
         .as_deref()
-        .and_then(|s| thread::subject_key(&reply_address, s));
-    let root = message_id
-        .clone()
-        .unwrap_or_else(|| format!("ses:{}", received.ses_message_id));
-    let mut thread_lookup = Vec::new();
-    match token {
-        Some(id) => message.conversation_id = id,
-        None => {
-            message.conversation_id = endpoint.thread_id(&root);
-            thread_lookup.extend(in_reply_to.iter().map(|id| thread::message_id_key(id)));
-            thread_lookup.extend(references.iter().rev().map(|id| thread::message_id_key(id)));
-            thread_lookup.extend(subject_key.clone());
-        }
-    }
-    message.thread_keys = message_id
+        .and_then(|s| thread::subject_key(&customer, s));
+    message.conversation_id = match (&authenticated, &message_id) {
+        (Some(_), Some(id)) => endpoint.thread_id(id),
+        (Some(_), None) => endpoint.thread_id(&format!("ses:{}", received.ses_message_id)),
+        // Unverified: never an id a sender can steer into someone's thread.
+        (None, _) => endpoint.thread_id(&format!("unverified:{}", received.ses_message_id)),
+    };
+    let mut thread_lookup: Vec<String> = in_reply_to
         .iter()
         .map(|id| thread::message_id_key(id))
-        .chain(subject_key)
         .collect();
+    thread_lookup.extend(references.iter().rev().map(|id| thread::message_id_key(id)));
+    thread_lookup.extend(subject_key.clone());
+    // Links later mail finds this thread by. An unverified mail leaves none, and no
+    // mail leaves one under an SES id: those name our own replies.
+    if authenticated.is_some() {
+        message.thread_keys = message_id
+            .iter()
+            .filter(|id| thread::ses_id(id).is_none())
+            .map(|id| thread::message_id_key(id))
+            .chain(subject_key)
+            .collect();
+    }
 
+    // Redeliveries: the same SNS notification, or the same Message-ID from the same
+    // (authenticated) sender.
     let mut dedupe_keys = vec![format!(
         "email#{}#sns:{}",
         settings.from.address, received.sns_message_id
     )];
     if let Some(id) = &message_id {
+        let who = match &authenticated {
+            Some(a) => address_digest(a),
+            None => format!("u:{}", address_digest(&from)),
+        };
         dedupe_keys.push(format!(
-            "email#{}#mid:{}",
+            "email#{}#mid:{}#{who}",
             settings.from.address,
             thread::message_id_key(id)
         ));
@@ -537,11 +273,67 @@ pub fn parse_mail(
             name: from_name,
             username: None,
             language,
+            reply_address: Some(reply_address),
         },
         dedupe_keys,
         blocked: None,
         group: false,
         thread_lookup,
+        thread_token,
+        authenticated_sender: authenticated,
+        related_to: None,
+    })
+}
+
+/// The attachments, as metadata (the source keeps the bytes), at most
+/// [`MAX_ATTACHMENTS`].
+fn attachments(mail: &mail_parser::Message<'_>) -> Vec<Attachment> {
+    mail.attachments()
+        .take(MAX_ATTACHMENTS)
+        .map(|part| {
+            let mime = part
+                .content_type()
+                .map(|c| match c.subtype() {
+                    Some(sub) => format!("{}/{}", c.ctype(), sub),
+                    None => c.ctype().to_string(),
+                })
+                .map(|m| cut_chars(&m, 100).to_ascii_lowercase());
+            Attachment {
+                media_kind: media_kind(mime.as_deref().unwrap_or_default()),
+                file_id: None,
+                mime_type: mime,
+                filename: part.attachment_name().map(|n| cut_chars(n, 200)),
+                size: Some(part.len() as u64),
+                sha256: None,
+            }
+        })
+        .collect()
+}
+
+/// The header fields the loop guard reads, each value cut to 300 characters.
+fn watched_headers(mail: &mail_parser::Message<'_>) -> Vec<(String, String)> {
+    mail.headers_raw()
+        .filter_map(|(name, value)| {
+            let name = name.to_ascii_lowercase();
+            crate::loop_guard::watched_headers()
+                .any(|w| w == name)
+                .then(|| (name, cut_chars(value.trim(), 300)))
+        })
+        .take(MAX_WATCHED_HEADERS)
+        .collect()
+}
+
+/// The top-level content type, lower-case, with a report's type.
+fn content_type(mail: &mail_parser::Message<'_>) -> Option<String> {
+    mail.root_part().content_type().map(|c| {
+        let mut t = match c.subtype() {
+            Some(sub) => format!("{}/{}", c.ctype(), sub),
+            None => c.ctype().to_string(),
+        };
+        if let Some(report) = c.attribute("report-type") {
+            t.push_str(&format!("; report-type={report}"));
+        }
+        cut_chars(&t, 200).to_ascii_lowercase()
     })
 }
 
@@ -562,12 +354,17 @@ pub fn new_thread_id(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::conversation::MailAuth;
 
     fn settings() -> EmailSettings {
         EmailSettings::new("Acme Support <support@acme.example>")
     }
 
     fn received_inline(bytes: &[u8]) -> Received {
+        received_with(bytes, "PASS", "PASS", Some("PASS"))
+    }
+
+    fn received_with(bytes: &[u8], spf: &str, dkim: &str, dmarc: Option<&str>) -> Received {
         Received {
             sns_message_id: "sns-1".into(),
             ses_message_id: "ses1".into(),
@@ -576,6 +373,12 @@ mod tests {
             recipients: vec!["support@acme.example".into()],
             received_at: None,
             verdict: None,
+            auth: MailAuth {
+                spf: Some(spf.into()),
+                dkim: Some(dkim.into()),
+                dmarc: dmarc.map(str::to_string),
+                by: None,
+            },
         }
     }
 
@@ -614,47 +417,89 @@ mod tests {
     }
 
     #[test]
-    fn our_token_decides_the_conversation() {
+    fn our_token_counts_only_as_an_envelope_recipient() {
         let id = "em-0123456789abcdef0123456789abcdef";
         let mail = MAIL.replace(
             "To: support@acme.example",
             &format!("To: support+{id}@acme.example"),
         );
+        // Only in the To header: the sender's word, not a recipient SES saw.
         let r = received_inline(mail.as_bytes());
         let inbound = parse_mail(mail.as_bytes(), &r, &settings(), Utc::now()).unwrap();
-        assert_eq!(inbound.message.conversation_id.as_str(), id);
-        assert!(inbound.thread_lookup.is_empty());
+        assert_eq!(inbound.thread_token, None);
+        let mut r = received_inline(mail.as_bytes());
+        r.recipients = vec![format!("support+{id}@acme.example")];
+        let inbound = parse_mail(mail.as_bytes(), &r, &settings(), Utc::now()).unwrap();
+        assert_eq!(
+            inbound.thread_token.map(|t| t.to_string()),
+            Some(id.to_string())
+        );
     }
 
     #[test]
-    fn notifications_are_told_apart() {
-        let s = settings();
-        let inline = serde_json::json!({"notificationType":"Received","mail":{"messageId":"x","source":"a@b.c"},
-            "receipt":{"recipients":["support@acme.example"],"spamVerdict":{"status":"FAIL"},
-            "action":{"type":"SNS","encoding":"BASE64"}},"content": STANDARD.encode(MAIL)});
-        let Notification::Received(r) = read_notification(&inline.to_string(), "n1", &s).unwrap()
-        else {
-            panic!()
-        };
-        assert_eq!(r.source, MailSource::Inline(MAIL.as_bytes().to_vec()));
-        assert_eq!(r.verdict.as_deref(), Some("spam"));
-        let bounce = serde_json::json!({"eventType":"Bounce","mail":{"messageId":"ses-9"},
-            "bounce":{"bounceType":"Permanent","bounceSubType":"General","timestamp":"2026-12-01T10:00:00Z",
-            "bouncedRecipients":[{"emailAddress":"a@b.c","diagnosticCode":"550 no such user"}]}});
-        let Notification::Status(Some(st)) =
-            read_notification(&bounce.to_string(), "n2", &s).unwrap()
-        else {
-            panic!()
-        };
-        assert_eq!(st.state, DeliveryState::Failed);
-        assert_eq!(st.provider_message_id, "ses-9");
-        assert_eq!(
-            st.error.unwrap().code.as_deref(),
-            Some("bounce:Permanent/General")
+    fn an_unauthenticated_mail_is_unverified_alone_and_unanswered() {
+        let mail = MAIL.replace("Subject:", "Reply-To: victim@elsewhere.example\r\nSubject:");
+        let r = received_with(mail.as_bytes(), "FAIL", "FAIL", Some("FAIL"));
+        let inbound = parse_mail(mail.as_bytes(), &r, &settings(), Utc::now()).unwrap();
+        let m = &inbound.message;
+        assert!(m.unverified && !m.wants_answer && m.automated.is_none());
+        assert!(m.opens_conversation());
+        assert_eq!(inbound.authenticated_sender, None);
+        assert!(
+            m.thread_keys.is_empty(),
+            "an unverified mail links no thread"
         );
-        assert!(read_notification("Hello\r\nworld!", "n3", &s).is_err());
-        let lambda_action = serde_json::json!({"notificationType":"Received","mail":{"messageId":"x"},
-            "receipt":{"action":{"type":"Lambda"}}});
-        assert!(read_notification(&lambda_action.to_string(), "n4", &s).is_err());
+        // Its own conversation, whatever Message-ID it claims.
+        assert_ne!(
+            m.conversation_id,
+            new_thread_id(&settings(), "ada@example.org", "m1@example.org")
+        );
+        assert_eq!(
+            m.mail.as_ref().unwrap().reply_address.as_deref(),
+            Some("victim@elsewhere.example")
+        );
+        // Verified, the customer is From, and the Reply-To is only where agents may
+        // answer.
+        let r = received_inline(mail.as_bytes());
+        let inbound = parse_mail(mail.as_bytes(), &r, &settings(), Utc::now()).unwrap();
+        assert_eq!(inbound.message.endpoint.customer_id, "ada@example.org");
+        assert_eq!(
+            inbound.authenticated_sender.as_deref(),
+            Some("ada@example.org")
+        );
+        assert_eq!(
+            inbound.customer.reply_address.as_deref(),
+            Some("victim@elsewhere.example")
+        );
+        assert!(!inbound.message.unverified && inbound.message.wants_answer);
+    }
+
+    #[test]
+    fn ids_we_may_echo_are_valid_msg_ids_and_fields_are_bounded() {
+        let refs: Vec<String> = (0..50).map(|i| format!("<r{i}@example.org>")).collect();
+        let mail = MAIL
+            .replace(
+                "Message-ID: <m1@example.org>",
+                &format!(
+                    "Message-ID: <m1@example.org>\r\nIn-Reply-To: <bad id\r\n x@y>\r\nReferences: <ok@example.org> <no-at-sign> {}",
+                    refs.join(" ")
+                ),
+            )
+            .replace("Subject: =?UTF-8?Q?R=C3=BCckerstattung?=", &format!("Subject: {}", "x".repeat(5000)));
+        let r = received_inline(mail.as_bytes());
+        let inbound = parse_mail(mail.as_bytes(), &r, &settings(), Utc::now()).unwrap();
+        let meta = inbound.message.mail.as_ref().unwrap();
+        assert!(meta.in_reply_to.is_empty(), "{:?}", meta.in_reply_to);
+        assert_eq!(meta.references.len(), MAX_REFERENCES);
+        assert_eq!(
+            meta.references.last().map(String::as_str),
+            Some("r49@example.org")
+        );
+        assert!(meta.references.iter().all(|r| r.contains('@')));
+        assert_eq!(
+            meta.subject.as_ref().unwrap().chars().count(),
+            MAX_SUBJECT_CHARS
+        );
+        assert!(meta.truncated);
     }
 }

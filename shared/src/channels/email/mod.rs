@@ -5,7 +5,9 @@
 //! (`inbound::read_notification`). Email has no webhook of its own: SNS invokes the
 //! inbound-email function, which is authenticated by IAM.
 
+pub mod auth;
 pub mod inbound;
+pub mod notification;
 pub mod outbound;
 pub mod quote;
 pub mod thread;

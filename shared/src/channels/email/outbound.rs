@@ -6,7 +6,7 @@
 //! id SendEmail returns is what threads a customer's answer (`thread::ses_key`).
 
 use super::EmailSettings;
-use super::thread::{bare_id, normalize_subject, ses_key};
+use super::thread::{normalize_subject, ses_key, valid_msg_id};
 use crate::channels::Sender;
 use crate::conversation::{Author, ProviderError};
 use crate::ports::{Outgoing, SendError, SentMessage};
@@ -18,6 +18,9 @@ use aws_sdk_sesv2::types::{Destination, EmailContent, RawMessage};
 use mail_builder::MessageBuilder;
 use mail_builder::headers::raw::Raw;
 use tokio::sync::OnceCell;
+
+/// Longest part of a customer's subject a reply repeats, in characters.
+pub const MAX_REPLY_SUBJECT_CHARS: usize = 200;
 
 /// Subject of a reply when the customer's mail had none.
 pub const NO_SUBJECT: &str = "Your message";
@@ -68,7 +71,17 @@ impl SesSender {
 
 /// The subject of a reply to a mail with `subject`.
 pub fn reply_subject(subject: Option<&str>, auto: bool) -> String {
-    let base = subject.map(normalize_subject).filter(|s| !s.is_empty());
+    // The customer's words, bounded: one line, at most MAX_REPLY_SUBJECT_CHARS.
+    let base = subject
+        .map(normalize_subject)
+        .map(|s| {
+            s.chars()
+                .filter(|c| !c.is_control())
+                .take(MAX_REPLY_SUBJECT_CHARS)
+                .collect::<String>()
+        })
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty());
     let re = format!("Re: {}", base.as_deref().unwrap_or(NO_SUBJECT));
     if auto { format!("Auto: {re}") } else { re }
 }
@@ -91,14 +104,14 @@ pub fn build_mime(message: &Outgoing, settings: &EmailSettings) -> Result<Vec<u8
         .reply_to(reply_to.as_str())
         .subject(reply_subject(reply.subject.as_deref(), auto))
         .text_body(message.text.as_str());
-    if let Some(parent) = reply.in_reply_to.as_deref().map(bare_id) {
-        builder = builder.in_reply_to(parent.to_string());
+    // Only valid msg-ids are echoed, never header text as it came.
+    if let Some(parent) = reply.in_reply_to.as_deref().and_then(valid_msg_id) {
+        builder = builder.in_reply_to(parent);
     }
     let references: Vec<String> = reply
         .references
         .iter()
-        .map(|r| bare_id(r).to_string())
-        .filter(|r| !r.is_empty())
+        .filter_map(|r| valid_msg_id(r))
         .collect();
     if !references.is_empty() {
         builder = builder.references(references);

@@ -32,6 +32,27 @@ pub fn bare_id(id: &str) -> &str {
         .trim()
 }
 
+/// `id` (with or without angle brackets) when it is a msg-id by RFC 5322 3.6.4
+/// (`dot-atom-text "@" (dot-atom-text / no-fold-literal)`, at most 250 characters),
+/// without its brackets; `None` otherwise. Only such ids are kept and echoed.
+pub fn valid_msg_id(id: &str) -> Option<String> {
+    let bare = bare_id(id);
+    let atext = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c);
+    let dot_atom =
+        |s: &str| !s.is_empty() && s.split('.').all(|a| !a.is_empty() && a.chars().all(atext));
+    let (left, right) = bare.rsplit_once('@')?;
+    let literal = |s: &str| {
+        s.len() >= 2
+            && s.starts_with('[')
+            && s.ends_with(']')
+            && s[1..s.len() - 1]
+                .chars()
+                .all(|c| c.is_ascii_graphic() && !matches!(c, '[' | ']' | '\\'))
+    };
+    (bare.len() <= 250 && dot_atom(left) && (dot_atom(right) || literal(right)))
+        .then(|| bare.to_string())
+}
+
 /// The SES message id a Message-ID carries when SES assigned it
 /// (`<id@email.amazonses.com>`, `<id@us-west-2.amazonses.com>`, ...).
 pub fn ses_id(message_id: &str) -> Option<&str> {
@@ -166,6 +187,30 @@ mod tests {
             subject_key("x@b.c", "Refund")
         );
         assert_eq!(subject_key("a@b.c", "Re: "), None);
+    }
+
+    #[test]
+    fn only_valid_msg_ids_pass() {
+        for ok in ["<a.b@c.d>", "a@b", "<x$y@[127.0.0.1]>", " <id-1@host> "] {
+            assert!(valid_msg_id(ok).is_some(), "{ok}");
+        }
+        assert_eq!(valid_msg_id("<a@b>").as_deref(), Some("a@b"));
+        for bad in [
+            "",
+            "<>",
+            "no-at",
+            "<a b@c>",
+            "<a@b c>",
+            "a@",
+            "@b",
+            "<a..b@c>",
+            "<a@b>\r\nBcc: x@y",
+            "<\"q\"@b>",
+            "a@b@c\n",
+        ] {
+            assert!(valid_msg_id(bad).is_none(), "{bad:?}");
+        }
+        assert!(valid_msg_id(&format!("{}@b", "a".repeat(300))).is_none());
     }
 
     #[test]

@@ -184,17 +184,20 @@ fn profile(from: Option<&User>, chat: &Chat) -> CustomerProfile {
             name: display_name(u.first_name.as_deref(), u.last_name.as_deref()),
             username: u.username.clone(),
             language: u.language_code.clone(),
+            ..CustomerProfile::default()
         },
         // A group conversation is named after the group.
         _ if chat.kind != "private" => CustomerProfile {
             name: chat.title.clone(),
             username: chat.username.clone(),
             language: None,
+            ..CustomerProfile::default()
         },
         _ => CustomerProfile {
             name: display_name(chat.first_name.as_deref(), chat.last_name.as_deref()),
             username: chat.username.clone(),
             language: None,
+            ..CustomerProfile::default()
         },
     }
 }
