@@ -222,7 +222,13 @@ pub fn split_text(text: &str, max: usize) -> Vec<String> {
         let cut = [
             window.rfind("\n\n").map(|i| i + 2),
             last_sentence_end(window),
-            window.rfind(char::is_whitespace).map(|i| i + 1),
+            // After the whitespace character, whatever its width (a no-break or an
+            // ideographic space is more than one byte).
+            window
+                .char_indices()
+                .rev()
+                .find(|(_, c)| c.is_whitespace())
+                .map(|(i, c)| i + c.len_utf8()),
         ]
         .into_iter()
         .flatten()
@@ -266,6 +272,41 @@ mod tests {
         }
         let joined: String = split_text(&umlauts, 7).join(" ");
         assert_eq!(joined, umlauts.trim());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+        /// Any text splits, without panicking, into non-empty parts within the limit
+        /// that together hold every non-space character in order.
+        #[test]
+        fn any_text_splits_within_the_limit(
+            text in proptest::prop_oneof![
+                proptest::prelude::any::<String>(),
+                "[a-z\u{a0}\u{3000}\u{2003} .!?\n\u{301}\u{1F600}]{0,300}",
+                "[\u{a0}\u{3000}\u{2009}\u{85}]{0,50}[x\u{1F469}\u{200D}]{0,80}",
+            ],
+            max in 1usize..40,
+        ) {
+            let parts = split_text(&text, max);
+            proptest::prop_assert!(!parts.is_empty());
+            for part in &parts {
+                proptest::prop_assert!(part.chars().count() <= max, "{part:?} over {max}");
+            }
+            if !text.trim().is_empty() {
+                proptest::prop_assert!(parts.iter().all(|p| !p.is_empty()));
+            }
+            let kept: String = parts.concat().chars().filter(|c| !c.is_whitespace()).collect();
+            let want: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+            proptest::prop_assert_eq!(kept, want);
+        }
+    }
+
+    #[test]
+    fn wide_spaces_never_cut_a_character() {
+        for space in ['\u{a0}', '\u{3000}', '\u{2003}'] {
+            let text = format!("ab{space}cd{space}ef");
+            assert_eq!(split_text(&text, 4), ["ab", "cd", "ef"], "{space:?}");
+        }
     }
 
     #[test]
