@@ -9,6 +9,8 @@ use crate::ports::{
     ConversationStore, Outbound, OutboundEffect, Outgoing, SendError, SentMessage, StoreError,
 };
 use chrono::{DateTime, Utc};
+use std::time::Duration;
+use tokio::time::Instant;
 
 /// What happened to an outgoing message.
 #[derive(Debug)]
@@ -72,20 +74,45 @@ fn with_result(mut message: Message, result: &Result<SentMessage, SendError>) ->
 /// Pauses before the retries of a send that did not reach the channel.
 pub const RETRY_BACKOFF_MS: [u64; 2] = [250, 750];
 
+/// How long delivering one outgoing message may take, all parts, retries and flood
+/// waits included, so that it ends inside its function's timeout (docs/operations.md,
+/// "Timeouts"): an agent reply answers through API Gateway (30 s at most; the
+/// function's timeout is 29 s), an auto-reply shares a stream batch of 10 records
+/// with a 300 s timeout.
+pub const AGENT_SEND_BUDGET: Duration = Duration::from_secs(20);
+pub const AUTO_REPLY_SEND_BUDGET: Duration = Duration::from_secs(25);
+/// A send or retry starts only with at least this much of the budget left (one
+/// HTTP request's timeout).
+pub const ATTEMPT_TIME: Duration = Duration::from_secs(10);
+
 /// Sends, retrying (twice, with backoff) only when the channel could not be reached
 /// or failed on its side without taking the message (`Unavailable`): then nothing
-/// was sent, so a retry cannot duplicate. Everything else is final here.
+/// was sent, so a retry cannot duplicate. Everything else is final here. A send
+/// still running at `deadline` is abandoned as `Unconfirmed` (it may have gone out).
 async fn send_with_retries<O: Outbound>(
     outbound: &O,
     message: &Outgoing,
+    deadline: Instant,
 ) -> Result<SentMessage, SendError> {
-    let mut result = outbound.send(message).await;
+    let attempt = || async {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, outbound.send(message)).await {
+            Ok(result) => result,
+            Err(_) => Err(SendError::Unconfirmed(
+                "the send did not finish within its time budget; it may have gone out".into(),
+            )),
+        }
+    };
+    let mut result = attempt().await;
     for pause in RETRY_BACKOFF_MS {
         match &result {
-            Err(SendError::Unavailable(why)) => {
+            Err(SendError::Unavailable(why))
+                if deadline.saturating_duration_since(Instant::now())
+                    >= ATTEMPT_TIME + Duration::from_millis(pause) =>
+            {
                 tracing::warn!(reason = %why, pause_ms = pause, "channel unavailable; trying again");
-                tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
-                result = outbound.send(message).await;
+                tokio::time::sleep(Duration::from_millis(pause)).await;
+                result = attempt().await;
             }
             _ => break,
         }
@@ -93,14 +120,18 @@ async fn send_with_retries<O: Outbound>(
     result
 }
 
-/// Delivers `outgoing`. `Err` only when nothing was sent (the first `sending` record
-/// could not be written): a retry is then safe.
+/// Delivers `outgoing` within `budget` (see [`AGENT_SEND_BUDGET`]). `Err` only when
+/// nothing was sent (the first `sending` record could not be written): a retry is
+/// then safe. A part that finds too little of the budget left is not tried
+/// (`Unavailable`: nothing of it went out).
 pub async fn deliver<S: ConversationStore, O: Outbound>(
     store: &S,
     outbound: &O,
     outgoing: &Outgoing,
     now: DateTime<Utc>,
+    budget: Duration,
 ) -> Result<Delivered, StoreError> {
+    let deadline = Instant::now() + budget;
     let mut delivered = Delivered {
         messages: Vec::new(),
         result: Ok(()),
@@ -139,7 +170,13 @@ pub async fn deliver<S: ConversationStore, O: Outbound>(
             reply: reply.cloned(),
             ..outgoing.clone()
         };
-        let result = send_with_retries(outbound, &part).await;
+        let result = if i > 0 && deadline.saturating_duration_since(Instant::now()) < ATTEMPT_TIME {
+            Err(SendError::Unavailable(
+                "no time left in this request for the remaining parts".into(),
+            ))
+        } else {
+            send_with_retries(outbound, &part, deadline).await
+        };
         let message = with_result(sending, &result);
         let effect = match (&result, &outgoing.author) {
             (Ok(_), Author::Agent(_)) => match outgoing.covers {

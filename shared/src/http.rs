@@ -137,6 +137,11 @@ impl From<StoreError> for ApiError {
                 tracing::error!(error = %e, "unreadable store item");
                 ApiError::new(500, "internal", "internal error")
             }
+            // A write the table refuses for good: the request itself is at fault.
+            StoreError::Invalid(_) => {
+                tracing::warn!(error = %e, "write refused by the table");
+                ApiError::new(422, "unprocessable", "the table cannot hold this request")
+            }
         }
     }
 }

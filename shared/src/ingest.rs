@@ -2,7 +2,7 @@
 //! (deduplicated), apply edits and delivery statuses, and keep what could not be
 //! read. Acknowledgements go back in the webhook's answer (the inbound handler).
 
-use crate::conversation::{CustomerProfile, InboundMessage, log_id};
+use crate::conversation::{CustomerProfile, InboundMessage, Rejection, log_id};
 use crate::ports::{ConversationStore, InboundBatch, Recorded, StatusApplied, StoreError};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -40,15 +40,33 @@ pub async fn ingest<S: ConversationStore>(
     for inbound in &batch.messages {
         let joined = join_thread(store, inbound).await?;
         let inbound = joined.as_ref().unwrap_or(inbound);
-        match store.record_inbound(inbound, now).await? {
-            Recorded::Stored => {
+        match store.record_inbound(inbound, now).await {
+            Ok(Recorded::Stored) => {
                 receipt.stored += 1;
                 log_stored(inbound);
             }
-            Recorded::Duplicate => {
+            Ok(Recorded::Duplicate) => {
                 receipt.duplicates += 1;
                 info!(event = "duplicate", conversation = %inbound.message.conversation_id, message_id = %log_id(&inbound.message.id), "already stored");
             }
+            // The table will never take it: keep it as a rejection, so the platform
+            // gets its 200 and stops sending it again.
+            Err(StoreError::Invalid(reason)) => {
+                let m = &inbound.message;
+                warn!(event = "rejected", channel = m.endpoint.channel.as_str(), conversation = %m.conversation_id, message_id = %log_id(&m.id), "the table refused the message for good: kept as a rejection");
+                store
+                    .record_rejection(&Rejection {
+                        channel: m.endpoint.channel,
+                        business_id: Some(m.endpoint.business_id.clone()),
+                        path: format!("message {}", log_id(&m.id)),
+                        reason,
+                        raw: serde_json::to_string(m).unwrap_or_default(),
+                        received_at: m.stored_at,
+                    })
+                    .await?;
+                receipt.rejected += 1;
+            }
+            Err(e) => return Err(e),
         }
     }
     for edit in &batch.edits {

@@ -280,6 +280,10 @@ pub enum StoreError {
     /// An item that does not map to the model (written by something else?).
     #[error("unreadable item: {0}")]
     Corrupt(String),
+    /// The table refused this write for good (an item over 400 KB, a value it does
+    /// not take): retrying cannot help, so the input is kept as a rejection.
+    #[error("the table refused the write: {0}")]
+    Invalid(String),
 }
 
 /// Outcome of recording an inbound message or an edit.

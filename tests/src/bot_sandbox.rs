@@ -58,7 +58,9 @@ impl ChannelApi for BotApi {
         }
         self.tokens.push(token.to_string());
         let bot_id = token.split(':').next().unwrap_or_default().to_string();
-        if let Some((status, body)) = recorded.failures.pop_front() {
+        if let Some((status, body)) = recorded.failures.pop_front()
+            && status != 0
+        {
             return server::json_response(status, &body);
         }
         let Ok(body) = serde_json::from_slice::<Value>(req.body()) else {

@@ -79,6 +79,17 @@ impl<A: ChannelApi> Sandbox<A> {
         self.state.lock().unwrap().0.requests
     }
 
+    /// The next call (after those already planned) succeeds as usual: with
+    /// [`Sandbox::fail_next`] it makes a later call fail.
+    pub fn pass_next(&self) {
+        self.state
+            .lock()
+            .unwrap()
+            .0
+            .failures
+            .push_back((0, Value::Null));
+    }
+
     /// The next call answers `status` with `body` instead of succeeding.
     pub fn fail_next(&self, status: u16, body: Value) {
         self.state
@@ -166,7 +177,9 @@ impl ChannelApi for GraphApi {
             return graph_error(401, 190, "Invalid OAuth access token");
         }
         self.authorizations.push(auth);
-        if let Some((status, body)) = recorded.failures.pop_front() {
+        if let Some((status, body)) = recorded.failures.pop_front()
+            && status != 0
+        {
             return server::json_response(status, &body);
         }
         let Ok(body) = serde_json::from_slice::<Value>(req.body()) else {

@@ -59,6 +59,11 @@ impl Template {
         })
     }
 
+    /// The whole document.
+    pub fn raw(&self) -> &Value {
+        &self.root
+    }
+
     pub fn resources(&self) -> impl Iterator<Item = (&str, &Value)> {
         self.root
             .get("Resources")

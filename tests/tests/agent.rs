@@ -314,8 +314,8 @@ async fn provider_errors_are_clear_json_and_the_attempt_is_kept() {
     // was sent); a third failure is the answer.
     for _ in 0..3 {
         rig.sandbox.fail_next(
-            500,
-            json!({"error":{"message":"An unknown error occurred","code":1}}),
+            503,
+            json!({"error":{"message":"Service temporarily unavailable","code":2}}),
         );
     }
     let (status, err) = call(
@@ -330,6 +330,25 @@ async fn provider_errors_are_clear_json_and_the_attempt_is_kept() {
         (status, err["error"]["code"].as_str()),
         (502, Some("channel_unavailable"))
     );
+    // An error of unknown outcome ("API Unknown") may have sent: never tried again.
+    rig.sandbox.fail_next(
+        500,
+        json!({"error":{"message":"An unknown error occurred","code":1}}),
+    );
+    let before = rig.sandbox.requests();
+    let (status, err) = call(
+        &rig,
+        "POST",
+        &path,
+        Some(KEY),
+        Some(json!({"text":"once only"})),
+    )
+    .await;
+    assert_eq!(
+        (status, err["error"]["code"].as_str()),
+        (504, Some("channel_unconfirmed"))
+    );
+    assert_eq!(rig.sandbox.requests(), before + 1, "one attempt");
 
     rig.sandbox.fail_next(
         429,
@@ -399,8 +418,8 @@ async fn provider_errors_are_clear_json_and_the_attempt_is_kept() {
     // One transient failure: the retry inside the request goes through, sent once.
     let sent_before = rig.sandbox.outbox().len();
     rig.sandbox.fail_next(
-        500,
-        json!({"error":{"message":"An unknown error occurred","code":1}}),
+        503,
+        json!({"error":{"message":"Service temporarily unavailable","code":2}}),
     );
     let (status, _) = call(
         &rig,

@@ -608,6 +608,10 @@ async fn ses_errors_map_to_the_send_error_classes() {
         (503, "ServiceUnavailable", |e| {
             matches!(e, SendError::Unavailable(_))
         }),
+        // SES failed while handling it: the mail may be out, so never sent again.
+        (500, "InternalFailure", |e| {
+            matches!(e, SendError::Unconfirmed(_))
+        }),
     ] {
         let (base, _task) = failing_ses(status, code).await;
         let channels = mail::email_channels(&base).await;

@@ -199,21 +199,37 @@ async fn a_bad_message_does_not_lose_the_good_ones() {
 }
 
 #[tokio::test]
-async fn foreign_envelopes_are_400_with_json_and_store_nothing() {
+async fn signed_foreign_envelopes_are_kept_as_rejections_and_answered_200() {
     let table = TestTable::new().await;
     let deps = deps(table.store.clone());
-    for body in [
+    let bodies = [
         b"{not json".to_vec(),
         br#"{"object":"whatsapp_business_account"}"#.to_vec(),
         br#"{"object":"instagram","entry":[]}"#.to_vec(),
-    ] {
-        let req = kit::signed_post("/webhooks/whatsapp", &body, APP_SECRET);
-        let (status, err) = kit::read(handle(&req, &deps, Utc::now()).await);
-        assert_eq!(status, 400, "{err}");
-        assert_eq!(err["error"]["code"], "bad_request");
-        assert!(err["error"]["message"].as_str().unwrap().len() > 5);
+    ];
+    for body in &bodies {
+        // Meta signed it: a 4xx would only make Meta send it again for 7 days.
+        let req = kit::signed_post("/webhooks/whatsapp", body, APP_SECRET);
+        let (status, receipt) = kit::read(handle(&req, &deps, Utc::now()).await);
+        assert_eq!(status, 200, "{receipt}");
+        assert_eq!(receipt["rejected"], 1);
+        assert_eq!(receipt["stored"], 0);
     }
-    assert!(table.items().await.is_empty());
+    let items = table.items().await;
+    assert_eq!(
+        items.len(),
+        bodies.len(),
+        "one rejection each, nothing else"
+    );
+    assert!(
+        items
+            .iter()
+            .all(|i| i["item_type"].as_s().unwrap() == "rejection")
+    );
+    // Unsigned, the same bodies are 401 and stored nowhere.
+    let req = kit::signed_post("/webhooks/whatsapp", &bodies[0], "wrong-secret");
+    assert_eq!(kit::read(handle(&req, &deps, Utc::now()).await).0, 401);
+    assert_eq!(table.items().await.len(), bodies.len());
 }
 
 #[tokio::test]

@@ -215,6 +215,75 @@ fn email_is_wired_from_ses_to_the_function() {
     }
 }
 
+/// Floods are throttled before any function runs, every function keeps its logs
+/// for a set time, and failures raise alarms (docs/operations.md).
+#[test]
+fn the_template_throttles_keeps_logs_and_raises_alarms() {
+    let template = Template::load().unwrap();
+    let text = |id: &str| {
+        serde_yaml::to_string(
+            template
+                .resources()
+                .find(|(r, _)| *r == id)
+                .map(|(_, v)| v)
+                .unwrap_or_else(|| panic!("{id} is in the template")),
+        )
+        .unwrap()
+    };
+    let api = text("HttpApi");
+    assert!(
+        api.contains("DefaultRouteSettings") && api.contains("ApiRateLimit"),
+        "{api}"
+    );
+    for route in [
+        "POST /webhooks/whatsapp",
+        "POST /webhooks/telegram",
+        "GET /availability",
+    ] {
+        assert!(api.contains(route), "{route} has its own limit: {api}");
+    }
+    let functions: Vec<String> = template
+        .resources()
+        .filter(|(_, v)| {
+            v.get("Type").and_then(serde_yaml::Value::as_str) == Some("AWS::Serverless::Function")
+        })
+        .map(|(id, _)| id.to_string())
+        .collect();
+    assert_eq!(functions.len(), 4, "{functions:?}");
+    for f in &functions {
+        let group = f.replace("Function", "LogGroup");
+        assert!(
+            text(f).contains(&format!("LogGroup: !Ref {group}")) || text(f).contains(&group),
+            "{f} logs to {group}"
+        );
+        let g = text(&group);
+        assert!(
+            g.contains("LogRetentionDays") && g.contains("/asyncdesk/"),
+            "{g}"
+        );
+        let alarm = text(&f.replace("Function", "ErrorsAlarm"));
+        assert!(
+            alarm.contains("Errors") && alarm.contains(f.as_str()),
+            "{alarm}"
+        );
+    }
+    for (alarm, queue) in [
+        ("AutoReplyFailuresAlarm", "AutoReplyFailureQueue"),
+        ("EmailDeadLettersAlarm", "EmailDeadLetterQueue"),
+    ] {
+        let a = text(alarm);
+        assert!(
+            a.contains(queue) && a.contains("ApproximateNumberOfMessagesVisible"),
+            "{a}"
+        );
+    }
+    let globals = serde_yaml::to_string(&template.raw()["Globals"]).unwrap();
+    assert!(
+        globals.contains("ReservedConcurrentExecutions"),
+        "{globals}"
+    );
+}
+
 /// The README's full BUSINESS_HOURS example is a valid configuration, and shows every
 /// feature it claims to.
 #[test]

@@ -314,6 +314,42 @@ async fn flood_control_blocked_users_and_moved_groups() {
     assert_eq!(resp.status(), 429);
     assert_eq!(resp.headers()["retry-after"], "35");
 
+    // A long reply whose second part hits a long flood wait: the first part is out,
+    // so the Idempotency-Key keeps this answer and a retry sends nothing again.
+    let long = format!("{}\n\n{}", "a".repeat(4000), "b".repeat(300));
+    rig.bot.pass_next();
+    rig.bot.fail_next(
+        429,
+        json!({"ok":false,"error_code":429,"description":"Too Many Requests: retry after 35","parameters":{"retry_after":35}}),
+    );
+    let sent_before = rig.bot.outbox().len();
+    let keyed = || {
+        let mut req = kit::agent_request(
+            "POST",
+            &format!("/conversations/{id}/messages"),
+            Some(kit::ALICE_KEY),
+            Some(json!({"text": long})),
+        );
+        req.headers_mut()
+            .insert("idempotency-key", "partial-1".parse().unwrap());
+        req
+    };
+    let (status, body) = kit::read(agent_reply::handle(&keyed(), &rig.agent, now).await);
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(body["error"]["code"], "partially_sent", "{body}");
+    assert_eq!(rig.bot.outbox().len(), sent_before + 1, "part 1 went out");
+    let requests = rig.bot.requests();
+    for _ in 0..3 {
+        let (again, replay) = kit::read(agent_reply::handle(&keyed(), &rig.agent, now).await);
+        assert_eq!(again, status);
+        assert!(
+            replay["error"]["details"] == body["error"]["details"]
+                && replay["error"]["code"] == "partially_sent",
+            "the same answer"
+        );
+    }
+    assert_eq!(rig.bot.requests(), requests, "part 1 is never sent again");
+
     // The customer blocked the bot: 422, and the conversation knows.
     rig.bot.block(8001);
     let (status, err) = rig.reply(8001, "hello?").await;

@@ -11,7 +11,9 @@
 
 use asyncdesk::auth::AgentKeys;
 use asyncdesk::config::AgentConfig;
-use asyncdesk::conversation::{Author, Conversation, ConversationId, ConversationStatus, Message};
+use asyncdesk::conversation::{
+    Author, Conversation, ConversationId, ConversationStatus, DeliveryState, Message,
+};
 use asyncdesk::deliver::{deliver, parts};
 use asyncdesk::hours::BusinessHours;
 use asyncdesk::http::{ApiError, json, query_param};
@@ -684,6 +686,9 @@ fn digest(parts: &[&[u8]]) -> String {
 /// a conditional write claims the key before anything is sent; a repeat with the
 /// same body gets the first answer (waiting, bounded, while the first is in flight);
 /// the same key with another body is 422 `idempotency_key_reused`.
+/// The error code of a multi-part reply of which some parts went out.
+const PARTIALLY_SENT: &str = "partially_sent";
+
 async fn idempotent_reply<S: ConversationStore, O: Outbound>(
     id: ConversationId,
     req: &Request,
@@ -764,13 +769,17 @@ async fn idempotent_reply<S: ConversationStore, O: Outbound>(
         }
     }
     // Ours: answer, and keep the answer for the repeats.
-    let resp = match reply(id, req, agent, deps, now).await {
-        Ok(r) => r,
-        Err(e) => e.into_response(),
+    let (resp, partial) = match reply(id, req, agent, deps, now).await {
+        Ok(r) => (r, false),
+        Err(e) => {
+            let partial = e.code == PARTIALLY_SENT;
+            (e.into_response(), partial)
+        }
     };
     let status = resp.status().as_u16();
     // Nothing went out and a retry may succeed (rate limit, outage): free the key.
-    let stored = if matches!(status, 429 | 502 | 503) {
+    // Once any part went out, the key stays with this answer.
+    let stored = if matches!(status, 429 | 502 | 503) && !partial {
         deps.store.release_idempotency(&scoped).await
     } else {
         let body = String::from_utf8_lossy(resp.body().as_ref()).into_owned();
@@ -891,7 +900,14 @@ async fn reply<S: ConversationStore, O: Outbound>(
     // out, so retrying is safe. After the send, a store failure must not invite a
     // retry (the customer would get the message twice): it is reported beside the
     // send's outcome.
-    let delivered = deliver(&deps.store, &deps.outbound, &outgoing, now).await?;
+    let delivered = deliver(
+        &deps.store,
+        &deps.outbound,
+        &outgoing,
+        now,
+        asyncdesk::deliver::AGENT_SEND_BUDGET,
+    )
+    .await?;
     let messages = serde_json::to_value(&delivered.messages).unwrap_or_default();
     match delivered.result {
         Ok(()) => {
@@ -906,7 +922,25 @@ async fn reply<S: ConversationStore, O: Outbound>(
         Err(e) => {
             // Keep the agent's text: the failed attempt is part of the thread.
             warn!(conversation = %id, error = %e, "agent reply not sent");
+            let sent = delivered
+                .messages
+                .iter()
+                .filter(|m| {
+                    m.delivery
+                        .as_ref()
+                        .is_some_and(|d| d.state == DeliveryState::Accepted)
+                })
+                .count();
             let mut err = ApiError::from(e);
+            if sent > 0 {
+                // The customer has the first parts: this answer stands for good (an
+                // Idempotency-Key keeps it), so a retry never sends them again.
+                err.code = PARTIALLY_SENT;
+                err.message = format!(
+                    "{sent} part(s) went out, then the channel refused the next ({}); repeating this request answers the same: send the rest as a new reply",
+                    err.message
+                );
+            }
             if let Some(details) = err.details.as_mut() {
                 details["message"] = messages
                     .as_array()

@@ -71,7 +71,8 @@ impl RecordError {
     pub fn retry(&self) -> bool {
         !matches!(
             self,
-            RecordError::Unreadable(_) | RecordError::Store(StoreError::Corrupt(_))
+            RecordError::Unreadable(_)
+                | RecordError::Store(StoreError::Corrupt(_) | StoreError::Invalid(_))
         )
     }
 }
@@ -242,7 +243,15 @@ pub async fn auto_reply_to<S: ConversationStore, O: Outbound>(
         ),
         reply: Some(ReplyContext::to_message(message)),
     };
-    let delivered = match deliver(&deps.store, &deps.outbound, &outgoing, now).await {
+    let delivered = match deliver(
+        &deps.store,
+        &deps.outbound,
+        &outgoing,
+        now,
+        asyncdesk::deliver::AUTO_REPLY_SEND_BUDGET,
+    )
+    .await
+    {
         Ok(d) => d,
         Err(e) => {
             // Nothing went out: give the claim back and let Lambda retry the record.

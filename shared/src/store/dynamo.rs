@@ -40,6 +40,9 @@ const PARKED_DELIVERY: &str = "parked_delivery";
 const PARKED_RANK: &str = "parked_rank";
 /// A customer may answer an email thread long after it went quiet.
 const THREAD_LINK_TTL_SECS: i64 = 2 * 366 * 24 * 3600;
+/// Edits a message keeps in its history (the newest; the first text stays in
+/// `original_text`), so that no item nears 400 KB.
+pub const MAX_EDITS: usize = 20;
 /// A rolling-day auto-reply slot is taken for this long.
 const AUTO_REPLY_SLOT_SECS: i64 = 24 * 3600;
 /// Rounds of a conditional write that lost a race to a concurrent writer.
@@ -277,6 +280,25 @@ impl DynamoStore {
                 .collect();
             if !failed.is_empty() {
                 return Err(TransactFailure::Condition(failed));
+            }
+            // Refused for good: the same request would be refused again.
+            let invalid = reasons.iter().any(|code| {
+                matches!(
+                    code.as_deref(),
+                    Some("ValidationError" | "ItemCollectionSizeLimitExceeded")
+                )
+            }) || e
+                .as_service_error()
+                .and_then(|se| aws_sdk_dynamodb::error::ProvideErrorMetadata::code(se))
+                == Some("ValidationException");
+            if invalid {
+                return Err(TransactFailure::Store(StoreError::Invalid(
+                    DisplayErrorContext(&e)
+                        .to_string()
+                        .chars()
+                        .take(300)
+                        .collect(),
+                )));
             }
             let conflict = reasons
                 .iter()
@@ -625,7 +647,19 @@ fn encode_cursor(queue: &str, key: Option<&Item>) -> Option<String> {
             serde_json::Value::Object(map)
         }
     };
-    Some(URL_SAFE_NO_PAD.encode(serde_json::json!({ "q": queue, "k": key }).to_string()))
+    let sum = listing_cursor_sum(queue, &key);
+    Some(URL_SAFE_NO_PAD.encode(serde_json::json!({ "q": queue, "k": key, "s": sum }).to_string()))
+}
+
+/// The checksum of a listing cursor: a mangled or hand-made one is refused before
+/// any read.
+fn listing_cursor_sum(queue: &str, key: &serde_json::Value) -> String {
+    let mut h = sha2::Sha256::new();
+    h.update(b"asyncdesk/listing-cursor/v1\0");
+    h.update(queue.as_bytes());
+    h.update(b"\0");
+    h.update(key.to_string().as_bytes());
+    hex::encode(&h.finalize()[..8])
 }
 
 /// The partition and start key of a cursor this listing issued for `status`.
@@ -637,12 +671,24 @@ fn decode_cursor(
     #[serde(deny_unknown_fields)]
     struct Raw {
         q: String,
-        k: Option<HashMap<String, HashMap<String, String>>>,
+        k: serde_json::Value,
+        s: String,
     }
     let bytes = URL_SAFE_NO_PAD
         .decode(cursor)
         .map_err(|_| StoreError::InvalidCursor)?;
     let raw: Raw = serde_json::from_slice(&bytes).map_err(|_| StoreError::InvalidCursor)?;
+    if listing_cursor_sum(&raw.q, &raw.k) != raw.s {
+        return Err(StoreError::InvalidCursor);
+    }
+    let k: Option<HashMap<String, HashMap<String, String>>> =
+        serde_json::from_value(raw.k).map_err(|_| StoreError::InvalidCursor)?;
+    let raw = (raw.q, k);
+    struct Checked {
+        q: String,
+        k: Option<HashMap<String, HashMap<String, String>>>,
+    }
+    let raw = Checked { q: raw.0, k: raw.1 };
     let fits = match status {
         ConversationStatus::Resolved => raw
             .q
@@ -731,11 +777,13 @@ impl ConversationStore for DynamoStore {
             .key(PK, s(conversation_pk(&m.conversation_id)))
             .key(SK, s(message_sk(m)))
             .condition_expression(
-                "attribute_exists(pk) AND (attribute_not_exists(#le) OR #le < :le)",
+                "attribute_exists(pk) AND (attribute_not_exists(#le) OR #le < :le) \
+                 AND (attribute_not_exists(#ed) OR size(#ed) < :max)",
             )
             .expression_attribute_names("#le", "last_edit_at")
             .expression_attribute_names("#ed", "edits")
             .expression_attribute_values(":le", n(edit.edited_at.timestamp_millis()))
+            .expression_attribute_values(":max", n(MAX_EDITS))
             .expression_attribute_values(":ed", edits)
             .expression_attribute_values(":none", AttributeValue::L(Vec::new()))
             .return_values_on_condition_check_failure(
@@ -761,15 +809,21 @@ impl ConversationStore for DynamoStore {
         {
             Ok(_) => Ok(Recorded::Stored),
             Err(e) if update_condition_failed(&e) => {
-                let existed = e
-                    .as_service_error()
-                    .and_then(|e| match e {
-                        UpdateItemError::ConditionalCheckFailedException(c) => c.item(),
-                        _ => None,
-                    })
-                    .is_some();
-                if existed {
-                    return Ok(Recorded::Duplicate);
+                let old = e.as_service_error().and_then(|e| match e {
+                    UpdateItemError::ConditionalCheckFailedException(c) => c.item(),
+                    _ => None,
+                });
+                if let Some(old) = old {
+                    let last = old
+                        .get("last_edit_at")
+                        .and_then(|v| v.as_n().ok())
+                        .and_then(|v| v.parse::<i64>().ok());
+                    if last.is_some_and(|l| l >= edit.edited_at.timestamp_millis()) {
+                        return Ok(Recorded::Duplicate);
+                    }
+                    // The history is full: keep the newest edits (the text as first
+                    // received stays in `original_text`).
+                    return self.replace_edit_history(edit, old, last).await;
                 }
                 // An edit of a message we never stored: store it as it reads now,
                 // with this edit in its history (so a redelivery is recognised).
@@ -1679,6 +1733,64 @@ impl ConversationStore for DynamoStore {
 }
 
 impl DynamoStore {
+    /// Applies `edit` to a message whose history is full (`old`, as read by the
+    /// failed condition): the oldest edit makes room. Conditioned on the history
+    /// being the one read, so a concurrent edit makes this one a duplicate to retry.
+    async fn replace_edit_history(
+        &self,
+        edit: &MessageEdit,
+        old: &Item,
+        last: Option<i64>,
+    ) -> Result<Recorded, StoreError> {
+        let m = &edit.message;
+        let mut history = old
+            .get("edits")
+            .and_then(|v| v.as_l().ok())
+            .cloned()
+            .unwrap_or_default();
+        let added = serde_dynamo::to_attribute_value(Edit {
+            edited_at: edit.edited_at,
+            text: m.text().map(str::to_string),
+        })
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        history.push(added);
+        let drop = history.len().saturating_sub(MAX_EDITS);
+        history.drain(..drop);
+        let mut set = vec!["#le = :le", "#ed = :ed"];
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(conversation_pk(&m.conversation_id)))
+            .key(SK, s(message_sk(m)))
+            .expression_attribute_names("#le", "last_edit_at")
+            .expression_attribute_names("#ed", "edits")
+            .expression_attribute_values(":le", n(edit.edited_at.timestamp_millis()))
+            .expression_attribute_values(":ed", AttributeValue::L(history));
+        update = match last {
+            Some(last) => update
+                .condition_expression("#le = :read")
+                .expression_attribute_values(":read", n(last)),
+            None => update.condition_expression("attribute_not_exists(#le)"),
+        };
+        if let Some(text) = m.text() {
+            set.extend(["#ot = if_not_exists(#ot, #tx)", "#tx = :tx"]);
+            update = update
+                .expression_attribute_names("#ot", "original_text")
+                .expression_attribute_names("#tx", "text")
+                .expression_attribute_values(":tx", s(text));
+        }
+        match update
+            .update_expression(format!("SET {}", set.join(", ")))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(Recorded::Stored),
+            Err(e) if update_condition_failed(&e) => Ok(Recorded::Duplicate),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
     /// A message of ours failed to arrive: the conversation comes back to the open
     /// queue so an agent sees it (waiting since the failure, unless already waiting).
     async fn reopen_for_failure(
@@ -1790,6 +1902,19 @@ mod tests {
             bad(&lying, ConversationStatus::Resolved),
             "the key's partition must match"
         );
+        // Edited by hand (another month, another key), even as well-formed JSON:
+        // the checksum refuses it before any read.
+        let forged = URL_SAFE_NO_PAD.encode(
+            serde_json::json!({"q": "resolved#2025-01", "k": null, "s": "0000000000000000"})
+                .to_string(),
+        );
+        assert!(bad(&forged, ConversationStatus::Resolved));
+        let unsigned = URL_SAFE_NO_PAD
+            .encode(serde_json::json!({"q": "resolved#2025-01", "k": null}).to_string());
+        assert!(bad(&unsigned, ConversationStatus::Resolved));
+        let decoded = String::from_utf8(URL_SAFE_NO_PAD.decode(&c).unwrap()).unwrap();
+        let moved = URL_SAFE_NO_PAD.encode(decoded.replace("1800000000000", "1700000000000"));
+        assert!(bad(&moved, ConversationStatus::Open));
         assert_eq!(previous_month("resolved#2026-01"), "resolved#2025-12");
         assert_eq!(previous_month("resolved#2026-11"), "resolved#2026-10");
     }

@@ -165,9 +165,14 @@ where
                 | "SignatureDoesNotMatch"
                 | "ExpiredTokenException"
                 | "ExpiredToken" => SendError::Unauthorized(err),
-                "InternalFailure" | "ServiceUnavailable" | "InternalServerError" => {
-                    SendError::Unavailable(err.title)
-                }
+                // SES is down and took nothing.
+                "ServiceUnavailable" => SendError::Unavailable(err.title),
+                // SES failed while handling the request: it may have accepted the
+                // mail, so a retry could send it twice.
+                "InternalFailure" | "InternalServerError" => SendError::Unconfirmed(format!(
+                    "SES failed while handling the mail ({}): it may have gone out",
+                    err.title
+                )),
                 // MessageRejected, MailFromDomainNotVerifiedException, BadRequest,
                 // NotFound (configuration set)...: this mail will not go out.
                 _ => SendError::Rejected(err),

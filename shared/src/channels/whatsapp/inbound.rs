@@ -196,6 +196,18 @@ struct Parse {
 }
 
 impl Parse {
+    /// Keeps a whole body that is not WhatsApp's envelope.
+    fn reject_body(&mut self, reason: String, body: &[u8]) {
+        self.batch.rejections.push(Rejection {
+            channel: Channel::Whatsapp,
+            business_id: None,
+            path: "$".into(),
+            reason,
+            raw: String::from_utf8_lossy(body).into_owned(),
+            received_at: self.received_at,
+        });
+    }
+
     /// Keeps an element that cannot be stored as a message. Not logged here: the
     /// reason can quote payload values (bodies, numbers); ingest logs the path.
     fn reject(&mut self, business_id: Option<&str>, path: String, reason: String, raw: &Value) {
@@ -210,20 +222,35 @@ impl Parse {
     }
 }
 
-/// Parses a webhook body. Fails (-> 400) only when the payload is not a WhatsApp
-/// notification; every element that cannot be read is kept (see the module doc).
+/// Parses a webhook body whose signature was verified; every element that cannot be
+/// read is kept (see the module doc). A body that is not WhatsApp's envelope at all
+/// is kept whole as a rejection: Meta signed it, so it answers 200 (Meta retries
+/// anything else for 7 days, and a retry brings the same bytes).
 pub fn parse_webhook(
     body: &[u8],
     received_at: DateTime<Utc>,
 ) -> Result<InboundBatch, PayloadError> {
-    let hook: Webhook = serde_json::from_slice(body)
-        .map_err(|e| PayloadError(format!("not a WhatsApp webhook: {e}")))?;
-    if hook.object != "whatsapp_business_account" {
-        return Err(PayloadError(format!("unexpected object {:?}", hook.object)));
-    }
     let mut p = Parse {
         batch: InboundBatch::default(),
         received_at,
+    };
+    let hook: Webhook = match serde_json::from_slice::<Webhook>(body) {
+        Ok(hook) if hook.object == "whatsapp_business_account" => hook,
+        Ok(hook) => {
+            let reason = format!(
+                "a signed body for object {:?}, not WhatsApp's",
+                hook.object.chars().take(60).collect::<String>()
+            );
+            p.reject_body(reason, body);
+            return Ok(p.batch);
+        }
+        Err(e) => {
+            p.reject_body(
+                format!("a signed body that is not WhatsApp's envelope: {e}"),
+                body,
+            );
+            return Ok(p.batch);
+        }
     };
     for (ei, entry_json) in hook.entry.into_iter().enumerate() {
         let entry: Entry = match serde_json::from_value(entry_json.clone()) {
@@ -664,20 +691,26 @@ mod tests {
     }
 
     #[test]
-    fn only_a_foreign_envelope_is_refused() {
+    fn a_foreign_envelope_is_kept_whole_as_one_rejection() {
         for (body, needle) in [
-            (b"not json".to_vec(), "not a WhatsApp webhook"),
-            (
-                br#"{"object":"page","entry":[]}"#.to_vec(),
-                "unexpected object",
-            ),
+            (b"not json".to_vec(), "not WhatsApp's envelope"),
+            (br#"{"object":"page","entry":[]}"#.to_vec(), "\"page\""),
             (
                 br#"{"object":"whatsapp_business_account"}"#.to_vec(),
                 "entry",
             ),
         ] {
-            let e = parse_webhook(&body, now()).unwrap_err();
-            assert!(e.0.contains(needle), "{e} should mention {needle}");
+            let batch = parse_webhook(&body, now()).unwrap();
+            assert!(batch.messages.is_empty() && batch.statuses.is_empty());
+            let [r] = batch.rejections.as_slice() else {
+                panic!("one rejection: {batch:?}")
+            };
+            assert!(
+                r.reason.contains(needle),
+                "{} should mention {needle}",
+                r.reason
+            );
+            assert_eq!((r.path.as_str(), r.raw.as_bytes()), ("$", body.as_slice()));
         }
         let odd_change = br#"{"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages","value":{"no":"metadata"}}]}]}"#;
         let batch = parse_webhook(odd_change, now()).unwrap();

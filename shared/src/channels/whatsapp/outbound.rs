@@ -175,22 +175,25 @@ fn classify(status: u16, retry_after: Option<u64>, error: ProviderError) -> Send
     match error.code.as_deref().and_then(|c| c.parse::<i64>().ok()) {
         // Throughput, pair-rate, WABA, app and spam-rate limits.
         Some(4 | 80007 | 130429 | 131048 | 131056) => SendError::RateLimited { retry_after, error },
-        // Temporary or server-side errors.
-        Some(1 | 2 | 131000 | 131016) => {
+        // The service is down or overloaded and took nothing ("API Service",
+        // "Service unavailable").
+        Some(2 | 131016) => {
             SendError::Unavailable(format!("WhatsApp API error {}: {}", status, error.title))
         }
+        // "API Unknown" (possible server error) and "Something went wrong" (failed for
+        // an unknown reason): the outcome is unknown, so never sent again.
+        Some(1 | 131000) => SendError::Unconfirmed(format!(
+            "WhatsApp API error {status} of unknown outcome: {}",
+            error.title
+        )),
         // Access token expired or invalid.
         Some(190) => SendError::Unauthorized(error),
         _ if status == 429 => SendError::RateLimited { retry_after, error },
-        // A Graph error body means the Graph API itself answered and failed.
-        _ if status >= 500 && error.code.is_some() => {
-            SendError::Unavailable(format!("WhatsApp API {status}: {}", error.title))
+        // Any other 5xx, with an unknown Graph code or none (a proxy's 502/504), may
+        // come after the request was passed on: the message may be out.
+        _ if status >= 500 => {
+            SendError::Unconfirmed(format!("WhatsApp API answered {status}: {}", error.title))
         }
-        // A bare 5xx (502/504 from a proxy in front of the API) may come after the
-        // request was passed on: the message may be out.
-        _ if status >= 500 => SendError::Unconfirmed(format!(
-            "WhatsApp API answered {status} without a Graph error"
-        )),
         _ if status == 401 || status == 403 => SendError::Unauthorized(error),
         _ => SendError::Rejected(error),
     }
@@ -245,6 +248,18 @@ mod tests {
         };
         assert!(matches!(
             classify(400, None, e(131000)),
+            SendError::Unconfirmed(_)
+        ));
+        assert!(matches!(
+            classify(500, None, e(1)),
+            SendError::Unconfirmed(_)
+        ));
+        assert!(matches!(
+            classify(503, None, e(131016)),
+            SendError::Unavailable(_)
+        ));
+        assert!(matches!(
+            classify(400, None, e(2)),
             SendError::Unavailable(_)
         ));
         assert!(matches!(
@@ -264,7 +279,7 @@ mod tests {
         ));
         assert!(matches!(
             classify(503, None, e(999)),
-            SendError::Unavailable(_)
+            SendError::Unconfirmed(_)
         ));
         assert!(matches!(
             classify(429, None, e(999)),
