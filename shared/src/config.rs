@@ -142,6 +142,20 @@ fn whole_number(
     }
 }
 
+/// The availability function's configuration: the schedule only.
+#[derive(Debug)]
+pub struct AvailabilityConfig {
+    pub hours: BusinessHours,
+}
+
+impl AvailabilityConfig {
+    pub fn load(env: Lookup) -> Result<Self, ConfigError> {
+        Ok(AvailabilityConfig {
+            hours: business_hours(env)?,
+        })
+    }
+}
+
 /// Settings of the agent API function.
 #[derive(Debug, Clone)]
 pub struct AgentConfig {

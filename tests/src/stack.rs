@@ -468,6 +468,14 @@ where
                 agent_reply::handle(&server::to_lambda(req), agent, now).await,
             );
         }
+        // The same schedule as the agent function's (one BUSINESS_HOURS).
+        Some("AvailabilityFunction") => {
+            return server::from_lambda(availability::handle(
+                &server::to_lambda(req),
+                &agent.hours,
+                now,
+            ));
+        }
         Some(other) => {
             tracing::error!(
                 function = other,

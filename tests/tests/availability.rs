@@ -1,9 +1,9 @@
 //! `GET /availability`: public, cacheable, the schedule's answer for an instant, served
-//! by the agent function (handler level) and by the local stack (through the
-//! template's route).
+//! by the availability function (handler level, no table) and by the local stack
+//! (through the template's route).
 
 use asyncdesk::hours::BusinessHours;
-use asyncdesk_tests::kit::{self, TestTable};
+use asyncdesk_tests::kit;
 use asyncdesk_tests::stack::{self, Settings};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
@@ -14,14 +14,9 @@ fn at(s: &str) -> DateTime<Utc> {
 }
 
 async fn get(path: &str, now: DateTime<Utc>) -> (u16, Value, Option<String>) {
-    let table = TestTable::new().await;
-    let mut agent = kit::agent(
-        table.store.clone(),
-        asyncdesk::channels::Channels::default(),
-    );
-    agent.hours = BusinessHours::from_json(kit::DEV_HOURS, now).unwrap();
-    // No Authorization header: the route is public.
-    let resp = agent_reply::handle(&kit::agent_request("GET", path, None, None), &agent, now).await;
+    let hours = BusinessHours::from_json(kit::DEV_HOURS, now).unwrap();
+    // No Authorization header: the route is public; the function has no table.
+    let resp = availability::handle(&kit::agent_request("GET", path, None, None), &hours, now);
     let cache = resp
         .headers()
         .get("cache-control")
@@ -85,17 +80,12 @@ async fn a_bad_instant_is_a_400_with_a_json_error() {
         assert_eq!(status, 400, "{bad}: {body}");
         assert_eq!(body["error"]["code"], "bad_request", "{body}");
     }
-    let table = TestTable::new().await;
-    let agent = kit::agent(
-        table.store.clone(),
-        asyncdesk::channels::Channels::default(),
-    );
-    let resp = agent_reply::handle(
+    let hours = BusinessHours::from_json(kit::DEV_HOURS, now).unwrap();
+    let resp = availability::handle(
         &kit::agent_request("POST", "/availability", None, None),
-        &agent,
+        &hours,
         now,
-    )
-    .await;
+    );
     assert_eq!(resp.status().as_u16(), 405);
 }
 

@@ -1,6 +1,8 @@
 //! The SAM template: cfn-lint clean, and consistent with what the code expects.
 
-use asyncdesk::config::{AgentConfig, AutoReplyConfig, EmailInboundConfig, InboundConfig};
+use asyncdesk::config::{
+    AgentConfig, AutoReplyConfig, AvailabilityConfig, EmailInboundConfig, InboundConfig,
+};
 use asyncdesk::store::items;
 use asyncdesk_tests::template::Template;
 use asyncdesk_tests::{tools, workspace_root};
@@ -93,6 +95,19 @@ fn functions_get_the_environment_their_config_needs() {
     AutoReplyConfig::load(&|k| auto.get(k).cloned()).expect("auto-reply config");
     let agent = env_of("AgentReplyFunction");
     AgentConfig::load(&|k| agent.get(k).cloned()).expect("agent config");
+    let public = env_of("AvailabilityFunction");
+    AvailabilityConfig::load(&|k| public.get(k).cloned()).expect("availability config");
+    assert_eq!(
+        template.dynamodb_actions("AvailabilityFunction"),
+        Vec::<String>::new(),
+        "the public route's function has no permission on the table"
+    );
+    assert!(
+        public
+            .keys()
+            .all(|k| k == "BUSINESS_HOURS" || k == "TABLE_NAME"),
+        "the public function holds no secret: {public:?}"
+    );
     let email = env_of("InboundEmailFunction");
     let email_config =
         EmailInboundConfig::load(&|k| email.get(k).cloned()).expect("inbound-email config");
@@ -144,7 +159,7 @@ fn api_routes_are_the_documented_ones() {
         .collect();
     routes.sort();
     let expected = [
-        ("GET", "/availability", "AgentReplyFunction"),
+        ("GET", "/availability", "AvailabilityFunction"),
         ("GET", "/conversations", "AgentReplyFunction"),
         ("GET", "/conversations/{id}", "AgentReplyFunction"),
         ("GET", "/webhooks/whatsapp", "InboundWebhookFunction"),
@@ -249,7 +264,7 @@ fn the_template_throttles_keeps_logs_and_raises_alarms() {
         })
         .map(|(id, _)| id.to_string())
         .collect();
-    assert_eq!(functions.len(), 4, "{functions:?}");
+    assert_eq!(functions.len(), 5, "{functions:?}");
     for f in &functions {
         let group = f.replace("Function", "LogGroup");
         assert!(

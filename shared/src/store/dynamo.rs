@@ -561,6 +561,23 @@ fn inbound_conversation_update(
     )
 }
 
+/// An edit's new text on `update` (when it has one); the first edit keeps the text
+/// as received in `original_text`.
+fn with_edited_text(
+    update: aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder,
+    set: &mut Vec<&'static str>,
+    text: Option<&str>,
+) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+    let Some(text) = text else {
+        return update;
+    };
+    set.extend(["#ot = if_not_exists(#ot, #tx)", "#tx = :tx"]);
+    update
+        .expression_attribute_names("#ot", "original_text")
+        .expression_attribute_names("#tx", "text")
+        .expression_attribute_values(":tx", s(text))
+}
+
 /// The message a provider link points to, if it is linked (not just a parked status).
 fn linked_message(link: &Item) -> Option<(&str, &str)> {
     let attr = |k: &str| link.get(k).and_then(|v| v.as_s().ok()).map(String::as_str);
@@ -770,7 +787,7 @@ impl ConversationStore for DynamoStore {
             text: m.text().map(str::to_string),
         }])
         .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let mut update = self
+        let update = self
             .client
             .update_item()
             .table_name(&self.table)
@@ -793,15 +810,7 @@ impl ConversationStore for DynamoStore {
             "#le = :le",
             "#ed = list_append(if_not_exists(#ed, :none), :ed)",
         ];
-        if let Some(text) = m.text() {
-            // The first edit keeps the text as received.
-            set.push("#ot = if_not_exists(#ot, #tx)");
-            set.push("#tx = :tx");
-            update = update
-                .expression_attribute_names("#ot", "original_text")
-                .expression_attribute_names("#tx", "text")
-                .expression_attribute_values(":tx", s(text));
-        }
+        let update = with_edited_text(update, &mut set, m.text());
         match update
             .update_expression(format!("SET {}", set.join(", ")))
             .send()
@@ -1773,13 +1782,7 @@ impl DynamoStore {
                 .expression_attribute_values(":read", n(last)),
             None => update.condition_expression("attribute_not_exists(#le)"),
         };
-        if let Some(text) = m.text() {
-            set.extend(["#ot = if_not_exists(#ot, #tx)", "#tx = :tx"]);
-            update = update
-                .expression_attribute_names("#ot", "original_text")
-                .expression_attribute_names("#tx", "text")
-                .expression_attribute_values(":tx", s(text));
-        }
+        let update = with_edited_text(update, &mut set, m.text());
         match update
             .update_expression(format!("SET {}", set.join(", ")))
             .send()
