@@ -7,6 +7,8 @@ use sha2::{Digest, Sha256};
 #[derive(Clone, PartialEq, Eq)]
 pub struct AgentKeys {
     keys: Vec<(String, [u8; 32])>,
+    /// Agents whose entry ends in `:admin` (may erase a customer's data).
+    admins: Vec<String>,
 }
 
 impl std::fmt::Debug for AgentKeys {
@@ -24,6 +26,7 @@ pub fn hash_key(key: &str) -> String {
 impl AgentKeys {
     pub fn parse(spec: &str) -> Result<Self, String> {
         let mut keys = Vec::new();
+        let mut admins = Vec::new();
         for (i, part) in spec
             .split(',')
             .map(str::trim)
@@ -32,7 +35,16 @@ impl AgentKeys {
         {
             let (id, hash) = part
                 .split_once('=')
-                .ok_or_else(|| format!("entry {i} must look like agent_id=<sha256 hex>"))?;
+                .ok_or_else(|| format!("entry {i} must look like agent_id=<sha256 hex>[:admin]"))?;
+            let (hash, admin) = match hash.trim().rsplit_once(':') {
+                Some((h, "admin")) => (h, true),
+                Some((_, scope)) => {
+                    return Err(format!(
+                        "entry {i}: unknown scope {scope:?} (only \"admin\")"
+                    ));
+                }
+                None => (hash, false),
+            };
             let id = id.trim();
             if id.is_empty()
                 || !id
@@ -50,11 +62,19 @@ impl AgentKeys {
                 return Err(format!("agent id {id:?} appears twice"));
             }
             keys.push((id.to_string(), bytes));
+            if admin {
+                admins.push(id.to_string());
+            }
         }
         if keys.is_empty() {
             return Err("at least one agent key is required".into());
         }
-        Ok(AgentKeys { keys })
+        Ok(AgentKeys { keys, admins })
+    }
+
+    /// Whether `agent` has the admin scope (`agent_id=<hash>:admin`).
+    pub fn is_admin(&self, agent: &str) -> bool {
+        self.admins.iter().any(|a| a == agent)
     }
 
     /// The agent an `Authorization` header value belongs to, if any.

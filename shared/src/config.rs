@@ -24,6 +24,22 @@ fn table_name(env: Lookup) -> Result<String, ConfigError> {
     Ok(name)
 }
 
+/// `MESSAGE_RETENTION_DAYS`: how long messages (and a conversation after its last
+/// message) are kept; unset or 0 keeps them until erased.
+fn retention(env: Lookup) -> Result<Option<chrono::Duration>, ConfigError> {
+    match crate::env::optional(env, "MESSAGE_RETENTION_DAYS") {
+        None => Ok(None),
+        Some(v) => match v.trim().parse::<u32>() {
+            Ok(0) => Ok(None),
+            Ok(days) if days <= 36_500 => Ok(Some(chrono::Duration::days(days.into()))),
+            _ => Err(ConfigError::new(
+                "MESSAGE_RETENTION_DAYS",
+                format!("{v:?} is not a whole number of days from 0 (keep) to 36500"),
+            )),
+        },
+    }
+}
+
 /// `BUSINESS_HOURS`, validated against the time the function starts (the one clock
 /// read of the time rules: the schedule must open within a year of it).
 fn business_hours(env: Lookup) -> Result<BusinessHours, ConfigError> {
@@ -36,6 +52,8 @@ fn business_hours(env: Lookup) -> Result<BusinessHours, ConfigError> {
 #[derive(Debug, Clone)]
 pub struct InboundConfig {
     pub table_name: String,
+    /// Messages expire this long after they were stored (`MESSAGE_RETENTION_DAYS`).
+    pub retention: Option<chrono::Duration>,
     pub webhooks: Webhooks,
 }
 
@@ -43,6 +61,7 @@ impl InboundConfig {
     pub fn load(env: Lookup) -> Result<Self, ConfigError> {
         Ok(InboundConfig {
             table_name: table_name(env)?,
+            retention: retention(env)?,
             webhooks: Webhooks::load(env)?,
         })
     }
@@ -53,6 +72,8 @@ impl InboundConfig {
 #[derive(Debug, Clone)]
 pub struct EmailInboundConfig {
     pub table_name: String,
+    /// Messages expire this long after they were stored (`MESSAGE_RETENTION_DAYS`).
+    pub retention: Option<chrono::Duration>,
     pub email: EmailSettings,
 }
 
@@ -61,7 +82,11 @@ impl EmailInboundConfig {
         let table_name = table_name(env)?;
         let email = EmailSettings::load(env)?
             .ok_or_else(|| ConfigError::new("EMAIL_FROM", "is not set"))?;
-        Ok(EmailInboundConfig { table_name, email })
+        Ok(EmailInboundConfig {
+            table_name,
+            retention: retention(env)?,
+            email,
+        })
     }
 }
 
@@ -69,6 +94,8 @@ impl EmailInboundConfig {
 #[derive(Debug, Clone)]
 pub struct AutoReplyConfig {
     pub table_name: String,
+    /// Messages expire this long after they were stored (`MESSAGE_RETENTION_DAYS`).
+    pub retention: Option<chrono::Duration>,
     pub channels: Channels,
     pub hours: BusinessHours,
     /// Messages older than this (by platform timestamp) get no late auto-reply.
@@ -105,6 +132,7 @@ impl AutoReplyConfig {
             .unwrap_or_default();
         Ok(AutoReplyConfig {
             table_name: table_name(env)?,
+            retention: retention(env)?,
             channels: Channels::load(env)?,
             hours,
             max_age: chrono::Duration::minutes(max_age_minutes.into()),
@@ -160,6 +188,8 @@ impl AvailabilityConfig {
 #[derive(Debug, Clone)]
 pub struct AgentConfig {
     pub table_name: String,
+    /// Messages expire this long after they were stored (`MESSAGE_RETENTION_DAYS`).
+    pub retention: Option<chrono::Duration>,
     pub channels: Channels,
     pub agent_keys: AgentKeys,
     /// For `GET /availability` (and the queue's promises).
@@ -170,6 +200,7 @@ impl AgentConfig {
     pub fn load(env: Lookup) -> Result<Self, ConfigError> {
         Ok(AgentConfig {
             table_name: table_name(env)?,
+            retention: retention(env)?,
             channels: Channels::load(env)?,
             agent_keys: AgentKeys::parse(&required(env, "AGENT_API_KEYS")?)
                 .map_err(|reason| ConfigError::new("AGENT_API_KEYS", reason))?,

@@ -53,6 +53,9 @@ fn with_result(mut message: Message, result: &Result<SentMessage, SendError>) ->
         Ok(sent) => {
             message.provider_message_id = Some(sent.provider_message_id.clone());
             message.thread_keys = sent.thread_keys.clone();
+            if let Some(id) = &sent.message_id {
+                message.mail.get_or_insert_with(Default::default).message_id = Some(id.clone());
+            }
             Delivery {
                 state: DeliveryState::Accepted,
                 at: message.sent_at,
@@ -177,6 +180,14 @@ pub async fn deliver<S: ConversationStore, O: Outbound>(
         } else {
             send_with_retries(outbound, &part, deadline).await
         };
+        let channel = outgoing.endpoint.channel.as_str();
+        match &result {
+            Ok(_) => crate::metrics::emit(&[("Channel", channel)], &[("Sent", 1)]),
+            Err(e) => crate::metrics::emit(
+                &[("Channel", channel), ("Class", e.class())],
+                &[("SendFailed", 1)],
+            ),
+        }
         let message = with_result(sending, &result);
         let effect = match (&result, &outgoing.author) {
             (Ok(_), Author::Agent(_)) => match outgoing.covers {

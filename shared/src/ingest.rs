@@ -89,6 +89,24 @@ pub async fn ingest<S: ConversationStore>(
             }
         }
     }
+    let channel = batch
+        .messages
+        .first()
+        .map(|m| m.message.endpoint.channel)
+        .or_else(|| batch.rejections.first().map(|r| r.channel))
+        .or_else(|| batch.statuses.first().map(|s| s.channel));
+    if let Some(channel) = channel {
+        crate::metrics::emit(
+            &[("Channel", channel.as_str())],
+            &[
+                ("Received", receipt.messages as u64),
+                ("Stored", receipt.stored as u64),
+                ("Duplicate", receipt.duplicates as u64),
+                ("Rejected", receipt.rejected as u64),
+                ("StatusApplied", receipt.statuses_applied as u64),
+            ],
+        );
+    }
     Ok(receipt)
 }
 

@@ -13,9 +13,11 @@ pub mod hours;
 pub mod http;
 pub mod ingest;
 pub mod loop_guard;
+pub mod metrics;
 pub mod objects;
 pub mod ports;
 pub mod secret;
+pub mod secrets;
 pub mod store;
 
 /// Installs the tracing subscriber for a Lambda function: JSON when

@@ -54,14 +54,32 @@ impl ReplyContext {
         }
     }
 
-    /// A reply to the latest customer message of `conversation` (an agent's).
+    /// A reply to the latest customer message of `conversation` (an agent's). Its
+    /// References are the customer's (RFC 5322 3.6.4), with our latest mail in the
+    /// thread put back before their Message-ID when their client dropped it.
     pub fn to_conversation(conversation: &Conversation) -> Self {
         let email = conversation.endpoint.channel == Channel::Email;
+        let mut references = conversation.reply_references.clone();
+        // Only a mail of ours that the customer's latest mail came after (and so
+        // should have named).
+        let answered_after = match (conversation.our_message_at, conversation.last_customer_at) {
+            (Some(ours), Some(theirs)) => ours < theirs,
+            _ => false,
+        };
+        if let Some(ours) = conversation
+            .our_message_id
+            .as_ref()
+            .filter(|_| answered_after)
+            && !references.iter().any(|r| r.eq_ignore_ascii_case(ours))
+        {
+            let at = references.len().saturating_sub(1);
+            references.insert(at, ours.clone());
+        }
         ReplyContext {
             provider_message_id: conversation.reply_to.clone(),
             subject: conversation.subject.clone(),
             in_reply_to: conversation.reply_to.clone().filter(|_| email),
-            references: conversation.reply_references.clone(),
+            references,
         }
     }
 }
@@ -92,6 +110,9 @@ pub struct SentMessage {
     /// Keys under which a customer's answer to it finds the conversation (email:
     /// the id SES gave the mail, which its Message-ID carries).
     pub thread_keys: Vec<String>,
+    /// The Message-ID the recipient sees, without brackets (email: SES's id at
+    /// `email.amazonses.com`, or `<region>.amazonses.com` outside us-east-1).
+    pub message_id: Option<String>,
 }
 
 impl SentMessage {
@@ -99,6 +120,7 @@ impl SentMessage {
         SentMessage {
             provider_message_id: provider_message_id.into(),
             thread_keys: Vec::new(),
+            message_id: None,
         }
     }
 }
@@ -138,6 +160,19 @@ pub enum SendError {
 }
 
 impl SendError {
+    /// The class's name (metrics and logs).
+    pub fn class(&self) -> &'static str {
+        match self {
+            SendError::Rejected(_) => "rejected",
+            SendError::Unreachable(_) => "unreachable",
+            SendError::Unauthorized(_) => "unauthorized",
+            SendError::RateLimited { .. } => "rate_limited",
+            SendError::Unavailable(_) => "unavailable",
+            SendError::Unconfirmed(_) => "unconfirmed",
+            SendError::NotConfigured(_) => "not_configured",
+        }
+    }
+
     /// Whether the same send may succeed later.
     pub fn is_transient(&self) -> bool {
         matches!(
@@ -396,6 +431,17 @@ impl IdempotencyRecord {
     }
 }
 
+/// What an erasure removed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Erased {
+    pub conversation: ConversationId,
+    /// Table items deleted (conversation, messages, links).
+    pub items: usize,
+    pub messages: usize,
+    /// Where mail sources were kept (`s3://...`): the bucket's lifecycle removes them.
+    pub sources: Vec<String>,
+}
+
 /// Most conversations [`ConversationStore::find_thread`] returns.
 pub const THREAD_CANDIDATES_MAX: usize = 5;
 
@@ -562,6 +608,18 @@ pub trait ConversationStore: Send + Sync {
 
     /// Frees `key` after a request that sent nothing (a retry may try again).
     async fn release_idempotency(&self, key: &str) -> Result<(), StoreError>;
+
+    /// Erases conversation `id` (GDPR erasure): its item, every message, and the
+    /// links whose keys carry a channel id (WhatsApp ids embed the phone number),
+    /// leaving an audit item that names the agent and the counts, no personal data.
+    /// `None` when there is no such conversation. One Query per 1 MB of thread, one
+    /// BatchWriteItem per 25 items, one PutItem for the audit.
+    async fn erase_conversation(
+        &self,
+        id: &ConversationId,
+        agent: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Erased>, StoreError>;
 
     /// Counts one auto-reply in clock hour `hour` (`YYYY-MM-DDTHH`, UTC) for the
     /// whole deployment, unless `cap` were already counted: `false` then. One

@@ -143,6 +143,14 @@ impl ConversationStore for Hooked {
     ) -> Result<(), StoreError> {
         self.inner.release_auto_reply(id, k, slot).await
     }
+    async fn erase_conversation(
+        &self,
+        id: &ConversationId,
+        agent: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<asyncdesk::ports::Erased>, StoreError> {
+        self.inner.erase_conversation(id, agent, now).await
+    }
     async fn claim_hourly_auto_reply(
         &self,
         h: &str,

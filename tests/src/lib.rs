@@ -8,6 +8,7 @@ pub mod backfill;
 pub mod bot_sandbox;
 pub mod email_rig;
 pub mod filter;
+pub mod fuzz;
 pub mod hooked;
 pub mod kit;
 pub mod mail;

@@ -48,7 +48,8 @@ pub fn dev_defaults() -> Vec<(&'static str, String)> {
             "BUSINESS_HOURS",
             r#"{"timezone":"Europe/Berlin","weekly":{"mon":["09:00-17:00"],"tue":["09:00-12:30","13:30-17:00"],"wed":["09:00-17:00"],"thu":["09:00-17:00"],"fri":["09:00-15:00"]},"first_response_minutes":60,"auto_reply":{"default":"Thanks for your message. We're away right now; we'll reply by {reply_by}."}}"#.into(),
         ),
-        ("AGENT_API_KEYS", format!("dev={}", hash_key(DEV_AGENT_KEY))),
+        // The dev agent may also erase (admin scope), to try it locally.
+        ("AGENT_API_KEYS", format!("dev={}:admin", hash_key(DEV_AGENT_KEY))),
     ]
 }
 
@@ -79,6 +80,7 @@ impl Settings {
             "AUTO_REPLY_MAX_AGE_MINUTES",
             "AUTO_REPLY_DAILY_CAP",
             "AUTO_REPLY_HOURLY_CAP",
+            "MESSAGE_RETENTION_DAYS",
             "EMAIL_FROM",
             "EMAIL_CONFIGURATION_SET",
             "EMAIL_OWN_ADDRESSES",
@@ -109,7 +111,7 @@ impl Settings {
 
     /// Whether the agent keys are the dev default (so the dev key works).
     pub fn uses_dev_agent_key(&self) -> bool {
-        self.get("AGENT_API_KEYS") == Some(format!("dev={}", hash_key(DEV_AGENT_KEY)))
+        self.get("AGENT_API_KEYS") == Some(format!("dev={}:admin", hash_key(DEV_AGENT_KEY)))
     }
 }
 
@@ -202,7 +204,8 @@ pub async fn start(mut settings: Settings) -> Result<RunningStack, BoxError> {
         .and_then(|t| t.latest_stream_arn())
         .map(str::to_string)
         .ok_or("the table has no stream (StreamSpecification missing?)")?;
-    let store = DynamoStore::new(dynamodb, &inbound_config.table_name);
+    let store = DynamoStore::new(dynamodb, &inbound_config.table_name)
+        .with_retention(inbound_config.retention);
     // Email through SES and S3 on the same server: the sender identity is verified
     // there, and the sending functions' SES client points at it.
     let email = match &email_config {

@@ -303,3 +303,47 @@ async fn the_deployment_sends_at_most_its_hourly_cap() {
     }
     assert_eq!(sent, 2, "the hourly cap for the whole deployment");
 }
+
+#[tokio::test]
+async fn a_reply_carries_our_earlier_mail_when_the_customers_client_dropped_it() {
+    let rig = rig().await;
+    let ada = customer("refs");
+    rig.receive_checked(
+        &customer_mail(&ada, "Lamp", "l1@example.org", "", "It flickers."),
+        "l1",
+        GOOD,
+        None,
+    )
+    .await;
+    let id = rig.conversation_ids().await[0].clone();
+    let (status, first) = rig.agent_reply(&id, "Try another bulb.").await;
+    assert_eq!(status, 201, "{first}");
+    let ours = first["message"]["provider_message_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Ada answers through our Reply-To token, from a client that keeps no headers.
+    let token = format!("support+{id}@acme.example");
+    rig.receive_checked(
+        &customer_mail(&ada, "lamp", "l2@example.org", "", "Still flickers."),
+        "l2",
+        GOOD,
+        Some(&[token.as_str()]),
+    )
+    .await;
+    assert_eq!(rig.conversation_ids().await, std::slice::from_ref(&id));
+    let (status, _) = rig.agent_reply(&id, "Sending a new lamp.").await;
+    assert_eq!(status, 201);
+    let sent = sent_to(&ada).await;
+    let second = sent.last().unwrap();
+    let references = second.header("References").unwrap();
+    assert!(
+        references.contains(&format!("<{ours}@"))
+            && references.trim_end().ends_with("<l2@example.org>"),
+        "our earlier mail, then the customer's: {references}"
+    );
+    assert_eq!(
+        second.header("In-Reply-To").as_deref(),
+        Some("<l2@example.org>")
+    );
+}

@@ -7,6 +7,9 @@
 //! - `PATCH /conversations/{id}` `{"status", "snooze_until", "assignee", "priority"}`
 //! - `POST /conversations/{id}/messages` `{"text": "..."}` (send on the customer's
 //!   channel, as a reply to their latest message; split where the channel allows)
+//! - `DELETE /customers/{id}/data` (admin scope: GDPR erasure of the conversation)
+
+mod erase;
 
 use asyncdesk::auth::AgentKeys;
 use asyncdesk::config::AgentConfig;
@@ -112,6 +115,10 @@ async fn route<S: ConversationStore, O: Outbound>(
         (["conversations", id, "messages"], "POST") => {
             idempotent_reply(parse_id(id)?, req, agent, deps, now).await
         }
+        (["customers", id, "data"], "DELETE") => {
+            erase::erase(parse_id(id)?, agent, deps, now).await
+        }
+        (["customers", _, "data"], _) => Err(ApiError::method_not_allowed()),
         (["conversations"], _)
         | (["conversations", _], _)
         | (["conversations", _, "messages"], _)
@@ -234,7 +241,7 @@ fn sort_key(c: &Conversation, order: Order, due: Option<DateTime<Utc>>) -> (i64,
 
 /// A queue cursor: the last row's place, bound to the listing (status, order,
 /// filters) and checksummed, so another listing's or a mangled one is refused.
-fn queue_cursor(listing: &str, key: &(i64, i64, String)) -> String {
+pub fn queue_cursor(listing: &str, key: &(i64, i64, String)) -> String {
     use base64::Engine;
     let body = j!({ "l": listing, "k": [key.0, key.1, key.2] });
     let sum = digest(&[b"asyncdesk/queue-cursor/v1", body.to_string().as_bytes()]);
@@ -242,7 +249,7 @@ fn queue_cursor(listing: &str, key: &(i64, i64, String)) -> String {
         .encode(j!({ "l": listing, "k": [key.0, key.1, key.2], "s": &sum[..16] }).to_string())
 }
 
-fn read_queue_cursor(cursor: &str, listing: &str) -> Result<(i64, i64, String), ApiError> {
+pub fn read_queue_cursor(cursor: &str, listing: &str) -> Result<(i64, i64, String), ApiError> {
     use base64::Engine;
     let invalid = || {
         ApiError::new(

@@ -13,7 +13,9 @@ async fn main() -> Result<(), Error> {
     asyncdesk::init_lambda_tracing();
     let config = EmailInboundConfig::load(&process_env)?;
     let deps = Arc::new(InboundEmail {
-        store: DynamoStore::from_env(&config.table_name).await,
+        store: DynamoStore::from_env(&config.table_name)
+            .await
+            .with_retention(config.retention),
         objects: S3Objects::from_env().await,
         settings: config.email,
     });

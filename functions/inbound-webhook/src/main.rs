@@ -9,8 +9,20 @@ use std::sync::Arc;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     asyncdesk::init_lambda_tracing();
-    let config = InboundConfig::load(&process_env)?;
-    let store = DynamoStore::from_env(&config.table_name).await;
+    // Secrets from SSM Parameter Store (one request), the rest from the environment.
+    let secrets = asyncdesk::secrets::load(
+        &process_env,
+        &[
+            "WHATSAPP_APP_SECRET",
+            "WHATSAPP_VERIFY_TOKEN",
+            "TELEGRAM_WEBHOOK_SECRET",
+        ],
+    )
+    .await?;
+    let config = InboundConfig::load(&|k| secrets.get(&process_env, k))?;
+    let store = DynamoStore::from_env(&config.table_name)
+        .await
+        .with_retention(config.retention);
     let deps = Arc::new(Inbound::new(store, &config));
     lambda_http::run(service_fn(move |req: Request| {
         let deps = Arc::clone(&deps);

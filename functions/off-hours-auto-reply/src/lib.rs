@@ -143,7 +143,19 @@ pub async fn handle_record<S: ConversationStore, O: Outbound>(
     else {
         return Ok(Outcome::Skipped("not a message"));
     };
-    auto_reply_to(&message, deps, now).await
+    let outcome = auto_reply_to(&message, deps, now).await;
+    let channel = message.endpoint.channel.as_str();
+    match &outcome {
+        Ok(Outcome::Replied { .. }) => {
+            asyncdesk::metrics::emit(&[("Channel", channel)], &[("AutoReplied", 1)])
+        }
+        Ok(Outcome::Skipped(reason)) => asyncdesk::metrics::emit(
+            &[("Channel", channel), ("Reason", reason)],
+            &[("AutoReplySkipped", 1)],
+        ),
+        Ok(Outcome::SendRejected) | Err(_) => {}
+    }
+    outcome
 }
 
 /// The auto-reply decision for one stored inbound message.

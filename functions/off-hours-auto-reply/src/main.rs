@@ -11,8 +11,16 @@ use std::sync::Arc;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     asyncdesk::init_lambda_tracing();
-    let config = AutoReplyConfig::load(&process_env)?;
-    let store = DynamoStore::from_env(&config.table_name).await;
+    // Secrets from SSM Parameter Store (one request), the rest from the environment.
+    let secrets = asyncdesk::secrets::load(
+        &process_env,
+        &["WHATSAPP_ACCESS_TOKEN", "TELEGRAM_BOT_TOKEN"],
+    )
+    .await?;
+    let config = AutoReplyConfig::load(&|k| secrets.get(&process_env, k))?;
+    let store = DynamoStore::from_env(&config.table_name)
+        .await
+        .with_retention(config.retention);
     let deps = Arc::new(AutoReply::new(store, config.channels.clone(), &config));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let deps = Arc::clone(&deps);

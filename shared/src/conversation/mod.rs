@@ -277,6 +277,13 @@ pub struct Conversation {
     /// The conversation this one would have joined had its sender been part of it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub related_to: Option<ConversationId>,
+    /// Email: the Message-ID of our latest mail in the thread (a reply's References
+    /// carry it when the customer's client dropped it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub our_message_id: Option<String>,
+    /// When that mail was stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub our_message_at: Option<DateTime<Utc>>,
 }
 
 impl Conversation {

@@ -27,7 +27,7 @@ use chrono::{DateTime, Datelike, Utc};
 use sha2::Digest;
 use std::collections::HashMap;
 
-type Item = HashMap<String, AttributeValue>;
+pub type Item = HashMap<String, AttributeValue>;
 
 /// Dedupe items outlive Meta's 7 days of webhook retries.
 const DEDUPE_TTL_SECS: i64 = 8 * 24 * 3600;
@@ -52,6 +52,8 @@ const RACE_ROUNDS: usize = 3;
 pub struct DynamoStore {
     pub(super) client: Client,
     pub(super) table: String,
+    /// How long messages are kept (`MESSAGE_RETENTION_DAYS`); `None`: until erased.
+    retention: Option<chrono::Duration>,
 }
 
 impl DynamoStore {
@@ -59,7 +61,27 @@ impl DynamoStore {
         DynamoStore {
             client,
             table: table.into(),
+            retention: None,
         }
+    }
+
+    /// Messages written from now on expire `retention` after they were stored, and
+    /// a conversation `retention` after its last message (the table's TTL).
+    pub fn with_retention(mut self, retention: Option<chrono::Duration>) -> Self {
+        self.retention = retention;
+        self
+    }
+
+    /// When an item written at `at` expires, under the retention.
+    fn expiry(&self, at: DateTime<Utc>) -> Option<i64> {
+        self.retention.map(|r| (at + r).timestamp())
+    }
+
+    /// The stored form of `message`, with its expiry.
+    fn message_item(&self, message: &Message) -> MessageItem {
+        let mut item = MessageItem::new(message);
+        item.expires_at = self.expiry(message.stored_at);
+        item
     }
 
     /// Builds the client from the standard AWS environment (region, credentials,
@@ -188,6 +210,18 @@ impl DynamoStore {
                 remove.push("#ws");
             }
             OutboundEffect::KeepStatus => {}
+        }
+        if let Some(at) = self.expiry(now) {
+            set.push("#ex = :ex");
+            names.push(("#ex", EXPIRES_AT));
+            values.push((":ex", n(at)));
+        }
+        // Our latest mail in the thread, for the References of the next reply.
+        if let Some(id) = message.mail.as_ref().and_then(|m| m.message_id.as_ref()) {
+            set.extend(["#omi = :omi", "#oma = :now"]);
+            names.push(("#omi", "our_message_id"));
+            names.push(("#oma", "our_message_at"));
+            values.push((":omi", s(id)));
         }
         // A thread we wrote to (email): its recipient may answer into it.
         let mut add = vec!["#mc :one"];
@@ -384,6 +418,7 @@ type Values = Vec<(&'static str, AttributeValue)>;
 fn inbound_conversation_update(
     inbound: &InboundMessage,
     now: DateTime<Utc>,
+    expires_at: Option<i64>,
 ) -> (String, Names, Values) {
     let m = &inbound.message;
     // The identity is the first message's: an email thread keeps its customer when
@@ -528,6 +563,12 @@ fn inbound_conversation_update(
             values.push((value, s(v)));
         }
     }
+    // Under a retention, the conversation goes that long after its last message.
+    if let Some(at) = expires_at {
+        set.push("#ex = :ex");
+        names.push(("#ex", EXPIRES_AT));
+        values.push((":ex", n(at)));
+    }
     if m.unverified {
         set.push("#uv = :uv");
         names.push(("#uv", "unverified"));
@@ -648,7 +689,7 @@ fn previous_month(queue: &str) -> String {
 
 /// A queue cursor: the `queue` partition and, within it, the index's
 /// LastEvaluatedKey (none: the partition's start), base64url JSON.
-fn encode_cursor(queue: &str, key: Option<&Item>) -> Option<String> {
+pub fn encode_cursor(queue: &str, key: Option<&Item>) -> Option<String> {
     let key = match key {
         None => serde_json::Value::Null,
         Some(key) => {
@@ -680,7 +721,7 @@ fn listing_cursor_sum(queue: &str, key: &serde_json::Value) -> String {
 }
 
 /// The partition and start key of a cursor this listing issued for `status`.
-fn decode_cursor(
+pub fn decode_cursor(
     cursor: &str,
     status: ConversationStatus,
 ) -> Result<(String, Option<Item>), StoreError> {
@@ -746,7 +787,7 @@ impl ConversationStore for DynamoStore {
         now: DateTime<Utc>,
     ) -> Result<Recorded, StoreError> {
         let m = &inbound.message;
-        let message_item = MessageItem::new(m);
+        let message_item = self.message_item(m);
         let mut items = Vec::new();
         for key in &inbound.dedupe_keys {
             let dedupe = Item::from([
@@ -761,7 +802,8 @@ impl ConversationStore for DynamoStore {
         }
         items.push(self.put(to_item(&message_item)?, Some("attribute_not_exists(pk)"))?);
         items.extend(self.thread_links(m, now)?);
-        let (expression, names, values) = inbound_conversation_update(inbound, now);
+        let (expression, names, values) =
+            inbound_conversation_update(inbound, now, self.expiry(now));
         items.push(self.conversation_update(
             &m.conversation_id,
             expression,
@@ -1218,7 +1260,7 @@ impl ConversationStore for DynamoStore {
         // The rank of a parked status this write takes over (see `apply_status`).
         let mut taking_over: Option<u8> = None;
         for _ in 0..RACE_ROUNDS {
-            let item = MessageItem::new(&message);
+            let item = self.message_item(&message);
             // Replaces the message's `sending` record, if it has one (ids are fresh UUIDs).
             let mut items = vec![self.put(to_item(&item)?, None)?];
             let link_index = match &message.provider_message_id {
@@ -1312,7 +1354,7 @@ impl ConversationStore for DynamoStore {
         self.client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(to_item(&MessageItem::new(message))?))
+            .set_item(Some(to_item(&self.message_item(message))?))
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await
@@ -1381,6 +1423,15 @@ impl ConversationStore for DynamoStore {
             }
         }
         Ok(AutoReplyClaim::DailyCapReached)
+    }
+
+    async fn erase_conversation(
+        &self,
+        id: &ConversationId,
+        agent: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<crate::ports::Erased>, StoreError> {
+        self.erase(id, agent, now).await
     }
 
     async fn claim_hourly_auto_reply(

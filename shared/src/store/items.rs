@@ -188,6 +188,14 @@ pub struct ConversationItem {
     pub reply_address: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub related_to: Option<ConversationId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub our_message_id: Option<String>,
+    #[serde(
+        default,
+        with = "chrono::serde::ts_milliseconds_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub our_message_at: Option<DateTime<Utc>>,
     /// Address digests of who takes part in an email thread (a string set).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub participants: Vec<String>,
@@ -229,6 +237,8 @@ impl From<ConversationItem> for Conversation {
             unverified: i.unverified,
             reply_address: i.reply_address,
             related_to: i.related_to,
+            our_message_id: i.our_message_id,
+            our_message_at: i.our_message_at,
         }
     }
 }
@@ -245,6 +255,9 @@ pub struct MessageItem {
     /// The newest edit's time (epoch ms): older and repeated edits are not applied.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_edit_at: Option<i64>,
+    /// The table's TTL under a message retention (epoch seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
     #[serde(flatten)]
     pub message: Message,
 }
@@ -261,6 +274,7 @@ impl MessageItem {
                 .iter()
                 .map(|e| e.edited_at.timestamp_millis())
                 .max(),
+            expires_at: None,
             message: message.clone(),
         }
     }

@@ -3,6 +3,7 @@
 //! request count of each access pattern.
 
 pub mod dynamo;
+mod erase;
 pub mod items;
 mod threads;
 

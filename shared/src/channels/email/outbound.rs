@@ -219,9 +219,24 @@ impl Sender for SesSender {
         let id = out
             .message_id()
             .ok_or_else(|| SendError::Unconfirmed("SES answered without a message id".into()))?;
+        // SES's Message-ID: `<id@email.amazonses.com>` in us-east-1, else
+        // `<id@<region>.amazonses.com>`.
+        let region = self
+            .client()
+            .await
+            .config()
+            .region()
+            .map(|r| r.as_ref().to_string())
+            .unwrap_or_else(|| "us-east-1".into());
+        let host = if region == "us-east-1" {
+            "email.amazonses.com".to_string()
+        } else {
+            format!("{region}.amazonses.com")
+        };
         Ok(SentMessage {
             provider_message_id: id.to_string(),
             thread_keys: vec![ses_key(id)],
+            message_id: Some(format!("{id}@{host}")),
         })
     }
 }
