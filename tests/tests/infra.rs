@@ -239,6 +239,14 @@ fn email_is_wired_from_ses_to_the_function() {
         function.contains("OnFailure") && function.contains("EmailDeadLetterQueue"),
         "{function}"
     );
+    // The sending functions send only as EmailFrom's address.
+    for sender in ["OffHoursAutoReplyFunction", "AgentReplyFunction"] {
+        let f = serde_yaml::to_string(&resource(sender)).unwrap();
+        assert!(
+            f.contains("ses:FromAddress") && f.contains("EmailFrom"),
+            "{sender}: {f}"
+        );
+    }
     let events = serde_yaml::to_string(&resource("EmailEventDestination")).unwrap();
     for kind in ["delivery", "bounce", "complaint"] {
         assert!(events.contains(kind), "{events}");
