@@ -1,6 +1,7 @@
-//! The S3 adapter of the object port: reads the mail SES stored with the S3 action.
+//! The S3 adapter of the object ports: reads the mail SES stored with the S3 action,
+//! and deletes it at erasure.
 
-use crate::ports::{ObjectError, ObjectReader};
+use crate::ports::{ObjectError, ObjectReader, ObjectRemover};
 use async_trait::async_trait;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
@@ -64,5 +65,19 @@ impl ObjectReader for S3Objects {
             .await
             .map_err(|e| ObjectError::Unavailable(format!("s3://{bucket}/{key}: {e}")))?;
         Ok(bytes.into_bytes().to_vec())
+    }
+}
+
+#[async_trait]
+impl ObjectRemover for S3Objects {
+    async fn delete(&self, bucket: &str, key: &str) -> Result<(), ObjectError> {
+        self.client
+            .delete_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| ObjectError::Unavailable(format!("s3://{bucket}/{key}: {e}")))
     }
 }

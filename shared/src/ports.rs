@@ -297,6 +297,13 @@ pub trait ObjectReader: Send + Sync {
     async fn read(&self, bucket: &str, key: &str) -> Result<Vec<u8>, ObjectError>;
 }
 
+/// Deletes objects by bucket and key (S3: a mail source, at erasure).
+#[async_trait]
+pub trait ObjectRemover: Send + Sync {
+    /// Deleting an object that is gone succeeds.
+    async fn delete(&self, bucket: &str, key: &str) -> Result<(), ObjectError>;
+}
+
 // ---------------------------------------------------------------------------------
 // Store
 // ---------------------------------------------------------------------------------
@@ -620,6 +627,18 @@ pub trait ConversationStore: Send + Sync {
         agent: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<Erased>, StoreError>;
+
+    /// Counts one message of `customer` in `minute` (`YYYY-MM-DDTHH:MM`) and returns
+    /// the count so far. One UpdateItem.
+    async fn count_intake(
+        &self,
+        customer: &ConversationId,
+        minute: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<u64, StoreError>;
+
+    /// Marks a stored message as part of a flood (`flood: true`). One UpdateItem.
+    async fn mark_flood(&self, message: &Message) -> Result<(), StoreError>;
 
     /// Counts one auto-reply in clock hour `hour` (`YYYY-MM-DDTHH`, UTC) for the
     /// whole deployment, unless `cap` were already counted: `false` then. One

@@ -151,6 +151,17 @@ impl ConversationStore for Hooked {
     ) -> Result<Option<asyncdesk::ports::Erased>, StoreError> {
         self.inner.erase_conversation(id, agent, now).await
     }
+    async fn count_intake(
+        &self,
+        c: &ConversationId,
+        m: &str,
+        e: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        self.inner.count_intake(c, m, e).await
+    }
+    async fn mark_flood(&self, m: &Message) -> Result<(), StoreError> {
+        self.inner.mark_flood(m).await
+    }
     async fn claim_hourly_auto_reply(
         &self,
         h: &str,

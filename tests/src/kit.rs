@@ -34,6 +34,7 @@ pub fn agent<S, O>(store: S, outbound: O) -> agent_reply::Agent<S, O> {
         .expect("a valid key list"),
         hours: asyncdesk::hours::BusinessHours::from_json(DEV_HOURS, chrono::Utc::now())
             .expect("valid hours"),
+        objects: None,
     }
 }
 

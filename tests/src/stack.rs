@@ -232,11 +232,12 @@ pub async fn start(mut settings: Settings) -> Result<RunningStack, BoxError> {
     let bot_sandbox = BotSandbox::new();
 
     let inbound = Arc::new(Inbound::new(store.clone(), &inbound_config));
-    let agent = Arc::new(Agent::new(
-        store.clone(),
-        agent_config.channels.clone(),
-        &agent_config,
-    ));
+    let mut agent = Agent::new(store.clone(), agent_config.channels.clone(), &agent_config);
+    // Erasure deletes mail sources from the local S3 too.
+    if let Some(email) = &email {
+        agent.objects = Some(Arc::new(email.objects.clone()));
+    }
+    let agent = Arc::new(agent);
     // The template's schedule: snoozed conversations reopen when their time comes.
     let sweeper = {
         let store = store.clone();

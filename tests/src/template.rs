@@ -153,10 +153,20 @@ impl Template {
 
     /// The stream event source of the table: (function, filter patterns).
     pub fn stream_consumer(&self) -> Result<(String, Vec<serde_json::Value>), BoxError> {
-        let (id, p) = self
-            .events("DynamoDB")
+        let (_, mapping) = self
+            .of_type("AWS::Lambda::EventSourceMapping")
             .next()
-            .ok_or("no DynamoDB stream event in the template")?;
+            .ok_or("no stream event source mapping in the template")?;
+        let p = mapping
+            .get("Properties")
+            .ok_or("the event source mapping has no properties")?;
+        // `FunctionName: !Ref <function>`.
+        let function = match p.get("FunctionName") {
+            Some(Value::Tagged(t)) => t.value.as_str().map(str::to_string),
+            Some(v) => v.as_str().map(str::to_string),
+            None => None,
+        }
+        .ok_or("the event source mapping names no function")?;
         let patterns = p
             .get("FilterCriteria")
             .and_then(|f| f.get("Filters"))
@@ -169,7 +179,7 @@ impl Template {
             })
             .transpose()?
             .unwrap_or_default();
-        Ok((id.to_string(), patterns))
+        Ok((function, patterns))
     }
 
     /// The DynamoDB actions a function's inline policy statements allow.

@@ -353,3 +353,37 @@ async fn one_auto_reply_per_night_and_one_for_a_whole_holiday_run_in_the_custome
         ]
     );
 }
+
+#[tokio::test]
+async fn a_flooding_sender_is_stored_marked_and_answered_once() {
+    let rig = rig().await;
+    let now = at("2026-11-24T21:00:00Z"); // closed
+    let messages: Vec<serde_json::Value> = (0..65)
+        .map(|i| kit::text_message("4931", &format!("flood{i}"), now.timestamp() - 30, "spam"))
+        .collect();
+    receive(&rig, "4931", json!(messages), now).await;
+    let stored = rig.table.messages().await;
+    assert_eq!(stored.len(), 65, "every message is stored");
+    let mut replied = 0;
+    for m in &stored {
+        if let off_hours_auto_reply::Outcome::Replied { .. } =
+            auto_reply_to(m, &rig.deps, now).await.unwrap()
+        {
+            replied += 1;
+        }
+    }
+    assert_eq!(replied, 1);
+    assert_eq!(
+        rig.sandbox.outbox().len(),
+        1,
+        "one auto-reply for the whole flood"
+    );
+    let flood = rig
+        .table
+        .messages()
+        .await
+        .iter()
+        .filter(|m| m.author == Author::Customer && m.flood)
+        .count();
+    assert_eq!(flood, 5, "the messages past 60 in the minute are marked");
+}

@@ -126,3 +126,49 @@ async fn an_admin_erases_a_customer_and_leaves_only_an_audit_item() {
     let (status, _) = call("DELETE", format!("/customers/{id}/data"), "dpo-key", None).await;
     assert_eq!(status, 404, "erased once");
 }
+
+#[tokio::test]
+async fn erasing_an_email_customer_deletes_the_mail_ses_stored() {
+    use asyncdesk::ports::ObjectReader;
+    use asyncdesk_tests::email_rig::{customer, rig};
+    use asyncdesk_tests::mail;
+    let mut rig = rig().await;
+    let endpoint = tools::shared_endpoint();
+    let ada = customer("erase");
+    let raw = mail::customer_mail(
+        &ada,
+        "Private",
+        "e1@example.org",
+        "",
+        "My passport number is X123",
+    );
+    let (bucket, key) = mail::put_mail(endpoint, "inbound/e1", &raw).await;
+    let n = mail::s3_notification(&bucket, &key, "ses-e1", &ada);
+    inbound_email::handle_event(mail::sns_event(&[("sns-e1", &n)]), &rig.inbound, Utc::now())
+        .await
+        .unwrap();
+    let id = rig.conversation_ids().await[0].clone();
+    let objects = mail::s3_objects(endpoint).await;
+    assert!(objects.read(&bucket, &key).await.is_ok());
+    rig.agent.keys = asyncdesk::auth::AgentKeys::parse(&format!(
+        "dpo={}:admin",
+        asyncdesk::auth::hash_key("dpo-key")
+    ))
+    .unwrap();
+    rig.agent.objects = Some(Arc::new(objects.clone()));
+    let req = kit::agent_request(
+        "DELETE",
+        &format!("/customers/{id}/data"),
+        Some("dpo-key"),
+        None,
+    );
+    let (status, body) = kit::read(agent_reply::handle(&req, &rig.agent, Utc::now()).await);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["erased"]["sources_deleted"], 1, "{body}");
+    assert!(
+        objects.read(&bucket, &key).await.is_err(),
+        "the mail is gone from S3"
+    );
+    let dump = format!("{:?}", rig.table.items().await);
+    assert!(!dump.contains(&ada) && !dump.contains("X123"), "{dump}");
+}

@@ -315,11 +315,46 @@ fn the_template_throttles_keeps_logs_and_raises_alarms() {
             "{a}"
         );
     }
-    let globals = serde_yaml::to_string(&template.raw()["Globals"]).unwrap();
+    for f in &functions {
+        assert!(
+            text(f).contains("ReservedConcurrentExecutions"),
+            "{f} has its own reserved concurrency"
+        );
+    }
+}
+
+/// The auto-reply function reads exactly this table's stream: an explicit mapping,
+/// not a SAM event (which attaches a managed policy over every stream).
+#[test]
+fn the_stream_is_read_by_an_explicit_mapping_scoped_to_our_table() {
+    let template = Template::load().unwrap();
+    let text = serde_yaml::to_string(template.raw()).unwrap();
+    assert!(!text.contains("Type: DynamoDB"), "no SAM DynamoDB event");
+    let (function, patterns) = template.stream_consumer().unwrap();
+    assert_eq!(function, "OffHoursAutoReplyFunction");
+    assert_eq!(patterns.len(), 1);
+    let f = template
+        .resources()
+        .find(|(r, _)| *r == "OffHoursAutoReplyFunction")
+        .map(|(_, v)| serde_yaml::to_string(v).unwrap())
+        .unwrap();
     assert!(
-        globals.contains("ReservedConcurrentExecutions"),
-        "{globals}"
+        f.contains("dynamodb:GetRecords") && f.contains("ConversationTable.StreamArn"),
+        "{f}"
     );
+    let mapping = template
+        .resources()
+        .find(|(r, _)| *r == "AutoReplyStreamMapping")
+        .map(|(_, v)| serde_yaml::to_string(v).unwrap())
+        .unwrap();
+    for setting in [
+        "ReportBatchItemFailures",
+        "BisectBatchOnFunctionError",
+        "AutoReplyFailureQueue",
+        "MaximumRecordAgeInSeconds",
+    ] {
+        assert!(mapping.contains(setting), "{setting}: {mapping}");
+    }
 }
 
 /// The README's full BUSINESS_HOURS example is a valid configuration, and shows every

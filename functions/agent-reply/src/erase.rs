@@ -28,6 +28,27 @@ pub async fn erase<S: ConversationStore, O>(
         .erase_conversation(&id, agent, now)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("conversation {id} not found")))?;
-    warn!(event = "erased", conversation = %id, agent, items = erased.items, messages = erased.messages, "customer data erased");
-    Ok(json(200, &serde_json::json!({ "erased": erased })))
+    // The mail sources SES stored in S3 go too.
+    let mut sources_deleted = 0;
+    for source in &erased.sources {
+        let Some((bucket, key)) = source.strip_prefix("s3://").and_then(|s| s.split_once('/'))
+        else {
+            continue;
+        };
+        match &deps.objects {
+            Some(objects) => match objects.delete(bucket, key).await {
+                Ok(()) => sources_deleted += 1,
+                Err(e) => {
+                    warn!(conversation = %id, error = %e, "a mail source was not deleted; the bucket's lifecycle removes it")
+                }
+            },
+            None => {
+                warn!(conversation = %id, "no object store: a mail source stays until the bucket's lifecycle removes it")
+            }
+        }
+    }
+    warn!(event = "erased", conversation = %id, agent, items = erased.items, messages = erased.messages, sources_deleted, "customer data erased");
+    let mut body = serde_json::json!({ "erased": erased });
+    body["erased"]["sources_deleted"] = serde_json::json!(sources_deleted);
+    Ok(json(200, &body))
 }

@@ -42,6 +42,8 @@ pub struct Agent<S, O> {
     pub outbound: O,
     pub keys: AgentKeys,
     pub hours: BusinessHours,
+    /// Where mail sources are deleted at erasure (a deployment with email).
+    pub objects: Option<std::sync::Arc<dyn asyncdesk::ports::ObjectRemover>>,
 }
 
 impl<S: ConversationStore, O: Outbound> Agent<S, O> {
@@ -51,6 +53,7 @@ impl<S: ConversationStore, O: Outbound> Agent<S, O> {
             outbound,
             keys: config.agent_keys.clone(),
             hours: config.hours.clone(),
+            objects: None,
         }
     }
 }

@@ -23,7 +23,15 @@ async fn main() -> Result<(), Error> {
     let store = DynamoStore::from_env(&config.table_name)
         .await
         .with_retention(config.retention);
-    let deps = Arc::new(Agent::new(store, config.channels.clone(), &config));
+    let mut agent = Agent::new(store, config.channels.clone(), &config);
+    // With email, erasure deletes the mail sources SES stored in S3.
+    if asyncdesk::ports::Outbound::enabled(
+        &config.channels,
+        asyncdesk::conversation::Channel::Email,
+    ) {
+        agent.objects = Some(Arc::new(asyncdesk::objects::S3Objects::from_env().await));
+    }
+    let deps = Arc::new(agent);
     lambda_http::run(service_fn(move |req: Request| {
         let deps = Arc::clone(&deps);
         async move { Ok::<_, Error>(handle(&req, &deps, chrono::Utc::now()).await) }

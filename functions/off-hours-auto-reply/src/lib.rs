@@ -5,7 +5,7 @@
 //! duplicates never send twice.
 
 use asyncdesk::config::AutoReplyConfig;
-use asyncdesk::conversation::{Author, Message};
+use asyncdesk::conversation::{Author, FLOOD_PER_MINUTE, Message};
 use asyncdesk::deliver::deliver;
 use asyncdesk::hours::{BusinessHours, CustomerZone, Moment, Recipient};
 use asyncdesk::loop_guard;
@@ -198,6 +198,21 @@ pub async fn auto_reply_to<S: ConversationStore, O: Outbound>(
     // Claims are per customer, not per conversation: an email customer with several
     // threads still gets one auto-reply per period.
     let customer = message.endpoint.conversation_id();
+    // A sender writing more than FLOOD_PER_MINUTE messages a minute: the rest are
+    // stored, marked and answered by nobody but an agent.
+    let minute = sent_at.format("%Y-%m-%dT%H:%M").to_string();
+    if deps
+        .store
+        .count_intake(&customer, &minute, now + Duration::days(1))
+        .await?
+        > FLOOD_PER_MINUTE
+    {
+        deps.store.mark_flood(message).await?;
+        warn!(event = "flood", conversation = %conversation, "sender over the per-minute intake limit");
+        return Ok(Outcome::Skipped(
+            "the sender wrote more than 60 messages in a minute",
+        ));
+    }
     let key = period.key();
     // The claim outlives the period by a week, then TTL removes it.
     let slot = match deps

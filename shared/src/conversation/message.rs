@@ -69,7 +69,14 @@ pub struct Message {
     /// another conversation.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub unverified: bool,
+    /// Part of a flood: its sender wrote more than [`FLOOD_PER_MINUTE`] messages in
+    /// a minute (marked by the auto-reply function, which answers none of them).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub flood: bool,
 }
+
+/// Messages a sender may write in one minute before the rest are marked `flood`.
+pub const FLOOD_PER_MINUTE: u64 = 60;
 
 /// What an inbound message says about its sender, for the auto-reply.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -119,6 +126,7 @@ impl Message {
             thread_keys: Vec::new(),
             sender: Sender::default(),
             unverified: false,
+            flood: false,
             promised_reply_by: None,
         }
     }
@@ -154,6 +162,7 @@ impl Message {
             thread_keys: Vec::new(),
             sender: Sender::default(),
             unverified: false,
+            flood: false,
             promised_reply_by: None,
         }
     }

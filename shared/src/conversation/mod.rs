@@ -10,7 +10,9 @@ use std::fmt;
 mod mail;
 mod message;
 pub use mail::{MailAuth, MailMeta, Origin, address_digest, log_id};
-pub use message::{InboundMessage, Message, MessageEdit, Rejection, Sender, StatusUpdate};
+pub use message::{
+    FLOOD_PER_MINUTE, InboundMessage, Message, MessageEdit, Rejection, Sender, StatusUpdate,
+};
 
 /// A messaging channel asyncdesk speaks. Its behaviour lives in `channels/<name>/`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -1434,6 +1434,56 @@ impl ConversationStore for DynamoStore {
         self.erase(id, agent, now).await
     }
 
+    async fn count_intake(
+        &self,
+        customer: &ConversationId,
+        minute: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(format!("INTAKE#{customer}")))
+            .key(SK, s(format!("MIN#{minute}")))
+            .update_expression("SET #ty = :ty, #e = :e ADD #c :one")
+            .expression_attribute_names("#ty", "item_type")
+            .expression_attribute_names("#e", EXPIRES_AT)
+            .expression_attribute_names("#c", "count")
+            .expression_attribute_values(":ty", s("intake_count"))
+            .expression_attribute_values(":e", n(expires_at.timestamp()))
+            .expression_attribute_values(":one", n(1))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        out.attributes
+            .and_then(|a| a.get("count").and_then(|v| v.as_n().ok()).cloned())
+            .and_then(|c| c.parse().ok())
+            .ok_or_else(|| StoreError::Corrupt("intake count without a count".into()))
+    }
+
+    async fn mark_flood(&self, message: &Message) -> Result<(), StoreError> {
+        let marked = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(conversation_pk(&message.conversation_id)))
+            .key(SK, s(message_sk(message)))
+            .update_expression("SET #f = :t")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#f", "flood")
+            .expression_attribute_values(":t", AttributeValue::Bool(true))
+            .send()
+            .await;
+        match marked {
+            Ok(_) => Ok(()),
+            // Erased meanwhile: nothing to mark.
+            Err(e) if update_condition_failed(&e) => Ok(()),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
     async fn claim_hourly_auto_reply(
         &self,
         hour: &str,
