@@ -628,6 +628,20 @@ pub trait ConversationStore: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<Option<Erased>, StoreError>;
 
+    /// Keeps `message` for a later redrive: its auto-reply failed and the stream
+    /// gives up on it (kept 14 days). One PutItem.
+    async fn keep_for_redrive(
+        &self,
+        message: &Message,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Up to `limit` messages kept for a redrive. One Query.
+    async fn kept_for_redrive(&self, limit: i32) -> Result<Vec<Message>, StoreError>;
+
+    /// Forgets a kept message once redriven. One DeleteItem.
+    async fn redriven(&self, message: &Message) -> Result<(), StoreError>;
+
     /// Counts one message of `customer` in `minute` (`YYYY-MM-DDTHH:MM`) and returns
     /// the count so far. One UpdateItem.
     async fn count_intake(

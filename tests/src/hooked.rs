@@ -151,6 +151,15 @@ impl ConversationStore for Hooked {
     ) -> Result<Option<asyncdesk::ports::Erased>, StoreError> {
         self.inner.erase_conversation(id, agent, now).await
     }
+    async fn keep_for_redrive(&self, m: &Message, now: DateTime<Utc>) -> Result<(), StoreError> {
+        self.inner.keep_for_redrive(m, now).await
+    }
+    async fn kept_for_redrive(&self, limit: i32) -> Result<Vec<Message>, StoreError> {
+        self.inner.kept_for_redrive(limit).await
+    }
+    async fn redriven(&self, m: &Message) -> Result<(), StoreError> {
+        self.inner.redriven(m).await
+    }
     async fn count_intake(
         &self,
         c: &ConversationId,

@@ -387,3 +387,46 @@ async fn a_flooding_sender_is_stored_marked_and_answered_once() {
         .count();
     assert_eq!(flood, 5, "the messages past 60 in the minute are marked");
 }
+
+#[tokio::test]
+async fn a_record_the_stream_gave_up_on_is_redriven_from_what_was_kept() {
+    let rig = rig().await;
+    let now = at("2026-11-25T02:00:00Z");
+    receive(
+        &rig,
+        "4936",
+        json!([kit::text_message("4936", "w", now.timestamp(), "hi")]),
+        now,
+    )
+    .await;
+    let event = rig.table.stream_event().await;
+    for _ in 0..3 {
+        rig.sandbox.fail_next(
+            503,
+            json!({"error":{"message":"Service temporarily unavailable","code":2}}),
+        );
+    }
+    let resp = handle_batch(event, &rig.deps, now).await;
+    assert_eq!(resp.batch_item_failures.len(), 1);
+    assert!(rig.sandbox.outbox().is_empty());
+    // The stream is done with it (retries spent, or 24 hours gone): the redrive
+    // needs nothing but the table.
+    let later = now + Duration::minutes(20);
+    let out =
+        off_hours_auto_reply::handle_event(json!({"redrive": "auto-reply"}), &rig.deps, later)
+            .await
+            .unwrap();
+    assert_eq!(out, json!({"redriven": 1, "replied": 1, "left": 0}));
+    assert_eq!(
+        rig.sandbox.outbox().len(),
+        1,
+        "the auto-reply went out once"
+    );
+    // Nothing is left to redrive, and a second redrive sends nothing.
+    let again =
+        off_hours_auto_reply::handle_event(json!({"redrive": "auto-reply"}), &rig.deps, later)
+            .await
+            .unwrap();
+    assert_eq!(again, json!({"redriven": 0, "replied": 0, "left": 0}));
+    assert_eq!(rig.sandbox.outbox().len(), 1);
+}

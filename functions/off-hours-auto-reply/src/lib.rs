@@ -90,6 +90,9 @@ pub async fn handle_event<S: ConversationStore, O: Outbound>(
         let response = handle_batch(event, deps, now).await;
         return Ok(serde_json::to_value(response).unwrap_or_default());
     }
+    if event.get("redrive").and_then(|s| s.as_str()) == Some("auto-reply") {
+        return Ok(redrive(deps, now).await?);
+    }
     if event.get("source").and_then(|s| s.as_str()) == Some("aws.events") {
         let woken = deps.store.wake_snoozed(now).await?;
         if woken > 0 {
@@ -104,6 +107,35 @@ pub async fn handle_event<S: ConversationStore, O: Outbound>(
     Err(RecordError::Unreadable(
         "neither a stream batch nor the schedule".into(),
     ))
+}
+
+/// `{"redrive": "auto-reply"}`: runs the messages whose auto-reply the stream gave
+/// up on through the same decision again (docs/operations.md, "Failures and
+/// redrive"). Claims make a message already answered a no-op; one too old is
+/// skipped. What fails again for a passing reason stays kept.
+pub async fn redrive<S: ConversationStore, O: Outbound>(
+    deps: &AutoReply<S, O>,
+    now: DateTime<Utc>,
+) -> Result<serde_json::Value, StoreError> {
+    let (mut redriven, mut replied, mut left) = (0, 0, 0);
+    for message in deps.store.kept_for_redrive(100).await? {
+        match auto_reply_to(&message, deps, now).await {
+            Err(e) if e.retry() => {
+                warn!(error = %e, "redrive failed again; kept");
+                left += 1;
+                continue;
+            }
+            Ok(Outcome::Replied { .. }) => replied += 1,
+            _ => {}
+        }
+        deps.store.redriven(&message).await?;
+        redriven += 1;
+    }
+    info!(
+        event = "redrive",
+        redriven, replied, left, "kept messages redriven"
+    );
+    Ok(serde_json::json!({ "redriven": redriven, "replied": replied, "left": left }))
 }
 
 /// Handles one stream batch, reporting the records to retry (ReportBatchItemFailures).
@@ -144,6 +176,14 @@ pub async fn handle_record<S: ConversationStore, O: Outbound>(
         return Ok(Outcome::Skipped("not a message"));
     };
     let outcome = auto_reply_to(&message, deps, now).await;
+    // Lambda will retry the record, and may give up on it: keep the message for a
+    // redrive beyond the stream's 24 hours (a later success makes it a no-op).
+    if let Err(e) = &outcome
+        && e.retry()
+        && let Err(kept) = deps.store.keep_for_redrive(&message, now).await
+    {
+        warn!(error = %kept, "the failed message could not be kept for a redrive");
+    }
     let channel = message.endpoint.channel.as_str();
     match &outcome {
         Ok(Outcome::Replied { .. }) => {

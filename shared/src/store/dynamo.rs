@@ -1434,6 +1434,22 @@ impl ConversationStore for DynamoStore {
         self.erase(id, agent, now).await
     }
 
+    async fn keep_for_redrive(
+        &self,
+        message: &Message,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.put_redrive(message, now).await
+    }
+
+    async fn kept_for_redrive(&self, limit: i32) -> Result<Vec<Message>, StoreError> {
+        self.query_redrive(limit).await
+    }
+
+    async fn redriven(&self, message: &Message) -> Result<(), StoreError> {
+        self.delete_redrive(message).await
+    }
+
     async fn count_intake(
         &self,
         customer: &ConversationId,

@@ -5,6 +5,7 @@
 pub mod dynamo;
 mod erase;
 pub mod items;
+mod redrive;
 mod threads;
 
 pub use crate::ports::{

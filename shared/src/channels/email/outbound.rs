@@ -134,9 +134,21 @@ pub fn build_mime(message: &Outgoing, settings: &EmailSettings) -> Result<Vec<u8
 fn provider_error<E: ProvideErrorMetadata>(e: &E, fallback: &str) -> ProviderError {
     ProviderError {
         code: e.code().map(str::to_string),
-        title: e.message().unwrap_or(fallback).chars().take(300).collect(),
+        title: without_addresses(e.message().unwrap_or(fallback))
+            .chars()
+            .take(300)
+            .collect(),
         detail: None,
     }
+}
+
+/// SES names the addresses it refused in its messages ("...failed the check in
+/// region US-EAST-1: ada@example.org"); errors end up in logs, so they go.
+pub fn without_addresses(text: &str) -> String {
+    text.split(' ')
+        .map(|w| if w.contains('@') { "<address>" } else { w })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// SES errors in the channel-independent classes.
@@ -238,6 +250,19 @@ impl Sender for SesSender {
             thread_keys: vec![ses_key(id)],
             message_id: Some(format!("{id}@{host}")),
         })
+    }
+}
+
+#[cfg(test)]
+mod address_tests {
+    #[test]
+    fn ses_messages_lose_their_addresses() {
+        assert_eq!(
+            super::without_addresses(
+                "Email address is not verified. The following identities failed the check in region US-EAST-1: ada@example.org, <bob@x.example>"
+            ),
+            "Email address is not verified. The following identities failed the check in region US-EAST-1: <address> <address>"
+        );
     }
 }
 
