@@ -1,7 +1,12 @@
 //! The DynamoDB adapter of the store port. Conditional writes decide every race;
 //! each method's request count is documented in docs/data-model.md.
 
+use super::cursors::{RESOLVED_MONTHS_BACK, previous_month};
+pub use super::cursors::{
+    decode_cursor, decode_thread_cursor, encode_cursor, encode_thread_cursor,
+};
 use super::items::*;
+use super::updates::{inbound_conversation_update, preview};
 use super::{
     ConversationPage, ConversationStore, OutboundEffect, Recorded, StatusApplied, StoreError,
     Thread, ThreadPage,
@@ -21,8 +26,6 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Datelike, Utc};
 use sha2::Digest;
 use std::collections::HashMap;
@@ -389,16 +392,6 @@ fn link_item(pk: String, sk: &str, item_type: &str, message: &Message, expires_a
     ])
 }
 
-/// A message text as the queue shows it: one line, at most 140 characters.
-fn preview(text: &str) -> String {
-    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if flat.chars().count() <= 140 {
-        return flat;
-    }
-    let cut: String = flat.chars().take(139).collect();
-    format!("{cut}…")
-}
-
 fn truncate(s: &str, max: usize) -> &str {
     if s.len() <= max {
         return s;
@@ -408,198 +401,6 @@ fn truncate(s: &str, max: usize) -> &str {
         end -= 1;
     }
     &s[..end]
-}
-
-type Names = Vec<(&'static str, &'static str)>;
-type Values = Vec<(&'static str, AttributeValue)>;
-
-/// What an inbound message does to its conversation: creates it, or updates it; a
-/// message that asks for a reply opens (or reopens) it.
-fn inbound_conversation_update(
-    inbound: &InboundMessage,
-    now: DateTime<Utc>,
-    expires_at: Option<i64>,
-) -> (String, Names, Values) {
-    let m = &inbound.message;
-    // The identity is the first message's: an email thread keeps its customer when
-    // someone in copy answers.
-    let mut set = vec![
-        "#ty = :ty",
-        "#id = :id",
-        "#ch = :ch",
-        "#b = :b",
-        "#c = if_not_exists(#c, :c)",
-        "#ua = :now",
-        "#lm = :t",
-        "#ca = if_not_exists(#ca, :now)",
-        "#gr = :gr",
-    ];
-    // (`last_customer_at` is set below when the message opens the conversation.)
-    let mut remove: Vec<&str> = Vec::new();
-    let mut add: Vec<&str> = vec!["#mc :one"];
-    let mut names = vec![
-        ("#ty", "item_type"),
-        ("#id", "id"),
-        ("#ch", "channel"),
-        ("#b", "business_id"),
-        ("#c", "customer_id"),
-        ("#ua", "updated_at"),
-        ("#lm", "last_message_at"),
-        ("#ca", "created_at"),
-        ("#gr", "group"),
-        ("#st", "status"),
-        ("#ss", "status_since"),
-        ("#mc", "message_count"),
-    ];
-    let mut values = vec![
-        (":ty", s(TYPE_CONVERSATION)),
-        (":id", s(m.conversation_id.as_str())),
-        (":ch", s(m.endpoint.channel.as_str())),
-        (":b", s(&m.endpoint.business_id)),
-        (":c", s(&m.endpoint.customer_id)),
-        (":now", n(now.timestamp_millis())),
-        (":t", n(m.sent_at.timestamp_millis())),
-        (":one", n(1)),
-        (":gr", AttributeValue::Bool(inbound.group)),
-    ];
-    // Any customer message opens the channel's reply window (WhatsApp: 24 h).
-    if m.author == crate::conversation::Author::Customer {
-        set.push("#li = :t");
-        names.push(("#li", "last_inbound_at"));
-    }
-    if let Some(text) = m.text() {
-        set.push("#pv = :pv");
-        names.push(("#pv", "preview"));
-        values.push((":pv", s(preview(text))));
-    }
-    if let Some(subject) = m.mail.as_ref().and_then(|mail| mail.subject.as_ref()) {
-        set.push("#sj = if_not_exists(#sj, :sj)");
-        names.push(("#sj", "subject"));
-        values.push((":sj", s(subject)));
-    }
-    if m.opens_conversation() {
-        // When a customer last asked for an answer (store time): a reply that
-        // answered only older messages leaves the conversation open.
-        set.push("#lc = :now");
-        names.push(("#lc", "last_customer_at"));
-        // A snoozed or resolved conversation reopens.
-        remove.push("#su");
-        names.push(("#su", "snooze_until"));
-        add.push("#un :one");
-        names.push(("#un", "unanswered"));
-        // Open (or reopen); a conversation already open keeps its waiting_since.
-        set.extend([
-            "#st = :open",
-            "#q = :open",
-            "#ws = if_not_exists(#ws, :t)",
-            "#ss = if_not_exists(#ws, :t)",
-        ]);
-        names.push(("#ws", "waiting_since"));
-        names.push(("#q", QUEUE));
-        values.push((":open", s(ConversationStatus::Open.as_str())));
-        if let Some(pid) = &m.provider_message_id {
-            set.push("#rt = :rt");
-            names.push(("#rt", "reply_to"));
-            values.push((":rt", s(pid)));
-        }
-        if let Some(mail) = &m.mail {
-            // What a reply to this mail carries as References (the newest 20).
-            let refs = mail.reply_references();
-            let refs = &refs[refs.len().saturating_sub(20)..];
-            if !refs.is_empty() {
-                set.push("#rr = :rr");
-                names.push(("#rr", "reply_references"));
-                values.push((
-                    ":rr",
-                    AttributeValue::L(refs.iter().map(|r| s(r.as_str())).collect()),
-                ));
-            }
-        }
-    } else {
-        // Reactions, notices and machines' mail neither reopen a conversation nor
-        // restart the wait; one that starts a conversation leaves nothing to answer.
-        set.extend([
-            "#st = if_not_exists(#st, :resolved)",
-            "#q = if_not_exists(#q, :qresolved)",
-            "#ss = if_not_exists(#ss, :t)",
-        ]);
-        names.push(("#q", QUEUE));
-        values.push((":resolved", s(ConversationStatus::Resolved.as_str())));
-        values.push((
-            ":qresolved",
-            s(queue_of(ConversationStatus::Resolved, m.sent_at)),
-        ));
-    }
-    let profile = [
-        ("#cn", "customer_name", ":cn", &inbound.customer.name),
-        (
-            "#cu",
-            "customer_username",
-            ":cu",
-            &inbound.customer.username,
-        ),
-        (
-            "#cl",
-            "customer_language",
-            ":cl",
-            &inbound.customer.language,
-        ),
-        (
-            "#ra",
-            "reply_address",
-            ":ra",
-            &inbound.customer.reply_address,
-        ),
-    ];
-    for (name, attr, value, v) in profile {
-        if let Some(v) = v {
-            set.push(match name {
-                "#cn" => "#cn = :cn",
-                "#cu" => "#cu = :cu",
-                "#ra" => "#ra = :ra",
-                _ => "#cl = :cl",
-            });
-            names.push((name, attr));
-            values.push((value, s(v)));
-        }
-    }
-    // Under a retention, the conversation goes that long after its last message.
-    if let Some(at) = expires_at {
-        set.push("#ex = :ex");
-        names.push(("#ex", EXPIRES_AT));
-        values.push((":ex", n(at)));
-    }
-    if m.unverified {
-        set.push("#uv = :uv");
-        names.push(("#uv", "unverified"));
-        values.push((":uv", AttributeValue::Bool(true)));
-    }
-    if let Some(related) = &inbound.related_to {
-        set.push("#rel = :rel");
-        names.push(("#rel", "related_to"));
-        values.push((":rel", s(related.as_str())));
-    }
-    // Who takes part in the thread: only an authenticated sender.
-    if let Some(sender) = &inbound.authenticated_sender {
-        add.push("#pp :pp");
-        names.push(("#pp", "participants"));
-        values.push((":pp", AttributeValue::Ss(vec![address_digest(sender)])));
-    }
-    if let Some(blocked) = inbound.blocked {
-        set.push("#bl = :bl");
-        names.push(("#bl", "blocked"));
-        values.push((":bl", AttributeValue::Bool(blocked)));
-    }
-    let remove = if remove.is_empty() {
-        String::new()
-    } else {
-        format!(" REMOVE {}", remove.join(", "))
-    };
-    (
-        format!("SET {} ADD {}{remove}", set.join(", "), add.join(", ")),
-        names,
-        values,
-    )
 }
 
 /// An edit's new text on `update` (when it has one); the first edit keeps the text
@@ -632,151 +433,6 @@ fn parked_rank(link: &Item) -> Option<u8> {
 fn update_condition_failed<R>(e: &SdkError<UpdateItemError, R>) -> bool {
     e.as_service_error()
         .is_some_and(|e| e.is_conditional_check_failed_exception())
-}
-
-/// A thread cursor: the sort key of the last message given, bound to its
-/// conversation and checksummed, so a cursor of another conversation, of the queue,
-/// or a mangled one is refused (`InvalidCursor`), never a 5xx.
-pub fn encode_thread_cursor(id: &ConversationId, sk: &str) -> String {
-    let sum = thread_cursor_sum(id, sk);
-    URL_SAFE_NO_PAD
-        .encode(serde_json::json!({ "t": id.as_str(), "sk": sk, "sum": sum }).to_string())
-}
-
-fn thread_cursor_sum(id: &ConversationId, sk: &str) -> String {
-    let mut h = sha2::Sha256::new();
-    h.update(b"asyncdesk/thread-cursor/v1\0");
-    h.update(id.as_str().as_bytes());
-    h.update(b"\0");
-    h.update(sk.as_bytes());
-    hex::encode(&h.finalize()[..8])
-}
-
-/// The message sort key a thread cursor of `id` stands for.
-pub fn decode_thread_cursor(cursor: &str, id: &ConversationId) -> Result<String, StoreError> {
-    let bytes = URL_SAFE_NO_PAD
-        .decode(cursor)
-        .map_err(|_| StoreError::InvalidCursor)?;
-    let v: HashMap<String, String> =
-        serde_json::from_slice(&bytes).map_err(|_| StoreError::InvalidCursor)?;
-    let (Some(t), Some(sk), Some(sum)) = (v.get("t"), v.get("sk"), v.get("sum")) else {
-        return Err(StoreError::InvalidCursor);
-    };
-    if v.len() != 3
-        || t != id.as_str()
-        || !sk.starts_with("MSG#")
-        || *sum != thread_cursor_sum(id, sk)
-    {
-        return Err(StoreError::InvalidCursor);
-    }
-    Ok(sk.clone())
-}
-
-/// How many months of resolved conversations the resolved listing walks back.
-const RESOLVED_MONTHS_BACK: i64 = 36;
-
-/// `resolved#2026-01` -> `resolved#2025-12`.
-fn previous_month(queue: &str) -> String {
-    let ym = queue.trim_start_matches("resolved#");
-    let (y, m) = ym.split_once('-').unwrap_or(("1970", "01"));
-    let (y, m): (i32, u32) = (y.parse().unwrap_or(1970), m.parse().unwrap_or(1));
-    if m <= 1 {
-        resolved_queue(y - 1, 12)
-    } else {
-        resolved_queue(y, m - 1)
-    }
-}
-
-/// A queue cursor: the `queue` partition and, within it, the index's
-/// LastEvaluatedKey (none: the partition's start), base64url JSON.
-pub fn encode_cursor(queue: &str, key: Option<&Item>) -> Option<String> {
-    let key = match key {
-        None => serde_json::Value::Null,
-        Some(key) => {
-            let mut map = serde_json::Map::new();
-            for (name, value) in key {
-                let v = match value {
-                    AttributeValue::S(v) => serde_json::json!({ "S": v }),
-                    AttributeValue::N(v) => serde_json::json!({ "N": v }),
-                    _ => return None,
-                };
-                map.insert(name.clone(), v);
-            }
-            serde_json::Value::Object(map)
-        }
-    };
-    let sum = listing_cursor_sum(queue, &key);
-    Some(URL_SAFE_NO_PAD.encode(serde_json::json!({ "q": queue, "k": key, "s": sum }).to_string()))
-}
-
-/// The checksum of a listing cursor: a mangled or hand-made one is refused before
-/// any read.
-fn listing_cursor_sum(queue: &str, key: &serde_json::Value) -> String {
-    let mut h = sha2::Sha256::new();
-    h.update(b"asyncdesk/listing-cursor/v1\0");
-    h.update(queue.as_bytes());
-    h.update(b"\0");
-    h.update(key.to_string().as_bytes());
-    hex::encode(&h.finalize()[..8])
-}
-
-/// The partition and start key of a cursor this listing issued for `status`.
-pub fn decode_cursor(
-    cursor: &str,
-    status: ConversationStatus,
-) -> Result<(String, Option<Item>), StoreError> {
-    #[derive(serde::Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Raw {
-        q: String,
-        k: serde_json::Value,
-        s: String,
-    }
-    let bytes = URL_SAFE_NO_PAD
-        .decode(cursor)
-        .map_err(|_| StoreError::InvalidCursor)?;
-    let raw: Raw = serde_json::from_slice(&bytes).map_err(|_| StoreError::InvalidCursor)?;
-    if listing_cursor_sum(&raw.q, &raw.k) != raw.s {
-        return Err(StoreError::InvalidCursor);
-    }
-    let k: Option<HashMap<String, HashMap<String, String>>> =
-        serde_json::from_value(raw.k).map_err(|_| StoreError::InvalidCursor)?;
-    let raw = (raw.q, k);
-    struct Checked {
-        q: String,
-        k: Option<HashMap<String, HashMap<String, String>>>,
-    }
-    let raw = Checked { q: raw.0, k: raw.1 };
-    let fits = match status {
-        ConversationStatus::Resolved => raw
-            .q
-            .strip_prefix("resolved#")
-            .is_some_and(|ym| ym.len() == 7 && ym.as_bytes()[4] == b'-'),
-        other => raw.q == other.as_str(),
-    };
-    if !fits {
-        return Err(StoreError::InvalidCursor);
-    }
-    let Some(map) = raw.k else {
-        return Ok((raw.q, None));
-    };
-    let expected = [PK, SK, QUEUE, "status_since"];
-    if map.len() != expected.len() || !expected.iter().all(|k| map.contains_key(*k)) {
-        return Err(StoreError::InvalidCursor);
-    }
-    let mut key = Item::new();
-    for (name, typed) in map {
-        let value = match (typed.get("S"), typed.get("N")) {
-            (Some(v), None) if !v.is_empty() => s(v.clone()),
-            (None, Some(v)) if v.parse::<i64>().is_ok() => n(v),
-            _ => return Err(StoreError::InvalidCursor),
-        };
-        key.insert(name, value);
-    }
-    if key.get(QUEUE).and_then(|v| v.as_s().ok()) != Some(&raw.q) {
-        return Err(StoreError::InvalidCursor);
-    }
-    Ok((raw.q, Some(key)))
 }
 
 #[async_trait]
@@ -1981,61 +1637,5 @@ impl DynamoStore {
             .await
             .map_err(unavailable)?;
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cursors_round_trip_and_reject_tampering() {
-        let key = Item::from([
-            (PK.into(), s("CONV#wa-1")),
-            (SK.into(), s(META)),
-            (QUEUE.into(), s("open")),
-            ("status_since".into(), n(1_800_000_000_000i64)),
-        ]);
-        let c = encode_cursor("open", Some(&key)).unwrap();
-        assert_eq!(
-            decode_cursor(&c, ConversationStatus::Open).unwrap(),
-            ("open".to_string(), Some(key.clone()))
-        );
-        let bad =
-            |c: &str, status| matches!(decode_cursor(c, status), Err(StoreError::InvalidCursor));
-        assert!(bad(&c, ConversationStatus::Pending));
-        assert!(bad(&c, ConversationStatus::Resolved));
-        assert!(bad("!!", ConversationStatus::Open));
-        assert!(bad(
-            &URL_SAFE_NO_PAD.encode(r#"{"pk":{"S":"x"}}"#),
-            ConversationStatus::Open
-        ));
-        // A month boundary of the resolved listing.
-        let month = encode_cursor("resolved#2026-10", None).unwrap();
-        assert_eq!(
-            decode_cursor(&month, ConversationStatus::Resolved).unwrap(),
-            ("resolved#2026-10".to_string(), None)
-        );
-        assert!(bad(&month, ConversationStatus::Open));
-        let lying = encode_cursor("resolved#2026-10", Some(&key)).unwrap();
-        assert!(
-            bad(&lying, ConversationStatus::Resolved),
-            "the key's partition must match"
-        );
-        // Edited by hand (another month, another key), even as well-formed JSON:
-        // the checksum refuses it before any read.
-        let forged = URL_SAFE_NO_PAD.encode(
-            serde_json::json!({"q": "resolved#2025-01", "k": null, "s": "0000000000000000"})
-                .to_string(),
-        );
-        assert!(bad(&forged, ConversationStatus::Resolved));
-        let unsigned = URL_SAFE_NO_PAD
-            .encode(serde_json::json!({"q": "resolved#2025-01", "k": null}).to_string());
-        assert!(bad(&unsigned, ConversationStatus::Resolved));
-        let decoded = String::from_utf8(URL_SAFE_NO_PAD.decode(&c).unwrap()).unwrap();
-        let moved = URL_SAFE_NO_PAD.encode(decoded.replace("1800000000000", "1700000000000"));
-        assert!(bad(&moved, ConversationStatus::Open));
-        assert_eq!(previous_month("resolved#2026-01"), "resolved#2025-12");
-        assert_eq!(previous_month("resolved#2026-11"), "resolved#2026-10");
     }
 }
