@@ -231,7 +231,9 @@ fn sort_key(c: &Conversation, order: Order, due: Option<DateTime<Utc>>) -> (i64,
         Order::Due => (
             i64::from(c.priority != asyncdesk::conversation::Priority::Urgent),
             ms(due.or(c.waiting_since)),
-            c.id.to_string(),
+            // Equal promises (every wait that began in one closed stretch has the
+            // same deadline): the longest waiting first.
+            format!("{:013}#{}", ms(c.waiting_since), c.id),
         ),
         Order::Waiting => (
             0,
