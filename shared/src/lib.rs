@@ -12,6 +12,7 @@ pub mod env;
 pub mod hours;
 pub mod http;
 pub mod ingest;
+pub mod lifecycle;
 pub mod loop_guard;
 pub mod metrics;
 pub mod objects;

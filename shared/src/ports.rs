@@ -360,12 +360,38 @@ pub enum OutboundEffect {
     KeepStatus,
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct ConversationPage {
-    pub conversations: Vec<Conversation>,
-    /// Pass back to get the next page; `None` on the last page.
-    pub next_cursor: Option<String>,
+/// Whose conversations a queue listing shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AssigneeFilter {
+    Any,
+    Unassigned,
+    Agent(String),
 }
+
+/// A queue listing: the conversations of one status in one order, filtered, a page
+/// after `cursor`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueQuery {
+    pub status: ConversationStatus,
+    pub order: Order,
+    pub channel: Option<Channel>,
+    pub assignee: AssigneeFilter,
+    pub priority: Option<Priority>,
+    /// 1 to 100.
+    pub limit: u32,
+    pub cursor: Option<Cursor>,
+}
+
+/// A page of a queue listing; `next` goes on after it (`None`: the last page).
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueuePage {
+    pub conversations: Vec<Conversation>,
+    pub next: Option<Cursor>,
+}
+
+/// The business-minute deadline of a wait that starts at an instant (the business
+/// hours' `reply_by`), for the `due` order.
+pub type ReplyBy<'a> = &'a (dyn Fn(DateTime<Utc>) -> Option<DateTime<Utc>> + Send + Sync);
 
 /// One page of a thread, newest message first.
 #[derive(Debug, Clone, PartialEq)]
@@ -396,22 +422,8 @@ pub enum AutoReplyClaim {
     DailyCapReached,
 }
 
-/// A status an agent sets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StatusChange {
-    Open,
-    Resolved,
-    Snoozed { until: DateTime<Utc> },
-}
-
-/// What an agent changes on a conversation (`PATCH`); `None` leaves it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct StateChange {
-    pub status: Option<StatusChange>,
-    /// `Some(None)` unassigns.
-    pub assignee: Option<Option<String>>,
-    pub priority: Option<Priority>,
-}
+pub use crate::lifecycle::order::{Cursor, Order};
+pub use crate::lifecycle::{StateChange, StatusChange};
 
 /// What an idempotency key holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -512,28 +524,20 @@ pub trait ConversationStore: Send + Sync {
     /// until that message's final write when the status arrives first.
     async fn apply_status(&self, update: &StatusUpdate) -> Result<StatusApplied, StoreError>;
 
-    /// Conversations in `status`, the one longest in that status first (resolved:
-    /// the most recently resolved first).
-    async fn list_conversations(
+    /// A page of the agents' queue: read from the queue indexes, a page per
+    /// partition merged, whatever the queue's size (`now`: where resolved listings
+    /// start).
+    async fn queue_page(
         &self,
-        status: ConversationStatus,
-        limit: u32,
-        cursor: Option<&str>,
-    ) -> Result<ConversationPage, StoreError>;
+        query: &QueueQuery,
+        reply_by: ReplyBy<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<QueuePage, StoreError>;
 
     async fn get_conversation(
         &self,
         id: &ConversationId,
     ) -> Result<Option<Conversation>, StoreError>;
-
-    /// Every conversation in `status`, up to `cap` (the work in progress: open,
-    /// pending, snoozed), for orders the index does not keep; `true` when `cap` cut
-    /// it short. One Query per 1 MB.
-    async fn all_in_status(
-        &self,
-        status: ConversationStatus,
-        cap: usize,
-    ) -> Result<(Vec<Conversation>, bool), StoreError>;
 
     /// The conversation and all its messages, oldest first.
     async fn get_thread(&self, id: &ConversationId) -> Result<Option<Thread>, StoreError>;

@@ -83,6 +83,10 @@ pub async fn create_table(
                 .projection(
                     Projection::builder()
                         .projection_type(ProjectionType::from(gsi.projection.as_str()))
+                        .set_non_key_attributes(
+                            (!gsi.non_key_attributes.is_empty())
+                                .then(|| gsi.non_key_attributes.clone()),
+                        )
                         .build(),
                 )
                 .build()?,

@@ -4,12 +4,12 @@
 
 use async_trait::async_trait;
 use asyncdesk::conversation::{
-    Channel, Conversation, ConversationId, ConversationStatus, InboundMessage, Message,
-    MessageEdit, Rejection, StatusUpdate,
+    Channel, Conversation, ConversationId, InboundMessage, Message, MessageEdit, Rejection,
+    StatusUpdate,
 };
 use asyncdesk::ports::{
-    AutoReplyClaim, ConversationPage, ConversationStore, IdempotencyRecord, OutboundEffect,
-    Recorded, StateChange, StatusApplied, StoreError, Thread, ThreadCandidate, ThreadPage,
+    AutoReplyClaim, ConversationStore, IdempotencyRecord, OutboundEffect, QueuePage, QueueQuery,
+    Recorded, ReplyBy, StateChange, StatusApplied, StoreError, Thread, ThreadCandidate, ThreadPage,
 };
 use asyncdesk::store::dynamo::DynamoStore;
 use chrono::{DateTime, Utc};
@@ -75,20 +75,13 @@ impl ConversationStore for Hooked {
     async fn apply_status(&self, u: &StatusUpdate) -> Result<StatusApplied, StoreError> {
         self.inner.apply_status(u).await
     }
-    async fn list_conversations(
+    async fn queue_page(
         &self,
-        s: ConversationStatus,
-        l: u32,
-        c: Option<&str>,
-    ) -> Result<ConversationPage, StoreError> {
-        self.inner.list_conversations(s, l, c).await
-    }
-    async fn all_in_status(
-        &self,
-        s: ConversationStatus,
-        cap: usize,
-    ) -> Result<(Vec<Conversation>, bool), StoreError> {
-        self.inner.all_in_status(s, cap).await
+        q: &QueueQuery,
+        reply_by: ReplyBy<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<QueuePage, StoreError> {
+        self.inner.queue_page(q, reply_by, now).await
     }
     async fn get_conversation(
         &self,

@@ -4,7 +4,6 @@
 //! the auto-reply handler as Lambda would, and an HTTP server over the same handlers.
 
 pub mod aws;
-pub mod backfill;
 pub mod bot_sandbox;
 pub mod email_rig;
 pub mod filter;

@@ -25,6 +25,7 @@ pub struct IndexDefinition {
     pub name: String,
     pub key_schema: Vec<(String, String)>,
     pub projection: String,
+    pub non_key_attributes: Vec<String>,
 }
 
 /// An HTTP API route and the function behind it.
@@ -73,6 +74,41 @@ impl Template {
             .filter_map(|(k, v)| Some((k.as_str()?, v)))
     }
 
+    /// `v` with its `!If`s decided by the parameters' defaults (a new stack's),
+    /// for the conditions written `!Equals [!Ref Parameter, value]`.
+    pub fn resolve<'a>(&'a self, v: &'a Value) -> &'a Value {
+        let Value::Tagged(t) = v else {
+            return v;
+        };
+        let (Some(args), "!If" | "If") = (t.value.as_sequence(), t.tag.to_string().as_str()) else {
+            return v;
+        };
+        let [cond, then, otherwise] = args.as_slice() else {
+            return v;
+        };
+        let holds = cond
+            .as_str()
+            .and_then(|c| self.root.get("Conditions")?.get(c))
+            .and_then(|c| match c {
+                Value::Tagged(eq) => {
+                    let [Value::Tagged(r), value] = eq.value.as_sequence()?.as_slice() else {
+                        return None;
+                    };
+                    let param = r.value.as_str()?;
+                    let default = self.root.get("Parameters")?.get(param)?.get("Default")?;
+                    let as_text = |v: &Value| match v {
+                        Value::String(s) => Some(s.clone()),
+                        Value::Number(n) => Some(n.to_string()),
+                        _ => None,
+                    };
+                    Some(as_text(default)? == as_text(value)?)
+                }
+                _ => None,
+            })
+            .unwrap_or(false);
+        self.resolve(if holds { then } else { otherwise })
+    }
+
     fn of_type<'a>(&'a self, ty: &'a str) -> impl Iterator<Item = (&'a str, &'a Value)> + 'a {
         self.resources()
             .filter(move |(_, r)| str_at(r, "Type") == Some(ty))
@@ -87,6 +123,7 @@ impl Template {
         let p = res.get("Properties").ok_or("table without Properties")?;
         let indexes = p
             .get("GlobalSecondaryIndexes")
+            .map(|v| self.resolve(v))
             .and_then(Value::as_sequence)
             .map(|seq| {
                 seq.iter()
@@ -95,6 +132,16 @@ impl Template {
                             name: str_at(g, "IndexName")?.to_string(),
                             key_schema: pairs(g.get("KeySchema"), "AttributeName", "KeyType"),
                             projection: str_at(g.get("Projection")?, "ProjectionType")?.to_string(),
+                            non_key_attributes: g
+                                .get("Projection")?
+                                .get("NonKeyAttributes")
+                                .and_then(Value::as_sequence)
+                                .map(|a| {
+                                    a.iter()
+                                        .filter_map(|v| v.as_str().map(str::to_string))
+                                        .collect()
+                                })
+                                .unwrap_or_default(),
                         })
                     })
                     .collect()
@@ -104,7 +151,7 @@ impl Template {
         Ok(TableDefinition {
             logical_id: id.to_string(),
             attributes: pairs(
-                p.get("AttributeDefinitions"),
+                p.get("AttributeDefinitions").map(|v| self.resolve(v)),
                 "AttributeName",
                 "AttributeType",
             ),

@@ -34,23 +34,44 @@ fn table_matches_the_store_adapter() {
             ("sk".to_string(), "RANGE".to_string())
         ]
     );
-    let index = t
-        .indexes
-        .iter()
-        .find(|i| i.name == items::QUEUE_INDEX)
-        .expect("queue index");
-    assert_eq!(
-        index.key_schema,
-        [
-            (items::QUEUE.to_string(), "HASH".to_string()),
-            ("status_since".to_string(), "RANGE".to_string())
-        ]
-    );
-    assert!(
-        t.attributes
-            .contains(&("status_since".to_string(), "N".to_string())),
-        "numeric sort for the queue"
-    );
+    // The queue indexes, as the store reads them, projecting what the lifecycle
+    // reads (and nothing a message changes).
+    use asyncdesk::lifecycle::keys::{AGENT_INDEX, DEADLINE_INDEX, STATUS_INDEX};
+    use asyncdesk::store::state;
+    let names: Vec<&str> = t.indexes.iter().map(|i| i.name.as_str()).collect();
+    assert_eq!(names, [STATUS_INDEX, DEADLINE_INDEX, AGENT_INDEX]);
+    for (index, (pk, sk)) in t.indexes.iter().zip([
+        (state::SQ, state::SQ_AT),
+        (state::DL, state::DL_AT),
+        (state::AQ, state::AQ_AT),
+    ]) {
+        assert_eq!(
+            index.key_schema,
+            [
+                (pk.to_string(), "HASH".to_string()),
+                (sk.to_string(), "RANGE".to_string())
+            ]
+        );
+        assert_eq!(index.projection, "INCLUDE");
+        let mut projected = index.non_key_attributes.clone();
+        projected.sort();
+        let mut expected: Vec<String> = state::PROJECTED.iter().map(|a| a.to_string()).collect();
+        expected.sort();
+        assert_eq!(projected, expected, "{}", index.name);
+    }
+    for attr in [
+        state::SQ,
+        state::SQ_AT,
+        state::DL,
+        state::DL_AT,
+        state::AQ,
+        state::AQ_AT,
+    ] {
+        assert!(
+            t.attributes.contains(&(attr.to_string(), "S".to_string())),
+            "{attr}"
+        );
+    }
     assert_eq!(t.ttl_attribute.as_deref(), Some(items::EXPIRES_AT));
     assert!(
         t.stream_view_type.contains("NEW_IMAGE"),

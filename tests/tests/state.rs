@@ -457,7 +457,11 @@ async fn resolved_conversations_list_newest_first_across_month_partitions() {
         .items()
         .await
         .iter()
-        .filter_map(|i| i.get("queue").and_then(|v| v.as_s().ok()).cloned())
+        .filter_map(|i| i.get("sq").and_then(|v| v.as_s().ok()).cloned())
+        .map(|q| {
+            q.rsplit_once('#')
+                .map_or(q.clone(), |(month, _)| month.to_string())
+        })
         .collect();
     assert!(
         queues.len() >= 2 && queues.iter().all(|q| q.starts_with("resolved#")),

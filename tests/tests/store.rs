@@ -4,6 +4,7 @@ use asyncdesk::channels::whatsapp;
 use asyncdesk::conversation::{
     Channel, ConversationStatus, DeliveryState, Endpoint, InboundMessage, Message, StatusUpdate,
 };
+use asyncdesk::ports::{AssigneeFilter, Order, QueueQuery};
 use asyncdesk::store::{ConversationStore, OutboundEffect, Recorded, StatusApplied, StoreError};
 use asyncdesk_tests::kit::{self, TestTable};
 use asyncdesk_tests::proxy::CountingProxy;
@@ -212,49 +213,42 @@ async fn queue_lists_longest_waiting_first_with_cursor_pagination() {
         .await
         .unwrap();
 
-    let page1 = store
-        .list_conversations(ConversationStatus::Open, 2, None)
-        .await
-        .unwrap();
-    let cursor = page1.next_cursor.clone().expect("more pages");
-    let page2 = store
-        .list_conversations(ConversationStatus::Open, 2, Some(&cursor))
-        .await
-        .unwrap();
-    let mut all = page1.conversations.clone();
-    all.extend(page2.conversations.clone());
-    if let Some(c) = &page2.next_cursor {
-        all.extend(
-            store
-                .list_conversations(ConversationStatus::Open, 2, Some(c))
-                .await
-                .unwrap()
-                .conversations,
-        );
-    }
+    let all = list(store, ConversationStatus::Open, Order::Waiting, 2).await;
     let order: Vec<&str> = all
         .iter()
         .map(|c| c.endpoint.customer_id.as_str())
         .collect();
     assert_eq!(order, ["4902", "4901", "4905", "4903"]);
+    let pending = list(store, ConversationStatus::Pending, Order::Recent, 10).await;
+    assert_eq!(pending.len(), 1);
+}
 
-    let pending = store
-        .list_conversations(ConversationStatus::Pending, 10, None)
-        .await
-        .unwrap();
-    assert_eq!(pending.conversations.len(), 1);
-    assert!(matches!(
-        store
-            .list_conversations(ConversationStatus::Pending, 2, Some(&cursor))
-            .await,
-        Err(StoreError::InvalidCursor)
-    ));
-    assert!(matches!(
-        store
-            .list_conversations(ConversationStatus::Open, 2, Some("garbage"))
-            .await,
-        Err(StoreError::InvalidCursor)
-    ));
+/// Every conversation of a listing, paged `limit` at a time.
+async fn list(
+    store: &impl ConversationStore,
+    status: ConversationStatus,
+    order: Order,
+    limit: u32,
+) -> Vec<asyncdesk::conversation::Conversation> {
+    let mut all = Vec::new();
+    let mut cursor = None;
+    loop {
+        let query = QueueQuery {
+            status,
+            order,
+            channel: None,
+            assignee: AssigneeFilter::Any,
+            priority: None,
+            limit,
+            cursor,
+        };
+        let page = store.queue_page(&query, &|_| None, t(1000)).await.unwrap();
+        all.extend(page.conversations);
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return all,
+        }
+    }
 }
 
 #[tokio::test]
@@ -389,11 +383,8 @@ async fn a_conversation_that_starts_with_a_reaction_waits_for_nothing() {
         (conv.status, conv.waiting_since),
         (ConversationStatus::Resolved, None)
     );
-    let queue = store
-        .list_conversations(ConversationStatus::Open, 10, None)
-        .await
-        .unwrap();
-    assert!(queue.conversations.is_empty());
+    let queue = list(store, ConversationStatus::Open, Order::Due, 10).await;
+    assert!(queue.is_empty());
     store
         .record_inbound(&inbound("4913", "wamid.q", t(60)), t(60))
         .await
@@ -536,45 +527,120 @@ async fn a_transaction_conflict_is_run_again_not_reported() {
     );
 }
 
+/// The upgrade from the first release's `by_queue` index: conversations written
+/// then (a `queue` attribute, no index keys, no revision) are re-keyed, after which
+/// every listing has them where they belong; a second run writes nothing, and a
+/// conversation the functions wrote meanwhile is left alone.
 #[tokio::test]
-async fn a_table_from_before_the_queue_index_is_backfilled() {
+async fn a_table_from_before_the_queue_indexes_is_rekeyed() {
     use aws_sdk_dynamodb::types::AttributeValue as A;
     let table = TestTable::new().await;
-    // Two conversations written by the earlier version (no `queue`), one by this one.
-    let now = t(0);
-    let fresh = inbound("4998", "new1", now);
-    table.store.record_inbound(&fresh, now).await.unwrap();
-    for (i, status) in ["open", "resolved"].iter().enumerate() {
-        table
+    let store = &table.store;
+    let fresh = inbound("4998", "new1", t(0));
+    store.record_inbound(&fresh, t(0)).await.unwrap();
+    // As the earlier release wrote them: open (waiting since t(-600)), snoozed
+    // until t(-60) (due), resolved, pending and assigned to alice.
+    let old = |i: u32| format!("wa-{i:032x}");
+    type Shape<'a> = (&'a str, &'a str, &'a [(&'a str, A)]);
+    let shapes: [Shape; 4] = [
+        (
+            "open",
+            "open",
+            &[(
+                "waiting_since",
+                A::N(t(-600).timestamp_millis().to_string()),
+            )],
+        ),
+        (
+            "snoozed",
+            "snoozed",
+            &[("snooze_until", A::N(t(-60).timestamp_millis().to_string()))],
+        ),
+        ("resolved", "resolved#2027-01", &[]),
+        ("pending", "pending", &[("assignee", A::S("alice".into()))]),
+    ];
+    for (i, (status, queue, extra)) in shapes.iter().enumerate() {
+        let id = old(i as u32 + 1);
+        let mut put = table
             .client
             .put_item()
             .table_name(&table.name)
-            .item("pk", A::S(format!("CONV#wa-old{i}")))
+            .item("pk", A::S(format!("CONV#{id}")))
             .item("sk", A::S("META".into()))
             .item("item_type", A::S("conversation".into()))
+            .item("id", A::S(id.clone()))
+            .item("channel", A::S("whatsapp".into()))
+            .item("business_id", A::S("106540352242922".into()))
+            .item("customer_id", A::S(format!("49{i}")))
             .item("status", A::S(status.to_string()))
-            .item("status_since", A::N("1790000000000".into()))
-            .send()
-            .await
-            .unwrap();
+            .item("queue", A::S(queue.to_string()))
+            .item("status_since", A::N(t(-600).timestamp_millis().to_string()))
+            .item("created_at", A::N(t(-900).timestamp_millis().to_string()))
+            .item("updated_at", A::N(t(-600).timestamp_millis().to_string()))
+            .item(
+                "last_message_at",
+                A::N(t(-600).timestamp_millis().to_string()),
+            );
+        for (k, v) in extra.iter() {
+            put = put.item(*k, v.clone());
+        }
+        put.send().await.unwrap();
     }
-    let done = asyncdesk_tests::backfill::backfill_queue(&table.client, &table.name)
-        .await
-        .unwrap();
-    assert_eq!((done.updated, done.unreadable), (2, 0), "{done:?}");
-    let queues: std::collections::BTreeSet<String> = table
-        .items()
-        .await
-        .iter()
-        .filter_map(|i| i.get("queue").and_then(|v| v.as_s().ok()).cloned())
-        .collect();
-    // 1790000000000 ms is in September 2026.
-    assert!(
-        queues.contains("open") && queues.contains("resolved#2026-09"),
-        "{queues:?}"
+    let ids = |cs: Vec<asyncdesk::conversation::Conversation>| -> Vec<String> {
+        cs.into_iter().map(|c| c.id.to_string()).collect()
+    };
+    // Before the re-key the old ones are in no listing.
+    assert_eq!(
+        ids(list(store, ConversationStatus::Open, Order::Due, 10).await),
+        [fresh.message.conversation_id.to_string()]
     );
-    let again = asyncdesk_tests::backfill::backfill_queue(&table.client, &table.name)
-        .await
-        .unwrap();
-    assert_eq!(again.updated, 0, "nothing twice");
+    let done = store.rekey().await.unwrap();
+    assert_eq!((done.updated, done.unreadable), (4, 0), "{done:?}");
+    assert_eq!(
+        done.unchanged, 1,
+        "the conversation written by this release"
+    );
+    assert_eq!(
+        ids(list(store, ConversationStatus::Open, Order::Due, 1).await),
+        [old(1), fresh.message.conversation_id.to_string()],
+        "the longest waiting first"
+    );
+    assert_eq!(
+        ids(list(store, ConversationStatus::Resolved, Order::Recent, 10).await),
+        [old(3)]
+    );
+    assert_eq!(
+        ids(list(store, ConversationStatus::Pending, Order::Recent, 10).await),
+        [old(4)]
+    );
+    // Alice's queue reads her partition.
+    let mine = QueueQuery {
+        status: ConversationStatus::Pending,
+        order: Order::Recent,
+        channel: None,
+        assignee: AssigneeFilter::Agent("alice".into()),
+        priority: None,
+        limit: 10,
+        cursor: None,
+    };
+    assert_eq!(
+        ids(store
+            .queue_page(&mine, &|_| None, t(0))
+            .await
+            .unwrap()
+            .conversations),
+        [old(4)]
+    );
+    // The snoozed one is due: the sweep finds it in the wake index.
+    assert_eq!(store.wake_snoozed(t(0)).await.unwrap(), 1);
+    assert!(
+        !table.items().await.iter().any(|i| i.contains_key("queue")),
+        "the old attribute goes"
+    );
+    let again = store.rekey().await.unwrap();
+    assert_eq!(
+        (again.updated, again.unchanged),
+        (0, 5),
+        "nothing twice: {again:?}"
+    );
 }

@@ -20,8 +20,8 @@ use asyncdesk::deliver::{deliver, parts};
 use asyncdesk::hours::BusinessHours;
 use asyncdesk::http::{ApiError, json, query_param};
 use asyncdesk::ports::{
-    ConversationStore, IdempotencyRecord, Outbound, OutboundEffect, Outgoing, ReplyContext,
-    SendError,
+    AssigneeFilter, ConversationStore, Cursor, IdempotencyRecord, Order, Outbound, OutboundEffect,
+    Outgoing, QueueQuery, ReplyContext, SendError,
 };
 use chrono::{DateTime, Utc};
 use lambda_http::{Body, Request, Response};
@@ -185,76 +185,31 @@ fn parse_id(raw: &str) -> Result<ConversationId, ApiError> {
         .ok_or_else(|| ApiError::not_found(format!("conversation {raw:?} not found")))
 }
 
-/// At most this many conversations of one active status are ordered per request
-/// (the work in progress; beyond it the answer says `truncated`).
-pub const QUEUE_CAP: usize = 5000;
-
-/// The queue's orders.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Order {
-    /// The promise made to the customer, soonest first; urgent first.
-    Due,
-    /// Waiting longest first.
-    Waiting,
-    /// The newest message first.
-    Recent,
-}
-
-impl Order {
-    fn as_str(self) -> &'static str {
-        match self {
-            Order::Due => "due",
-            Order::Waiting => "waiting",
-            Order::Recent => "recent",
-        }
-    }
-}
-
 /// When an open conversation's answer is due: the reply-by its auto-reply promised
 /// for the current wait, else the business-minute deadline from the first
 /// unanswered customer message.
 fn reply_due(c: &Conversation, hours: &BusinessHours) -> Option<DateTime<Utc>> {
+    let state = asyncdesk::lifecycle::State::of(c);
     if c.status != ConversationStatus::Open {
         return None;
     }
-    let waiting = c.waiting_since?;
-    match (c.promised_reply_by, c.promise_for) {
-        (Some(promised), Some(wait)) if wait == waiting => Some(promised),
-        _ => hours.reply_by(waiting),
-    }
+    state
+        .live_promise()
+        .or_else(|| hours.reply_by(c.waiting_since?))
 }
 
-/// The row's place in `order`: (urgent first, then the order's instant, then id).
-fn sort_key(c: &Conversation, order: Order, due: Option<DateTime<Utc>>) -> (i64, i64, String) {
-    let ms = |t: Option<DateTime<Utc>>| t.map_or(i64::MAX, |t| t.timestamp_millis());
-    match order {
-        Order::Due => (
-            i64::from(c.priority != asyncdesk::conversation::Priority::Urgent),
-            ms(due.or(c.waiting_since)),
-            // Equal promises (every wait that began in one closed stretch has the
-            // same deadline): the longest waiting first.
-            format!("{:013}#{}", ms(c.waiting_since), c.id),
-        ),
-        Order::Waiting => (
-            0,
-            ms(c.waiting_since.or(Some(c.status_since))),
-            c.id.to_string(),
-        ),
-        Order::Recent => (0, -c.last_message_at.timestamp_millis(), c.id.to_string()),
-    }
-}
-
-/// A queue cursor: the last row's place, bound to the listing (status, order,
+/// A queue cursor: where the listing goes on, bound to the listing (status, order,
 /// filters) and checksummed, so another listing's or a mangled one is refused.
-pub fn queue_cursor(listing: &str, key: &(i64, i64, String)) -> String {
+pub fn queue_cursor(listing: &str, cursor: &Cursor) -> String {
     use base64::Engine;
-    let body = j!({ "l": listing, "k": [key.0, key.1, key.2] });
-    let sum = digest(&[b"asyncdesk/queue-cursor/v1", body.to_string().as_bytes()]);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(j!({ "l": listing, "k": [key.0, key.1, key.2], "s": &sum[..16] }).to_string())
+    let body = j!({ "l": listing, "c": cursor.class, "w": cursor.status_after, "p": cursor.promise_after });
+    let sum = digest(&[b"asyncdesk/queue-cursor/v2", body.to_string().as_bytes()]);
+    let mut signed = body;
+    signed["s"] = j!(&sum[..16]);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(signed.to_string())
 }
 
-pub fn read_queue_cursor(cursor: &str, listing: &str) -> Result<(i64, i64, String), ApiError> {
+pub fn read_queue_cursor(cursor: &str, listing: &str) -> Result<Cursor, ApiError> {
     use base64::Engine;
     let invalid = || {
         ApiError::new(
@@ -267,15 +222,25 @@ pub fn read_queue_cursor(cursor: &str, listing: &str) -> Result<(i64, i64, Strin
         .decode(cursor)
         .map_err(|_| invalid())?;
     let v: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
-    let key = (
-        v["k"][0].as_i64().ok_or_else(invalid)?,
-        v["k"][1].as_i64().ok_or_else(invalid)?,
-        v["k"][2].as_str().ok_or_else(invalid)?.to_string(),
-    );
-    if v["l"] != listing || queue_cursor(listing, &key) != cursor {
+    let text = |k: &str| -> Result<Option<String>, ApiError> {
+        match &v[k] {
+            serde_json::Value::Null => Ok(None),
+            serde_json::Value::String(s) => Ok(Some(s.clone())),
+            _ => Err(invalid()),
+        }
+    };
+    let parsed = Cursor {
+        class: v["c"]
+            .as_u64()
+            .and_then(|c| u8::try_from(c).ok())
+            .ok_or_else(invalid)?,
+        status_after: text("w")?,
+        promise_after: text("p")?,
+    };
+    if v["l"] != listing || queue_cursor(listing, &parsed) != cursor {
         return Err(invalid());
     }
-    Ok(key)
+    Ok(parsed)
 }
 
 async fn list<S: ConversationStore, O>(
@@ -312,11 +277,11 @@ async fn list<S: ConversationStore, O>(
             ApiError::bad_request(format!("channel {c:?} is not whatsapp, telegram or email"))
         })?),
     };
-    let assignee: Option<Option<String>> = match q("assignee").as_deref() {
-        None => None,
-        Some("none") => Some(None),
-        Some("me") => Some(Some(agent.to_string())),
-        Some(a) if deps.keys.knows(a) => Some(Some(a.to_string())),
+    let assignee = match q("assignee").as_deref() {
+        None => AssigneeFilter::Any,
+        Some("none") => AssigneeFilter::Unassigned,
+        Some("me") => AssigneeFilter::Agent(agent.to_string()),
+        Some(a) if deps.keys.knows(a) => AssigneeFilter::Agent(a.to_string()),
         Some(a) => {
             return Err(ApiError::bad_request(format!(
                 "assignee {a:?} is not an agent id, me or none"
@@ -334,48 +299,15 @@ async fn list<S: ConversationStore, O>(
         }
     };
     let limit = page_limit(req, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)?;
-    let keep = |c: &Conversation| {
-        channel.is_none_or(|ch| c.endpoint.channel == ch)
-            && assignee.as_ref().is_none_or(|a| c.assignee == *a)
-            && priority.is_none_or(|p| c.priority == p)
-    };
-    let row = |c: &Conversation| {
-        let mut v = view(c, now);
-        if let Some(o) = v.as_object_mut() {
-            let due = reply_due(c, &deps.hours);
-            o.insert("reply_due".into(), j!(due));
-            o.insert("overdue".into(), j!(due.is_some_and(|d| now > d)));
-        }
-        v
-    };
-    let cursor = q("cursor");
-    if status == ConversationStatus::Resolved {
-        // Unbounded: in the index's order, newest resolved first, filtered per page.
-        let page = deps
-            .store
-            .list_conversations(status, limit, cursor.as_deref())
-            .await?;
-        let rows: Vec<serde_json::Value> = page
-            .conversations
-            .iter()
-            .filter(|c| keep(c))
-            .map(row)
-            .collect();
-        return Ok(json(
-            200,
-            &j!({ "conversations": rows, "next_cursor": page.next_cursor }),
-        ));
-    }
-    // The work in progress: ordered here, by the promise where asked.
     let listing = format!(
         "{}|{}|{}|{}|{}",
         status.as_str(),
         order.as_str(),
         channel.map_or("", |c| c.as_str()),
         match &assignee {
-            None => "".to_string(),
-            Some(None) => "none".to_string(),
-            Some(Some(a)) => format!("={a}"),
+            AssigneeFilter::Any => "".to_string(),
+            AssigneeFilter::Unassigned => "none".to_string(),
+            AssigneeFilter::Agent(a) => format!("={a}"),
         },
         priority.map_or("", |p| if p == Priority::Urgent {
             "urgent"
@@ -383,27 +315,40 @@ async fn list<S: ConversationStore, O>(
             "normal"
         }),
     );
-    let after = cursor
+    let cursor = q("cursor")
         .as_deref()
         .map(|c| read_queue_cursor(c, &listing))
         .transpose()?;
-    let (all, truncated) = deps.store.all_in_status(status, QUEUE_CAP).await?;
-    let mut rows: Vec<((i64, i64, String), &Conversation)> = all
+    let query = QueueQuery {
+        status,
+        order,
+        channel,
+        assignee,
+        priority,
+        limit,
+        cursor,
+    };
+    let hours = &deps.hours;
+    let reply_by = |at: DateTime<Utc>| hours.reply_by(at);
+    let page = deps.store.queue_page(&query, &reply_by, now).await?;
+    let conversations: Vec<serde_json::Value> = page
+        .conversations
         .iter()
-        .filter(|c| keep(c))
-        .map(|c| (sort_key(c, order, reply_due(c, &deps.hours)), c))
-        .filter(|(k, _)| after.as_ref().is_none_or(|a| k > a))
+        .map(|c| {
+            let mut v = view(c, now);
+            if let Some(o) = v.as_object_mut() {
+                let due = reply_due(c, &deps.hours);
+                o.insert("reply_due".into(), j!(due));
+                o.insert("overdue".into(), j!(due.is_some_and(|d| now > d)));
+            }
+            v
+        })
         .collect();
-    rows.sort_by(|a, b| a.0.cmp(&b.0));
-    let more = rows.len() > limit as usize;
-    rows.truncate(limit as usize);
-    let next_cursor = more.then(|| queue_cursor(&listing, &rows.last().expect("a full page").0));
-    let conversations: Vec<serde_json::Value> = rows.iter().map(|(_, c)| row(c)).collect();
-    let mut body = j!({ "conversations": conversations, "next_cursor": next_cursor });
-    if truncated {
-        body["truncated"] = j!(true);
-    }
-    Ok(json(200, &body))
+    let next_cursor = page.next.as_ref().map(|c| queue_cursor(&listing, c));
+    Ok(json(
+        200,
+        &j!({ "conversations": conversations, "next_cursor": next_cursor }),
+    ))
 }
 
 async fn thread<S: ConversationStore, O>(

@@ -291,4 +291,25 @@ proptest! {
             }
         }
     }
+
+    /// The queue sorts waits by their start and lists them by deadline
+    /// (`lifecycle::order`): that is right only if a later start never has an
+    /// earlier deadline. (No deadline, beyond the horizon, sorts last.)
+    #[test]
+    fn a_later_wait_never_has_an_earlier_deadline((spec, t) in case(), steps in prop::collection::vec(0i64..(3 * 1440), 1..12)) {
+        if let Ok(h) = BusinessHours::from_json(&spec.json(), t) {
+            let mut at = t;
+            let mut last = h.reply_by(at);
+            for step in steps {
+                at += Duration::minutes(step) + Duration::seconds(step % 7);
+                let next = h.reply_by(at);
+                match (last, next) {
+                    (Some(a), Some(b)) => prop_assert!(a <= b, "{a} then {b} at {at}"),
+                    (None, Some(b)) => prop_assert!(false, "none, then {b} at {at}"),
+                    _ => {}
+                }
+                last = next;
+            }
+        }
+    }
 }

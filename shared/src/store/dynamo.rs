@@ -1,23 +1,18 @@
 //! The DynamoDB adapter of the store port. Conditional writes decide every race;
 //! each method's request count is documented in docs/data-model.md.
 
-use super::cursors::{RESOLVED_MONTHS_BACK, previous_month};
-pub use super::cursors::{
-    decode_cursor, decode_thread_cursor, encode_cursor, encode_thread_cursor,
-};
+pub use super::cursors::{decode_thread_cursor, encode_thread_cursor};
 use super::items::*;
-use super::updates::{inbound_conversation_update, preview};
 use super::{
-    ConversationPage, ConversationStore, OutboundEffect, Recorded, StatusApplied, StoreError,
-    Thread, ThreadPage,
+    ConversationStore, OutboundEffect, Recorded, StatusApplied, StoreError, Thread, ThreadPage,
 };
 use crate::conversation::{
-    Channel, Conversation, ConversationId, ConversationStatus, Delivery, Edit, InboundMessage,
-    Message, MessageEdit, Rejection, StatusUpdate, address_digest,
+    Channel, Conversation, ConversationId, Delivery, Edit, InboundMessage, Message, MessageEdit,
+    Rejection, StatusUpdate,
 };
 use crate::ports::{
-    AutoReplyClaim, IdempotencyRecord, StateChange, StatusChange, THREAD_CANDIDATES_MAX,
-    ThreadCandidate,
+    AutoReplyClaim, IdempotencyRecord, QueuePage, QueueQuery, ReplyBy, StateChange,
+    THREAD_CANDIDATES_MAX, ThreadCandidate,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
@@ -25,15 +20,15 @@ use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
-use chrono::{DateTime, Datelike, Utc};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use chrono::{DateTime, Utc};
 use sha2::Digest;
 use std::collections::HashMap;
 
 pub type Item = HashMap<String, AttributeValue>;
 
 /// Dedupe items outlive Meta's 7 days of webhook retries.
-const DEDUPE_TTL_SECS: i64 = 8 * 24 * 3600;
+pub(super) const DEDUPE_TTL_SECS: i64 = 8 * 24 * 3600;
 /// Status callbacks for a sent message arrive within days; keep the link for 30.
 const PROVIDER_LINK_TTL_SECS: i64 = 30 * 24 * 3600;
 /// A status that overtook its message's final write waits this long to be claimed.
@@ -49,7 +44,7 @@ pub const MAX_EDITS: usize = 20;
 /// A rolling-day auto-reply slot is taken for this long.
 const AUTO_REPLY_SLOT_SECS: i64 = 24 * 3600;
 /// Rounds of a conditional write that lost a race to a concurrent writer.
-const RACE_ROUNDS: usize = 3;
+pub(super) const RACE_ROUNDS: usize = 3;
 
 #[derive(Clone)]
 pub struct DynamoStore {
@@ -76,12 +71,12 @@ impl DynamoStore {
     }
 
     /// When an item written at `at` expires, under the retention.
-    fn expiry(&self, at: DateTime<Utc>) -> Option<i64> {
+    pub(super) fn expiry(&self, at: DateTime<Utc>) -> Option<i64> {
         self.retention.map(|r| (at + r).timestamp())
     }
 
     /// The stored form of `message`, with its expiry.
-    fn message_item(&self, message: &Message) -> MessageItem {
+    pub(super) fn message_item(&self, message: &Message) -> MessageItem {
         let mut item = MessageItem::new(message);
         item.expires_at = self.expiry(message.stored_at);
         item
@@ -98,7 +93,11 @@ impl DynamoStore {
         &self.table
     }
 
-    fn put(&self, item: Item, condition: Option<&str>) -> Result<TransactWriteItem, StoreError> {
+    pub(super) fn put(
+        &self,
+        item: Item,
+        condition: Option<&str>,
+    ) -> Result<TransactWriteItem, StoreError> {
         self.put_if(item, condition, Vec::new())
     }
 
@@ -120,140 +119,9 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
-    fn conversation_update(
-        &self,
-        id: &ConversationId,
-        expression: String,
-        names: Vec<(&str, &str)>,
-        values: Vec<(&str, AttributeValue)>,
-        condition: Option<&str>,
-    ) -> Result<TransactWriteItem, StoreError> {
-        let update = Update::builder()
-            .table_name(&self.table)
-            .key(PK, s(conversation_pk(id)))
-            .key(SK, s(META))
-            .update_expression(expression)
-            .set_expression_attribute_names(Some(
-                names
-                    .into_iter()
-                    .map(|(k, v)| (k.into(), v.into()))
-                    .collect(),
-            ))
-            .set_expression_attribute_values(Some(
-                values.into_iter().map(|(k, v)| (k.into(), v)).collect(),
-            ))
-            .set_condition_expression(condition.map(str::to_string))
-            .build()
-            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        Ok(TransactWriteItem::builder().update(update).build())
-    }
-
-    /// What storing an outbound message does to its conversation (must exist).
-    fn outbound_conversation_update(
-        &self,
-        message: &Message,
-        effect: OutboundEffect,
-        now: DateTime<Utc>,
-    ) -> Result<TransactWriteItem, StoreError> {
-        let mut names = vec![
-            ("#ua", "updated_at"),
-            ("#lm", "last_message_at"),
-            ("#mc", "message_count"),
-        ];
-        let mut values = vec![
-            (":now", n(now.timestamp_millis())),
-            (":t", n(message.sent_at.timestamp_millis())),
-            (":one", n(1)),
-        ];
-        let mut condition = "attribute_exists(pk)".to_string();
-        let mut set = vec!["#ua = :now", "#lm = :t"];
-        let mut remove = Vec::new();
-        // The queue's preview: the newest message sent (notes are internal).
-        if let Some(text) = message
-            .text()
-            .filter(|_| !matches!(message.content, crate::conversation::Content::Note { .. }))
-        {
-            set.push("#pv = :pv");
-            names.push(("#pv", "preview"));
-            values.push((":pv", s(preview(text))));
-        }
-        // An auto-reply's promise holds for the wait it answered.
-        if let Some(promised) = message.promised_reply_by {
-            set.extend(["#prb = :prb", "#pf = if_not_exists(#ws, :zero)"]);
-            names.extend([
-                ("#prb", "promised_reply_by"),
-                ("#pf", "promise_for"),
-                ("#ws", "waiting_since"),
-            ]);
-            values.push((":prb", n(promised.timestamp_millis())));
-            values.push((":zero", n(0)));
-        }
-        match effect {
-            OutboundEffect::AwaitCustomer | OutboundEffect::AwaitCustomerUnlessNewer { .. } => {
-                if let OutboundEffect::AwaitCustomerUnlessNewer { covered } = effect {
-                    names.push(("#lc", "last_customer_at"));
-                    values.push((":covered", n(covered.timestamp_millis())));
-                    condition.push_str(" AND (attribute_not_exists(#lc) OR #lc <= :covered)");
-                }
-                names.extend([
-                    ("#st", "status"),
-                    ("#ss", "status_since"),
-                    ("#ws", "waiting_since"),
-                    ("#un", "unanswered"),
-                ]);
-                values.push((":pending", s(ConversationStatus::Pending.as_str())));
-                values.push((":none", n(0)));
-                names.push(("#q", QUEUE));
-                set.extend([
-                    "#st = :pending",
-                    "#q = :pending",
-                    "#ss = :now",
-                    "#un = :none",
-                ]);
-                remove.push("#ws");
-            }
-            OutboundEffect::KeepStatus => {}
-        }
-        if let Some(at) = self.expiry(now) {
-            set.push("#ex = :ex");
-            names.push(("#ex", EXPIRES_AT));
-            values.push((":ex", n(at)));
-        }
-        // Our latest mail in the thread, for the References of the next reply.
-        if let Some(id) = message.mail.as_ref().and_then(|m| m.message_id.as_ref()) {
-            set.extend(["#omi = :omi", "#oma = :now"]);
-            names.push(("#omi", "our_message_id"));
-            names.push(("#oma", "our_message_at"));
-            values.push((":omi", s(id)));
-        }
-        // A thread we wrote to (email): its recipient may answer into it.
-        let mut add = vec!["#mc :one"];
-        if !message.thread_keys.is_empty() {
-            add.push("#pp :pp");
-            names.push(("#pp", "participants"));
-            values.push((
-                ":pp",
-                AttributeValue::Ss(vec![address_digest(&message.endpoint.customer_id)]),
-            ));
-        }
-        names.sort();
-        names.dedup();
-        let mut expression = format!("SET {} ADD {}", set.join(", "), add.join(", "));
-        if !remove.is_empty() {
-            expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
-        }
-        self.conversation_update(
-            &message.conversation_id,
-            expression,
-            names,
-            values,
-            Some(&condition),
-        )
-    }
-
     /// Puts the links that let later messages of the thread find `message`'s
     /// conversation (unconditional: the newest thread wins a shared key).
-    fn thread_links(
+    pub(super) fn thread_links(
         &self,
         message: &Message,
         now: DateTime<Utc>,
@@ -269,6 +137,24 @@ impl DynamoStore {
                 self.put(link, None)
             })
             .collect()
+    }
+
+    /// The conversation's item, read strongly consistent (a transition is decided
+    /// from it).
+    pub(super) async fn read_conversation(
+        &self,
+        id: &ConversationId,
+    ) -> Result<Option<Item>, StoreError> {
+        Ok(self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(conversation_key(id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?
+            .item)
     }
 
     /// The provider id link item, read strongly consistent (it decides races).
@@ -289,7 +175,10 @@ impl DynamoStore {
     /// Runs a transaction. One that DynamoDB cancels because another request was
     /// writing the same item at that moment (`TransactionConflict`) is run again:
     /// a cancelled transaction wrote nothing, so this is safe.
-    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), TransactFailure> {
+    pub(super) async fn transact(
+        &self,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<(), TransactFailure> {
         let mut round = 0;
         loop {
             let result = self
@@ -351,7 +240,7 @@ impl DynamoStore {
     }
 }
 
-enum TransactFailure {
+pub(super) enum TransactFailure {
     /// Indexes of the items whose condition failed.
     Condition(Vec<usize>),
     Store(StoreError),
@@ -365,11 +254,11 @@ fn n(v: impl ToString) -> AttributeValue {
     AttributeValue::N(v.to_string())
 }
 
-fn unavailable<E: std::error::Error>(e: E) -> StoreError {
+pub(super) fn unavailable<E: std::error::Error>(e: E) -> StoreError {
     StoreError::Unavailable(DisplayErrorContext(e).to_string())
 }
 
-fn to_item<T: serde::Serialize>(v: &T) -> Result<Item, StoreError> {
+pub(super) fn to_item<T: serde::Serialize>(v: &T) -> Result<Item, StoreError> {
     serde_dynamo::to_item(v).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
@@ -442,36 +331,7 @@ impl ConversationStore for DynamoStore {
         inbound: &InboundMessage,
         now: DateTime<Utc>,
     ) -> Result<Recorded, StoreError> {
-        let m = &inbound.message;
-        let message_item = self.message_item(m);
-        let mut items = Vec::new();
-        for key in &inbound.dedupe_keys {
-            let dedupe = Item::from([
-                (PK.into(), s(dedupe_pk(key))),
-                (SK.into(), s("DEDUPE")),
-                ("item_type".into(), s(TYPE_DEDUPE)),
-                ("conversation_id".into(), s(m.conversation_id.as_str())),
-                ("message_sk".into(), s(&message_item.sk)),
-                (EXPIRES_AT.into(), n(now.timestamp() + DEDUPE_TTL_SECS)),
-            ]);
-            items.push(self.put(dedupe, Some("attribute_not_exists(pk)"))?);
-        }
-        items.push(self.put(to_item(&message_item)?, Some("attribute_not_exists(pk)"))?);
-        items.extend(self.thread_links(m, now)?);
-        let (expression, names, values) =
-            inbound_conversation_update(inbound, now, self.expiry(now));
-        items.push(self.conversation_update(
-            &m.conversation_id,
-            expression,
-            names,
-            values,
-            None,
-        )?);
-        match self.transact(items).await {
-            Ok(()) => Ok(Recorded::Stored),
-            Err(TransactFailure::Condition(_)) => Ok(Recorded::Duplicate),
-            Err(TransactFailure::Store(e)) => Err(e),
-        }
+        self.store_inbound(inbound, now).await
     }
 
     async fn record_edit(
@@ -702,105 +562,13 @@ impl ConversationStore for DynamoStore {
         )))
     }
 
-    async fn list_conversations(
+    async fn queue_page(
         &self,
-        status: ConversationStatus,
-        limit: u32,
-        cursor: Option<&str>,
-    ) -> Result<ConversationPage, StoreError> {
-        let limit = limit.clamp(1, 100) as usize;
-        let resolved = status == ConversationStatus::Resolved;
-        let now = Utc::now();
-        let (mut queue, mut start) = match cursor {
-            Some(c) => decode_cursor(c, status)?,
-            None => (queue_of(status, now), None),
-        };
-        // Resolved: month partitions, the newest first, back this far.
-        let oldest = now - chrono::Duration::days(RESOLVED_MONTHS_BACK * 31);
-        let oldest = resolved_queue(oldest.year(), oldest.month());
-        let mut conversations = Vec::new();
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(QUEUE_INDEX)
-                .key_condition_expression("#q = :q")
-                .expression_attribute_names("#q", QUEUE)
-                .expression_attribute_values(":q", s(&queue))
-                // Resolved: the most recently resolved first.
-                .scan_index_forward(!resolved)
-                .limit((limit - conversations.len()) as i32)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(unavailable)?;
-            for item in out.items() {
-                conversations.push(Conversation::from(from_item::<_, ConversationItem>(
-                    item.clone(),
-                )?));
-            }
-            let full = conversations.len() >= limit;
-            match out.last_evaluated_key {
-                Some(k) if full => {
-                    return Ok(ConversationPage {
-                        conversations,
-                        next_cursor: encode_cursor(&queue, Some(&k)),
-                    });
-                }
-                Some(k) => start = Some(k),
-                None if !resolved || queue <= oldest => {
-                    return Ok(ConversationPage {
-                        conversations,
-                        next_cursor: None,
-                    });
-                }
-                None => {
-                    queue = previous_month(&queue);
-                    if full {
-                        return Ok(ConversationPage {
-                            conversations,
-                            next_cursor: encode_cursor(&queue, None),
-                        });
-                    }
-                }
-            }
-        }
-    }
-
-    async fn all_in_status(
-        &self,
-        status: ConversationStatus,
-        cap: usize,
-    ) -> Result<(Vec<Conversation>, bool), StoreError> {
-        let mut all = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(QUEUE_INDEX)
-                .key_condition_expression("#q = :s")
-                .expression_attribute_names("#q", QUEUE)
-                .expression_attribute_values(":s", s(status.as_str()))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(unavailable)?;
-            for item in out.items() {
-                if all.len() >= cap {
-                    return Ok((all, true));
-                }
-                all.push(Conversation::from(from_item::<_, ConversationItem>(
-                    item.clone(),
-                )?));
-            }
-            match out.last_evaluated_key {
-                Some(k) => start = Some(k),
-                None => return Ok((all, false)),
-            }
-        }
+        query: &QueueQuery,
+        reply_by: ReplyBy<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<QueuePage, StoreError> {
+        self.queue(query, reply_by, now).await
     }
 
     async fn get_conversation(
@@ -912,7 +680,6 @@ impl ConversationStore for DynamoStore {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let mut message = message.clone();
-        let mut effect = effect;
         // The rank of a parked status this write takes over (see `apply_status`).
         let mut taking_over: Option<u8> = None;
         for _ in 0..RACE_ROUNDS {
@@ -945,17 +712,20 @@ impl ConversationStore for DynamoStore {
             };
             items.extend(self.thread_links(&message, now)?);
             let conv_index = items.len();
-            items.push(self.outbound_conversation_update(&message, effect, now)?);
+            items.push(
+                self.outbound_conversation_write(&message, effect, now)
+                    .await?,
+            );
             let failed = match self.transact(items).await {
                 Ok(()) => return Ok(()),
                 Err(TransactFailure::Store(e)) => return Err(e),
                 Err(TransactFailure::Condition(failed)) => failed,
             };
             if failed.contains(&conv_index) {
-                // A customer message newer than the ones the reply answered: record
-                // the reply, and leave the conversation open.
-                if matches!(effect, OutboundEffect::AwaitCustomerUnlessNewer { .. }) {
-                    effect = OutboundEffect::KeepStatus;
+                // A state change is read again and decided anew (a customer message
+                // newer than the ones the reply answered keeps it open); a write
+                // that needs only the conversation to exist found none.
+                if super::outbound::is_transition(&message, effect) {
                     continue;
                 }
                 return Err(StoreError::NotFound(format!(
@@ -1210,144 +980,11 @@ impl ConversationStore for DynamoStore {
         change: &StateChange,
         now: DateTime<Utc>,
     ) -> Result<Conversation, StoreError> {
-        let mut set = vec!["#ua = :now"];
-        let mut remove: Vec<&str> = Vec::new();
-        let mut names = vec![("#ua", "updated_at")];
-        let mut values = vec![(":now", n(now.timestamp_millis()))];
-        if let Some(status) = change.status {
-            names.extend([
-                ("#st", "status"),
-                ("#q", QUEUE),
-                ("#ss", "status_since"),
-                ("#ws", "waiting_since"),
-                ("#su", "snooze_until"),
-            ]);
-            match status {
-                StatusChange::Open => {
-                    set.extend([
-                        "#st = :status",
-                        "#q = :status",
-                        "#ss = :now",
-                        "#ws = if_not_exists(#ws, :now)",
-                    ]);
-                    remove.push("#su");
-                    values.push((":status", s(ConversationStatus::Open.as_str())));
-                }
-                StatusChange::Resolved => {
-                    set.extend(["#st = :status", "#q = :queue", "#ss = :now"]);
-                    remove.extend(["#ws", "#su"]);
-                    values.push((":status", s(ConversationStatus::Resolved.as_str())));
-                    values.push((":queue", s(queue_of(ConversationStatus::Resolved, now))));
-                }
-                StatusChange::Snoozed { until } => {
-                    set.extend([
-                        "#st = :status",
-                        "#q = :status",
-                        "#ss = :now",
-                        "#su = :until",
-                    ]);
-                    remove.push("#ws");
-                    values.push((":status", s(ConversationStatus::Snoozed.as_str())));
-                    values.push((":until", n(until.timestamp_millis())));
-                }
-            }
-        }
-        match &change.assignee {
-            Some(Some(agent)) => {
-                set.push("#as = :as");
-                names.push(("#as", "assignee"));
-                values.push((":as", s(agent)));
-            }
-            Some(None) => {
-                remove.push("#as");
-                names.push(("#as", "assignee"));
-            }
-            None => {}
-        }
-        if let Some(p) = change.priority {
-            set.push("#pr = :pr");
-            names.push(("#pr", "priority"));
-            values.push((
-                ":pr",
-                s(match p {
-                    crate::conversation::Priority::Normal => "normal",
-                    crate::conversation::Priority::Urgent => "urgent",
-                }),
-            ));
-        }
-        let mut expression = format!("SET {}", set.join(", "));
-        if !remove.is_empty() {
-            expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
-        }
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(PK, s(conversation_pk(id)))
-            .key(SK, s(META))
-            .update_expression(expression)
-            .condition_expression("attribute_exists(pk)")
-            .set_expression_attribute_names(Some(
-                names
-                    .into_iter()
-                    .map(|(k, v)| (k.into(), v.into()))
-                    .collect(),
-            ))
-            .set_expression_attribute_values(Some(
-                values.into_iter().map(|(k, v)| (k.into(), v)).collect(),
-            ))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
-            .send()
-            .await;
-        match result {
-            Ok(out) => {
-                let item = out.attributes.unwrap_or_default();
-                Ok(Conversation::from(from_item::<_, ConversationItem>(item)?))
-            }
-            Err(e) if update_condition_failed(&e) => {
-                Err(StoreError::NotFound(format!("conversation {id}")))
-            }
-            Err(e) => Err(unavailable(e)),
-        }
+        self.change(id, change, now).await
     }
 
     async fn wake_snoozed(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
-        // The snoozed partition is read whole either way (a filter expression reads
-        // every item too); the due ones are picked here.
-        let (snoozed, _) = self
-            .all_in_status(ConversationStatus::Snoozed, usize::MAX)
-            .await?;
-        let mut woken = 0;
-        for c in snoozed
-            .iter()
-            .filter(|c| c.snooze_until.is_none_or(|u| u <= now))
-        {
-            let result = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .key(PK, s(conversation_pk(&c.id)))
-                .key(SK, s(META))
-                .update_expression("SET #st = :open, #q = :open, #ss = :now, #ws = :now REMOVE #su")
-                // Still snoozed and due: a customer message may have reopened it.
-                .condition_expression("#st = :snoozed AND #su <= :now")
-                .expression_attribute_names("#st", "status")
-                .expression_attribute_names("#q", QUEUE)
-                .expression_attribute_names("#ss", "status_since")
-                .expression_attribute_names("#ws", "waiting_since")
-                .expression_attribute_names("#su", "snooze_until")
-                .expression_attribute_values(":open", s(ConversationStatus::Open.as_str()))
-                .expression_attribute_values(":snoozed", s(ConversationStatus::Snoozed.as_str()))
-                .expression_attribute_values(":now", n(now.timestamp_millis()))
-                .send()
-                .await;
-            match result {
-                Ok(_) => woken += 1,
-                Err(e) if update_condition_failed(&e) => {}
-                Err(e) => return Err(unavailable(e)),
-            }
-        }
-        Ok(woken)
+        self.wake(now).await
     }
 
     async fn claim_idempotency(
@@ -1563,37 +1200,6 @@ impl DynamoStore {
         {
             Ok(_) => Ok(Recorded::Stored),
             Err(e) if update_condition_failed(&e) => Ok(Recorded::Duplicate),
-            Err(e) => Err(unavailable(e)),
-        }
-    }
-
-    /// A message of ours failed to arrive: the conversation comes back to the open
-    /// queue so an agent sees it (waiting since the failure, unless already waiting).
-    async fn reopen_for_failure(
-        &self,
-        id: &ConversationId,
-        at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(PK, s(conversation_pk(id)))
-            .key(SK, s(META))
-            .update_expression("SET #st = :open, #q = :open, #ss = if_not_exists(#ws, :t), #ws = if_not_exists(#ws, :t) REMOVE #su")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_names("#st", "status")
-            .expression_attribute_names("#q", QUEUE)
-            .expression_attribute_names("#ss", "status_since")
-            .expression_attribute_names("#ws", "waiting_since")
-            .expression_attribute_names("#su", "snooze_until")
-            .expression_attribute_values(":open", s(ConversationStatus::Open.as_str()))
-            .expression_attribute_values(":t", n(at.timestamp_millis()))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if update_condition_failed(&e) => Ok(()),
             Err(e) => Err(unavailable(e)),
         }
     }

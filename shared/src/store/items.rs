@@ -16,31 +16,12 @@ use super::StoreError;
 use crate::conversation::{
     Channel, Conversation, ConversationId, ConversationStatus, Endpoint, Message, Priority,
 };
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub const PK: &str = "pk";
 pub const SK: &str = "sk";
 pub const META: &str = "META";
-/// The index agents' queues are read from: partition `queue`, sort `status_since`.
-/// `queue` is the status for the work in progress (`open`, `pending`, `snoozed`) and
-/// `resolved#<YYYY-MM>` (the month it was resolved) for resolved conversations, so
-/// no partition grows with the history.
-pub const QUEUE_INDEX: &str = "by_queue";
-pub const QUEUE: &str = "queue";
-
-/// The `queue` partition of a conversation in `status` since `since`.
-pub fn queue_of(status: ConversationStatus, since: DateTime<Utc>) -> String {
-    match status {
-        ConversationStatus::Resolved => resolved_queue(since.year(), since.month()),
-        other => other.as_str().to_string(),
-    }
-}
-
-/// The partition of the conversations resolved in that month.
-pub fn resolved_queue(year: i32, month: u32) -> String {
-    format!("resolved#{year:04}-{month:02}")
-}
 /// The TTL attribute (epoch seconds).
 pub const EXPIRES_AT: &str = "expires_at";
 
@@ -55,6 +36,20 @@ pub const TYPE_IDEMPOTENCY: &str = "idempotency_key";
 
 pub fn conversation_pk(id: &ConversationId) -> String {
     format!("CONV#{id}")
+}
+
+/// The key of a conversation's item.
+pub fn conversation_key(id: &ConversationId) -> super::dynamo::Item {
+    super::dynamo::Item::from([
+        (
+            PK.into(),
+            aws_sdk_dynamodb::types::AttributeValue::S(conversation_pk(id)),
+        ),
+        (
+            SK.into(),
+            aws_sdk_dynamodb::types::AttributeValue::S(META.into()),
+        ),
+    ])
 }
 
 pub fn message_sk(message: &Message) -> String {

@@ -5,12 +5,17 @@
 mod cursors;
 pub mod dynamo;
 mod erase;
+pub mod expr;
+mod intake;
 pub mod items;
+mod outbound;
+mod queue;
 mod redrive;
+pub mod rekey;
+pub mod state;
+mod statuses;
 mod threads;
-mod updates;
 
 pub use crate::ports::{
-    ConversationPage, ConversationStore, OutboundEffect, Recorded, StatusApplied, StoreError,
-    Thread, ThreadPage,
+    ConversationStore, OutboundEffect, Recorded, StatusApplied, StoreError, Thread, ThreadPage,
 };

@@ -6,13 +6,11 @@ use crate::mail::{self, Encoding, customer_mail};
 use asyncdesk::channels::email::notification::{MailSource, Received, read_notification};
 use asyncdesk::channels::email::{EmailSettings, inbound::parse_mail};
 use asyncdesk::channels::{telegram, whatsapp};
-use asyncdesk::conversation::{ConversationId, ConversationStatus, MailAuth};
+use asyncdesk::conversation::{ConversationId, MailAuth};
 use asyncdesk::hours::BusinessHours;
+use asyncdesk::ports::Cursor;
 use asyncdesk::store::ConversationStore;
-use asyncdesk::store::dynamo::{
-    decode_cursor, decode_thread_cursor, encode_cursor, encode_thread_cursor,
-};
-use aws_sdk_dynamodb::types::AttributeValue;
+use asyncdesk::store::dynamo::{decode_thread_cursor, encode_thread_cursor};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 
@@ -49,27 +47,18 @@ pub fn pure_targets() -> Vec<Target> {
         b"From: MAILER-DAEMON@x.example\r\nAuto-Submitted: auto-replied\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=B\r\n\r\n--B\r\nContent-Type: message/delivery-status\r\n\r\nStatus: 5.1.1\r\n--B--\r\n".to_vec(),
     ];
     let thread_id = ConversationId::parse("wa-0123456789abcdef0123456789abcdef").unwrap();
-    let key = aws_sdk_dynamodb::types::AttributeValue::S("CONV#wa-1".into());
-    let listing_key = std::collections::HashMap::from([
-        ("pk".to_string(), key),
-        ("sk".to_string(), AttributeValue::S("META".into())),
-        (
-            "queue".to_string(),
-            AttributeValue::S("resolved#2026-11".into()),
-        ),
-        (
-            "status_since".to_string(),
-            AttributeValue::N("1800000000000".into()),
-        ),
-    ]);
     let cursor_seeds = vec![
         encode_thread_cursor(&thread_id, "MSG#0001764669600000#wamid.1").into_bytes(),
-        encode_cursor("resolved#2026-11", Some(&listing_key))
-            .unwrap()
-            .into_bytes(),
-        encode_cursor("open", None).unwrap().into_bytes(),
-        agent_reply::queue_cursor("open|due||none|", &(0, 1_800_000_000_000, "wa-1".into()))
-            .into_bytes(),
+        agent_reply::queue_cursor(
+            "open|due||none|",
+            &Cursor {
+                class: 1,
+                status_after: Some("1800000000000#wa-1".into()),
+                promise_after: Some("1800000600000#1800000000000#wa-2".into()),
+            },
+        )
+        .into_bytes(),
+        agent_reply::queue_cursor("resolved|recent|||", &Cursor::default()).into_bytes(),
     ];
     vec![
         target(
@@ -150,10 +139,9 @@ pub fn pure_targets() -> Vec<Target> {
         target("cursors", cursor_seeds, move |b| {
             let s = String::from_utf8_lossy(b);
             let _ = decode_thread_cursor(&s, &thread_id);
-            for status in [ConversationStatus::Open, ConversationStatus::Pending, ConversationStatus::Resolved] {
-                let _ = decode_cursor(&s, status);
+            for listing in ["open|due||none|", "resolved|recent|||"] {
+                let _ = agent_reply::read_queue_cursor(&s, listing);
             }
-            let _ = agent_reply::read_queue_cursor(&s, "open|due||none|");
             Ok(())
         }),
     ]
