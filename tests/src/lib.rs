@@ -5,6 +5,8 @@
 
 pub mod aws;
 pub mod bot_sandbox;
+pub mod capacity;
+pub mod charging;
 pub mod email_rig;
 pub mod filter;
 pub mod fuzz;

@@ -2,6 +2,8 @@
 //! operation of every request (X-Amz-Target), so tests count real requests, and the
 //! IAM actions each request needs, so tests check the template's policies.
 
+use crate::capacity::{Capacity, Totals};
+use crate::charging::Charging;
 use crate::server::{self, Request, Response};
 use hyper::body::Bytes;
 use std::sync::{Arc, Mutex};
@@ -13,10 +15,46 @@ pub struct CountingProxy {
     actions: Arc<Mutex<std::collections::BTreeSet<String>>>,
     /// Answers to give instead of forwarding: (operation, HTTP status, JSON body).
     failures: Arc<Mutex<std::collections::VecDeque<(String, u16, serde_json::Value)>>>,
+    /// DynamoDB's capacity rules, when charged (`start_charging`).
+    charging: Option<Arc<Charging>>,
 }
 
 impl CountingProxy {
     pub async fn start(upstream: &str) -> (Self, tokio::task::JoinHandle<()>) {
+        Self::start_with(upstream, None).await
+    }
+
+    /// A proxy that charges DynamoDB's capacity rules and throttles as DynamoDB
+    /// does when a partition's budget is spent (`capacity`).
+    pub async fn start_charging(
+        upstream: &str,
+        capacity: Capacity,
+    ) -> (Self, tokio::task::JoinHandle<()>) {
+        let charging = Arc::new(Charging {
+            capacity: Mutex::new(capacity),
+        });
+        Self::start_with(upstream, Some(charging)).await
+    }
+
+    /// What was charged so far (a charging proxy).
+    pub fn totals(&self) -> Totals {
+        self.charging
+            .as_ref()
+            .map(|c| c.capacity.lock().unwrap().totals.clone())
+            .unwrap_or_default()
+    }
+
+    /// Clears the charged totals (the budgets keep their state).
+    pub fn reset_totals(&self) {
+        if let Some(c) = &self.charging {
+            c.capacity.lock().unwrap().totals = Totals::default();
+        }
+    }
+
+    async fn start_with(
+        upstream: &str,
+        charging: Option<Arc<Charging>>,
+    ) -> (Self, tokio::task::JoinHandle<()>) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind proxy");
@@ -27,15 +65,31 @@ impl CountingProxy {
         let upstream = upstream.trim_end_matches('/').to_string();
         let failures = Arc::new(Mutex::new(std::collections::VecDeque::new()));
         let (ops, acts, fails) = (operations.clone(), actions.clone(), failures.clone());
+        let charge = charging.clone();
         let task = server::serve(listener, move |req: Request| {
             let (client, upstream) = (client.clone(), upstream.clone());
             let (ops, acts, fails) = (ops.clone(), acts.clone(), fails.clone());
+            let charge = charge.clone();
             async move {
                 acts.lock().unwrap().extend(iam_actions(&req));
                 if let Some(resp) = injected_failure(&fails, &ops, &req) {
                     return resp;
                 }
-                forward(&client, &upstream, &ops, req).await
+                let Some(charge) = charge else {
+                    return forward(&client, &upstream, &ops, req).await;
+                };
+                let op = target(&req).rsplit('.').next().unwrap_or("").to_string();
+                let copy = copy_of(&req);
+                ops.lock().unwrap().push(target(&req));
+                charge
+                    .handle(
+                        &client,
+                        &upstream,
+                        &op,
+                        &copy,
+                        forward(&client, &upstream, &Mutex::new(Vec::new()), req),
+                    )
+                    .await
             }
         });
         (
@@ -44,6 +98,7 @@ impl CountingProxy {
                 operations,
                 actions,
                 failures,
+                charging,
             },
             task,
         )
@@ -94,6 +149,15 @@ fn injected_failure(
             .body(Bytes::from(body.to_string()))
             .unwrap(),
     )
+}
+
+fn copy_of(req: &Request) -> Request {
+    let mut copy = http::Request::builder().uri(req.uri().clone());
+    for (name, value) in req.headers() {
+        copy = copy.header(name, value);
+    }
+    copy.body(req.body().clone())
+        .expect("a copy of a valid request")
 }
 
 fn target(req: &Request) -> String {

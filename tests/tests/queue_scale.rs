@@ -1,0 +1,199 @@
+//! The core at scale, charged by DynamoDB's capacity rules (the charging proxy in
+//! front of moto): what each operation costs in write and read units and index
+//! writes (the budgets of docs/data-model.md), that a message to an open
+//! conversation writes no index, that a queue page reads tens of units whatever the
+//! queue's size, and that a throttled write is answered as DynamoDB answers it and
+//! leaves nothing half-written.
+
+use asyncdesk::channels::whatsapp;
+use asyncdesk::conversation::{Author, ConversationStatus, InboundMessage, Message};
+use asyncdesk::ports::{AssigneeFilter, Order, QueueQuery};
+use asyncdesk::store::{ConversationStore, OutboundEffect, StoreError};
+use asyncdesk_tests::capacity::Capacity;
+use asyncdesk_tests::kit::{self, TestTable};
+use asyncdesk_tests::proxy::CountingProxy;
+use chrono::{DateTime, Duration, Utc};
+
+fn t(secs: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(1_800_000_000 + secs, 0).unwrap()
+}
+
+fn inbound(customer: &str, id: &str, at: DateTime<Utc>) -> InboundMessage {
+    let body = kit::webhook(
+        customer,
+        "Ada",
+        serde_json::json!([kit::text_message(
+            customer,
+            id,
+            at.timestamp(),
+            "where is my order?"
+        )]),
+        serde_json::json!([]),
+    );
+    whatsapp::inbound::parse_webhook(&body, at)
+        .unwrap()
+        .messages
+        .remove(0)
+}
+
+fn due_page(limit: u32) -> QueueQuery {
+    QueueQuery {
+        status: ConversationStatus::Open,
+        order: Order::Due,
+        channel: None,
+        assignee: AssigneeFilter::Any,
+        priority: None,
+        limit,
+        cursor: None,
+    }
+}
+
+#[tokio::test]
+async fn each_operation_stays_within_its_unit_budget() {
+    let table = TestTable::new().await;
+    let (proxy, _task) =
+        CountingProxy::start_charging(&table.endpoint, Capacity::from_template(1e9)).await;
+    let store = table.store_via(&proxy.endpoint).await;
+
+    // A new conversation: one transaction of 3 small items (doubled), and its
+    // entry in the status index.
+    store
+        .record_inbound(&inbound("4701", "wamid.s1", t(0)), t(0))
+        .await
+        .unwrap();
+    let first = proxy.totals();
+    println!("new conversation: {first:?}");
+    assert_eq!(first.index_writes, 1, "{first:?}");
+    assert!(first.write_units <= 6.0, "{first:?}");
+
+    // A second message to the open conversation: no index write at all.
+    proxy.reset_totals();
+    store
+        .record_inbound(&inbound("4701", "wamid.s2", t(60)), t(60))
+        .await
+        .unwrap();
+    let second = proxy.totals();
+    println!("message to an open conversation: {second:?}");
+    assert_eq!(second.index_writes, 0, "{second:?}");
+    assert_eq!(second.read_units, 0.0, "written without a read");
+    assert!(second.write_units <= 6.0, "{second:?}");
+
+    // An agent's answer moves it to pending: a read, and the entry moves.
+    proxy.reset_totals();
+    let ep = kit::wa_endpoint("4701");
+    let reply = Message::outbound(&ep, Author::Agent("alice".into()), "on its way", t(120));
+    store.record_sending(&reply).await.unwrap();
+    store
+        .record_outbound(&reply, OutboundEffect::AwaitCustomer, t(121))
+        .await
+        .unwrap();
+    let answered = proxy.totals();
+    println!("agent reply (sending + outcome): {answered:?}");
+    assert_eq!(answered.index_writes, 2, "delete and put: {answered:?}");
+    assert!(answered.read_units <= 1.0, "{answered:?}");
+
+    // The customer answers: reopened (a failed conditional transaction, a read,
+    // the transaction).
+    proxy.reset_totals();
+    store
+        .record_inbound(&inbound("4701", "wamid.s3", t(300)), t(300))
+        .await
+        .unwrap();
+    let reopened = proxy.totals();
+    println!("reopen: {reopened:?}");
+    assert_eq!(reopened.index_writes, 2, "{reopened:?}");
+    assert!(reopened.write_units <= 14.0, "{reopened:?}");
+}
+
+#[tokio::test]
+async fn a_queue_page_reads_the_same_whatever_the_queue_size() {
+    let table = TestTable::new().await;
+    let (proxy, _task) =
+        CountingProxy::start_charging(&table.endpoint, Capacity::from_template(1e9)).await;
+    let store = table.store_via(&proxy.endpoint).await;
+    let mut reads = Vec::new();
+    let mut stored = 0;
+    // From 120 on, each of the 4 open partitions holds more than a page.
+    for size in [120, 240] {
+        while stored < size {
+            let customer = format!("48{stored:05}");
+            store
+                .record_inbound(
+                    &inbound(&customer, &format!("wamid.q{stored}"), t(stored)),
+                    t(stored),
+                )
+                .await
+                .unwrap();
+            stored += 1;
+        }
+        proxy.reset_totals();
+        proxy.reset();
+        let page = store
+            .queue_page(
+                &due_page(25),
+                &|at| Some(at + Duration::hours(1)),
+                t(10_000),
+            )
+            .await
+            .unwrap();
+        assert_eq!(page.conversations.len(), 25);
+        let totals = proxy.totals();
+        println!(
+            "{size} open: {} requests, {} read units",
+            proxy.operations().len(),
+            totals.read_units
+        );
+        reads.push(totals.read_units);
+        assert!(totals.read_units <= 40.0, "tens of read units: {totals:?}");
+    }
+    assert_eq!(
+        reads[0], reads[1],
+        "the same page costs the same at twice the queue"
+    );
+}
+
+#[tokio::test]
+async fn a_spent_partition_throttles_as_dynamodb_does_and_nothing_is_half_written() {
+    let table = TestTable::new().await;
+    // Two units a second per partition: a transaction (doubled) spends it.
+    let (proxy, _task) =
+        CountingProxy::start_charging(&table.endpoint, Capacity::from_template(2.0)).await;
+    let store = table.store_via(&proxy.endpoint).await;
+    let id = kit::wa_conversation("4702");
+    store
+        .record_inbound(&inbound("4702", "wamid.h1", t(0)), t(0))
+        .await
+        .unwrap();
+    // The same conversation again at once: its partition has no unit left.
+    let err = store
+        .record_inbound(&inbound("4702", "wamid.h2", t(1)), t(1))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    assert!(proxy.totals().throttled >= 1);
+    let conversation = table.store.get_conversation(&id).await.unwrap().unwrap();
+    assert_eq!(
+        conversation.message_count, 1,
+        "nothing of the throttled write"
+    );
+    let dedupes = table
+        .items()
+        .await
+        .iter()
+        .filter(|i| {
+            i.get("item_type")
+                .and_then(|v| v.as_s().ok())
+                .map(String::as_str)
+                == Some("dedupe")
+        })
+        .count();
+    assert_eq!(dedupes, 1, "no orphaned dedupe item");
+    // A second later the budget is back and the platform's retry is stored.
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    store
+        .record_inbound(&inbound("4702", "wamid.h2", t(1)), t(3))
+        .await
+        .unwrap();
+    let conversation = table.store.get_conversation(&id).await.unwrap().unwrap();
+    assert_eq!(conversation.message_count, 2);
+}
