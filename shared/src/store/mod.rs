@@ -19,3 +19,4 @@ mod threads;
 pub use crate::ports::{
     ConversationStore, OutboundEffect, Recorded, StatusApplied, StoreError, Thread, ThreadPage,
 };
+pub use statuses::WAKE_BATCH;

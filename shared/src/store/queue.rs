@@ -145,6 +145,12 @@ impl DynamoStore {
         reply_by: ReplyBy<'_>,
     ) -> Result<Vec<Row>, StoreError> {
         let mut starts: Vec<Option<Item>> = vec![None; streams.len()];
+        // A first read takes each partition's fair share of the page (twice it),
+        // later reads a whole page: most pages come from few partitions.
+        let first = (want * 2)
+            .div_ceil(streams.len().max(1))
+            .clamp(5, want.max(5));
+        let mut read_before = vec![false; streams.len()];
         let mut merge = Merge::new(order, streams);
         let mut rows = Vec::new();
         while rows.len() < want {
@@ -153,9 +159,10 @@ impl DynamoStore {
                 if hungry.is_empty() {
                     break;
                 }
-                let reads = hungry
-                    .iter()
-                    .map(|&i| self.read_stream(&merge.streams()[i], starts[i].clone(), want, f));
+                let reads = hungry.iter().map(|&i| {
+                    let limit = if read_before[i] { want } else { first };
+                    self.read_stream(&merge.streams()[i], starts[i].clone(), limit, f)
+                });
                 let results = futures_util::future::join_all(reads).await;
                 for (i, result) in hungry.into_iter().zip(results) {
                     let (items, next) = result?;
@@ -168,6 +175,7 @@ impl DynamoStore {
                         .collect();
                     let done = next.is_none();
                     starts[i] = next;
+                    read_before[i] = true;
                     merge.feed(i, read, done);
                 }
             }
