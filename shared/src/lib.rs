@@ -17,6 +17,7 @@ pub mod loop_guard;
 pub mod metrics;
 pub mod objects;
 pub mod ports;
+pub mod sdk;
 pub mod secret;
 pub mod secrets;
 pub mod store;

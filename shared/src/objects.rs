@@ -19,10 +19,9 @@ impl S3Objects {
         S3Objects { client }
     }
 
-    /// Builds the client from the standard AWS environment. Call once, at cold start.
-    pub async fn from_env() -> Self {
-        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        Self::new(Client::new(&config))
+    /// The adapter over the SDK configuration `main` loaded (`crate::sdk::load`).
+    pub fn from_config(config: &crate::sdk::SdkConfig) -> Self {
+        Self::new(Client::new(config))
     }
 }
 

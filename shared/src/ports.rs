@@ -602,6 +602,7 @@ pub trait ConversationStore: Send + Sync {
         &self,
         key: &str,
         body_hash: &str,
+        now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> Result<Option<IdempotencyRecord>, StoreError>;

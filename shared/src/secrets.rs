@@ -43,7 +43,11 @@ impl Settings {
 
 /// Reads `names` (a function's secrets) from SSM under `SECRETS_SSM_PATH`, or
 /// nothing when it is unset. One request (`names` holds at most 10).
-pub async fn load(env: Lookup<'_>, names: &[&str]) -> Result<Settings, ConfigError> {
+pub async fn load(
+    sdk: &crate::sdk::SdkConfig,
+    env: Lookup<'_>,
+    names: &[&str],
+) -> Result<Settings, ConfigError> {
     let Some(path) = crate::env::optional(env, "SECRETS_SSM_PATH") else {
         return Ok(Settings::default());
     };
@@ -54,8 +58,7 @@ pub async fn load(env: Lookup<'_>, names: &[&str]) -> Result<Settings, ConfigErr
             "must be a parameter path like /asyncdesk/prod",
         ));
     }
-    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let client = aws_sdk_ssm::Client::new(&config);
+    let client = aws_sdk_ssm::Client::new(sdk);
     read(&client, &path, names).await
 }
 

@@ -185,10 +185,11 @@ impl ConversationStore for Hooked {
         &self,
         k: &str,
         h: &str,
+        now: DateTime<Utc>,
         l: DateTime<Utc>,
         e: DateTime<Utc>,
     ) -> Result<Option<IdempotencyRecord>, StoreError> {
-        self.inner.claim_idempotency(k, h, l, e).await
+        self.inner.claim_idempotency(k, h, now, l, e).await
     }
     async fn get_idempotency(&self, k: &str) -> Result<Option<IdempotencyRecord>, StoreError> {
         self.inner.get_idempotency(k).await

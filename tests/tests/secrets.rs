@@ -85,9 +85,13 @@ async fn a_function_reads_its_secrets_in_one_request_and_none_from_its_environme
     assert_eq!(loaded.get(&lookup, "WHATSAPP_APP_SECRET"), None);
 
     // No path: nothing is read; a bad path names the variable.
-    let none = secrets::load(&|_| None, &["AGENT_API_KEYS"]).await.unwrap();
+    let sdk = asyncdesk::sdk::load().await;
+    let none = secrets::load(&sdk, &|_| None, &["AGENT_API_KEYS"])
+        .await
+        .unwrap();
     assert_eq!(none.secrets_loaded(), 0);
     let bad = secrets::load(
+        &sdk,
         &|k| (k == "SECRETS_SSM_PATH").then(|| "no slash".to_string()),
         &[],
     )

@@ -596,6 +596,7 @@ async fn idempotent_reply<S: ConversationStore, O: Outbound>(
         deps.store.claim_idempotency(
             &scoped,
             &body_hash,
+            at,
             at + chrono::Duration::seconds(IDEMPOTENCY_LEASE_SECS),
             at + chrono::Duration::hours(IDEMPOTENCY_TTL_HOURS),
         )

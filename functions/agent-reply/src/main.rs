@@ -10,7 +10,10 @@ use std::sync::Arc;
 async fn main() -> Result<(), Error> {
     asyncdesk::init_lambda_tracing();
     // Secrets from SSM Parameter Store (one request), the rest from the environment.
+    // The SDK's configuration, once, for every adapter.
+    let sdk = asyncdesk::sdk::load().await;
     let secrets = asyncdesk::secrets::load(
+        &sdk,
         &process_env,
         &[
             "WHATSAPP_ACCESS_TOKEN",
@@ -20,16 +23,14 @@ async fn main() -> Result<(), Error> {
     )
     .await?;
     let config = AgentConfig::load(&|k| secrets.get(&process_env, k))?;
-    let store = DynamoStore::from_env(&config.table_name)
-        .await
-        .with_retention(config.retention);
+    let store = DynamoStore::from_config(&sdk, &config.table_name).with_retention(config.retention);
     let mut agent = Agent::new(store, config.channels.clone(), &config);
     // With email, erasure deletes the mail sources SES stored in S3.
     if asyncdesk::ports::Outbound::enabled(
         &config.channels,
         asyncdesk::conversation::Channel::Email,
     ) {
-        agent.objects = Some(Arc::new(asyncdesk::objects::S3Objects::from_env().await));
+        agent.objects = Some(Arc::new(asyncdesk::objects::S3Objects::from_config(&sdk)));
     }
     let deps = Arc::new(agent);
     lambda_http::run(service_fn(move |req: Request| {

@@ -12,11 +12,11 @@ use std::sync::Arc;
 async fn main() -> Result<(), Error> {
     asyncdesk::init_lambda_tracing();
     let config = EmailInboundConfig::load(&process_env)?;
+    // The SDK's configuration, once, for every adapter.
+    let sdk = asyncdesk::sdk::load().await;
     let deps = Arc::new(InboundEmail {
-        store: DynamoStore::from_env(&config.table_name)
-            .await
-            .with_retention(config.retention),
-        objects: S3Objects::from_env().await,
+        store: DynamoStore::from_config(&sdk, &config.table_name).with_retention(config.retention),
+        objects: S3Objects::from_config(&sdk),
         settings: config.email,
     });
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {

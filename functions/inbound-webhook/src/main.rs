@@ -10,7 +10,10 @@ use std::sync::Arc;
 async fn main() -> Result<(), Error> {
     asyncdesk::init_lambda_tracing();
     // Secrets from SSM Parameter Store (one request), the rest from the environment.
+    // The SDK's configuration, once, for every adapter.
+    let sdk = asyncdesk::sdk::load().await;
     let secrets = asyncdesk::secrets::load(
+        &sdk,
         &process_env,
         &[
             "WHATSAPP_APP_SECRET",
@@ -20,9 +23,7 @@ async fn main() -> Result<(), Error> {
     )
     .await?;
     let config = InboundConfig::load(&|k| secrets.get(&process_env, k))?;
-    let store = DynamoStore::from_env(&config.table_name)
-        .await
-        .with_retention(config.retention);
+    let store = DynamoStore::from_config(&sdk, &config.table_name).with_retention(config.retention);
     let deps = Arc::new(Inbound::new(store, &config));
     lambda_http::run(service_fn(move |req: Request| {
         let deps = Arc::clone(&deps);

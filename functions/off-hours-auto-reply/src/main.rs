@@ -12,15 +12,16 @@ use std::sync::Arc;
 async fn main() -> Result<(), Error> {
     asyncdesk::init_lambda_tracing();
     // Secrets from SSM Parameter Store (one request), the rest from the environment.
+    // The SDK's configuration, once, for every adapter.
+    let sdk = asyncdesk::sdk::load().await;
     let secrets = asyncdesk::secrets::load(
+        &sdk,
         &process_env,
         &["WHATSAPP_ACCESS_TOKEN", "TELEGRAM_BOT_TOKEN"],
     )
     .await?;
     let config = AutoReplyConfig::load(&|k| secrets.get(&process_env, k))?;
-    let store = DynamoStore::from_env(&config.table_name)
-        .await
-        .with_retention(config.retention);
+    let store = DynamoStore::from_config(&sdk, &config.table_name).with_retention(config.retention);
     let deps = Arc::new(AutoReply::new(store, config.channels.clone(), &config));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let deps = Arc::clone(&deps);

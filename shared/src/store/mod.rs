@@ -2,14 +2,19 @@
 //! adapter and the item mapping. `docs/data-model.md` lists the key shapes and the
 //! request count of each access pattern.
 
+mod claims;
 mod cursors;
+mod deliveries;
 pub mod dynamo;
+mod edits;
 mod erase;
 pub mod expr;
+mod idempotency;
 mod intake;
 pub mod items;
 mod outbound;
 mod queue;
+mod reads;
 mod redrive;
 pub mod rekey;
 pub mod state;

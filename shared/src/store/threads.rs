@@ -2,13 +2,12 @@
 //! reads behind `find_thread` (see docs/data-model.md, "Email threads").
 
 use super::StoreError;
-use super::dynamo::DynamoStore;
-use super::items::{PK, SK, thread_link_pk};
+use super::dynamo::{DynamoStore, Item};
+use super::items::*;
 use crate::conversation::{Channel, ConversationId};
+use crate::ports::{THREAD_CANDIDATES_MAX, ThreadCandidate};
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
-
-pub(super) type Item = HashMap<String, AttributeValue>;
 
 /// At most this many thread keys are looked up for one message (the newest).
 const THREAD_LOOKUP_MAX: usize = 25;
@@ -100,5 +99,72 @@ impl DynamoStore {
             .take()
             .and_then(|mut r| r.remove(&self.table))
             .unwrap_or_default())
+    }
+}
+
+impl DynamoStore {
+    pub(super) async fn find_thread_impl(
+        &self,
+        channel: Channel,
+        business_id: &str,
+        token: Option<&ConversationId>,
+        keys: &[String],
+    ) -> Result<Vec<ThreadCandidate>, StoreError> {
+        let mut ids: Vec<ConversationId> = token.into_iter().cloned().collect();
+        for id in self.linked_threads(channel, business_id, keys).await? {
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        ids.truncate(THREAD_CANDIDATES_MAX);
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let request_keys: Vec<Item> = ids
+            .iter()
+            .map(|id| Item::from([(PK.into(), s(conversation_pk(id))), (SK.into(), s(META))]))
+            .collect();
+        let found = self
+            .batch_get(
+                request_keys,
+                "pk, #ch, business_id, customer_id, participants",
+                &[("#ch", "channel")],
+            )
+            .await?;
+        let mut by_pk: HashMap<String, ThreadCandidate> = HashMap::new();
+        for item in found {
+            let text = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
+            let (Some(pk), Some(ch), Some(b), Some(customer_id)) = (
+                text(PK),
+                text("channel"),
+                text("business_id"),
+                text("customer_id"),
+            ) else {
+                continue;
+            };
+            if ch != channel.as_str() || b != business_id {
+                continue;
+            }
+            let participants = item
+                .get("participants")
+                .and_then(|v| v.as_ss().ok())
+                .cloned()
+                .unwrap_or_default();
+            let Some(id) = pk.strip_prefix("CONV#").and_then(ConversationId::parse) else {
+                return Err(StoreError::Corrupt(format!("conversation key {pk:?}")));
+            };
+            by_pk.insert(
+                pk,
+                ThreadCandidate {
+                    id,
+                    customer_id,
+                    participants,
+                },
+            );
+        }
+        Ok(ids
+            .iter()
+            .filter_map(|id| by_pk.remove(&conversation_pk(id)))
+            .collect())
     }
 }
