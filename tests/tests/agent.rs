@@ -514,34 +514,6 @@ async fn errors_share_one_shape_with_the_request_id_in_body_and_header() {
     );
 }
 
-#[test]
-fn minted_keys_are_high_entropy_and_work_with_their_config_line() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_asyncdesk-mint-key"))
-        .arg("carol")
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let text = String::from_utf8(out.stdout).unwrap();
-    let lines: Vec<&str> = text.lines().map(str::trim).collect();
-    let key = lines[1];
-    let config = lines[3];
-    assert_eq!(key.len(), 43, "32 bytes, base64url");
-    let keys = AgentKeys::parse(config).unwrap();
-    assert_eq!(
-        keys.authenticate(Some(&format!("Bearer {key}"))),
-        Some("carol")
-    );
-    let again = std::process::Command::new(env!("CARGO_BIN_EXE_asyncdesk-mint-key"))
-        .arg("carol")
-        .output()
-        .unwrap();
-    assert_ne!(
-        String::from_utf8(again.stdout).unwrap(),
-        text,
-        "a new key each time"
-    );
-}
-
 /// Writes `n` customer messages straight into the table (BatchWriteItem), one a
 /// second, each with a `raw` of `raw_bytes`.
 async fn bulk_messages(rig: &Rig, customer: &str, n: usize, raw_bytes: usize) -> String {

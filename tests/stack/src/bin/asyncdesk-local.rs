@@ -1,7 +1,7 @@
 //! `asyncdesk-local`: runs the whole product on 127.0.0.1 with no AWS account.
 //! See README.md, "Run it locally".
 
-use asyncdesk_tests::stack::{self, DEV_AGENT_KEY, Settings};
+use asyncdesk_stack::stack::{self, DEV_AGENT_KEY, Settings};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]

@@ -10,11 +10,8 @@ async fn main() {
         eprintln!("usage: asyncdesk-rekey <table name>");
         std::process::exit(2);
     };
-    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let store = asyncdesk::store::dynamo::DynamoStore::new(
-        aws_sdk_dynamodb::Client::new(&config),
-        table.as_str(),
-    );
+    let sdk = asyncdesk::sdk::load().await;
+    let store = asyncdesk::store::dynamo::DynamoStore::from_config(&sdk, table.as_str());
     match store.rekey().await {
         Ok(done) => println!(
             "{table}: {} conversations re-keyed, {} right already, {} changed meanwhile (by the functions), {} unreadable",
