@@ -9,6 +9,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 
 use super::dynamo::*;
+use super::expr::condition_failed;
 
 impl DynamoStore {
     pub(super) async fn claim_auto_reply_impl(
@@ -34,10 +35,7 @@ impl DynamoStore {
             .await;
         match period {
             Ok(_) => {}
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
+            Err(e) if condition_failed(&e) => {
                 return Ok(AutoReplyClaim::PeriodTaken);
             }
             Err(e) => return Err(unavailable(e)),
@@ -61,9 +59,7 @@ impl DynamoStore {
                 .await;
             match taken {
                 Ok(_) => return Ok(AutoReplyClaim::Claimed { slot }),
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
+                Err(e) if condition_failed(&e) => {}
                 Err(e) => {
                     // Give the period back: the retry claims both again.
                     let _ = self.release_period(&pk, period_key).await;
@@ -119,7 +115,7 @@ impl DynamoStore {
         match marked {
             Ok(_) => Ok(()),
             // Erased meanwhile: nothing to mark.
-            Err(e) if update_condition_failed(&e) => Ok(()),
+            Err(e) if condition_failed(&e) => Ok(()),
             Err(e) => Err(unavailable(e)),
         }
     }
@@ -149,7 +145,7 @@ impl DynamoStore {
             .await;
         match counted {
             Ok(_) => Ok(true),
-            Err(e) if update_condition_failed(&e) => Ok(false),
+            Err(e) if condition_failed(&e) => Ok(false),
             Err(e) => Err(unavailable(e)),
         }
     }

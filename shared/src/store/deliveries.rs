@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use sha2::Digest;
 
 use super::dynamo::*;
+use super::expr::condition_failed;
 
 impl DynamoStore {
     pub(super) async fn mark_blocked_impl(
@@ -32,7 +33,7 @@ impl DynamoStore {
             .send()
             .await
             .map_err(|e| {
-                if update_condition_failed(&e) {
+                if condition_failed(&e) {
                     StoreError::NotFound(format!("conversation {id}"))
                 } else {
                     unavailable(e)
@@ -87,7 +88,7 @@ impl DynamoStore {
                         }
                         Ok(StatusApplied::Applied)
                     }
-                    Err(e) if update_condition_failed(&e) => Ok(StatusApplied::Stale),
+                    Err(e) if condition_failed(&e) => Ok(StatusApplied::Stale),
                     Err(e) => Err(unavailable(e)),
                 };
             }
@@ -124,7 +125,7 @@ impl DynamoStore {
             match parked {
                 Ok(_) => return Ok(StatusApplied::Parked),
                 // Linked or overtaken meanwhile: look again.
-                Err(e) if update_condition_failed(&e) => continue,
+                Err(e) if condition_failed(&e) => continue,
                 Err(e) => return Err(unavailable(e)),
             }
         }

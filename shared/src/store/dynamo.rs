@@ -16,9 +16,7 @@ use crate::ports::{
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
-use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
@@ -319,11 +317,6 @@ pub(super) fn linked_message(link: &Item) -> Option<(&str, &str)> {
 
 pub(super) fn parked_rank(link: &Item) -> Option<u8> {
     link.get(PARKED_RANK)?.as_n().ok()?.parse().ok()
-}
-
-pub(super) fn update_condition_failed<R>(e: &SdkError<UpdateItemError, R>) -> bool {
-    e.as_service_error()
-        .is_some_and(|e| e.is_conditional_check_failed_exception())
 }
 
 #[async_trait]

@@ -8,6 +8,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 
 use super::dynamo::*;
+use super::expr::condition_failed;
 
 impl DynamoStore {
     pub(super) async fn record_edit_impl(
@@ -51,7 +52,7 @@ impl DynamoStore {
             .await
         {
             Ok(_) => Ok(Recorded::Stored),
-            Err(e) if update_condition_failed(&e) => {
+            Err(e) if condition_failed(&e) => {
                 let old = e.as_service_error().and_then(|e| match e {
                     UpdateItemError::ConditionalCheckFailedException(c) => c.item(),
                     _ => None,
@@ -139,7 +140,7 @@ impl DynamoStore {
             .await
         {
             Ok(_) => Ok(Recorded::Stored),
-            Err(e) if update_condition_failed(&e) => Ok(Recorded::Duplicate),
+            Err(e) if condition_failed(&e) => Ok(Recorded::Duplicate),
             Err(e) => Err(unavailable(e)),
         }
     }

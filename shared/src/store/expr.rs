@@ -1,6 +1,7 @@
 //! Update and condition expressions, built one clause at a time with placeholders
-//! named after the attributes (`#status`, `:v3`), and the one way a failed condition
-//! is recognised.
+//! named after the attributes (`#status`, `:v3`), and the one way a single-item
+//! write's failed condition is recognised (`condition_failed`; a transaction's are
+//! the items `DynamoStore::transact` reports).
 
 use super::StoreError;
 use aws_sdk_dynamodb::error::SdkError;

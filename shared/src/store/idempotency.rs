@@ -7,6 +7,7 @@ use crate::ports::IdempotencyRecord;
 use chrono::{DateTime, Utc};
 
 use super::dynamo::*;
+use super::expr::condition_failed;
 
 impl DynamoStore {
     pub(super) async fn claim_idempotency_impl(
@@ -36,10 +37,7 @@ impl DynamoStore {
             .await;
         match put {
             Ok(_) => Ok(None),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
+            Err(e) if condition_failed(&e) => {
                 // Lost the race: what the winner holds (it cannot vanish in between
                 // but by release, which a retry then claims).
                 match self.get_idempotency(key).await? {
