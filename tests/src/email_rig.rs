@@ -92,15 +92,9 @@ impl Rig {
     pub async fn conversation_ids(&self) -> Vec<String> {
         let mut ids: Vec<String> = self
             .table
-            .items()
+            .items_of("conversation")
             .await
             .iter()
-            .filter(|i| {
-                i.get("item_type")
-                    .and_then(|v| v.as_s().ok())
-                    .map(String::as_str)
-                    == Some("conversation")
-            })
             .map(|i| i["id"].as_s().unwrap().clone())
             .collect();
         ids.sort();

@@ -181,32 +181,52 @@ impl TestTable {
         DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &self.name)
     }
 
-    /// Every item in the table (a Scan; tests only).
+    /// Every item in the table (a Scan, 1 MB a page; tests only).
     pub async fn items(
         &self,
     ) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
-        let out = self
-            .client
-            .scan()
-            .table_name(&self.name)
-            .send()
-            .await
-            .expect("scan");
-        out.items().to_vec()
+        let mut all = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .scan()
+                .table_name(&self.name)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .expect("scan");
+            all.extend(out.items().iter().cloned());
+            match out.last_evaluated_key {
+                Some(k) => start = Some(k),
+                None => return all,
+            }
+        }
     }
 
-    /// Every message in the table, in the order they were stored.
-    pub async fn messages(&self) -> Vec<asyncdesk::conversation::Message> {
-        let mut all: Vec<asyncdesk::conversation::Message> = self
-            .items()
+    /// The items of one `item_type`.
+    pub async fn items_of(
+        &self,
+        item_type: &str,
+    ) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+        self.items()
             .await
             .into_iter()
             .filter(|i| {
                 i.get("item_type")
                     .and_then(|v| v.as_s().ok())
                     .map(String::as_str)
-                    == Some(asyncdesk::store::items::TYPE_MESSAGE)
+                    == Some(item_type)
             })
+            .collect()
+    }
+
+    /// Every message in the table, in the order they were stored.
+    pub async fn messages(&self) -> Vec<asyncdesk::conversation::Message> {
+        let mut all: Vec<asyncdesk::conversation::Message> = self
+            .items_of(asyncdesk::store::items::TYPE_MESSAGE)
+            .await
+            .into_iter()
             .map(|i| {
                 asyncdesk::store::items::from_item::<_, asyncdesk::store::items::MessageItem>(i)
                     .expect("a message item")

@@ -119,15 +119,9 @@ async fn the_stored_items_and_the_queue_answers_stay_as_they_are() {
     assert_eq!(agent_reply::handle(&req, &agent, t(31)).await.status(), 200);
 
     let mut conversations: Vec<Value> = table
-        .items()
+        .items_of("conversation")
         .await
         .iter()
-        .filter(|i| {
-            i.get("item_type")
-                .and_then(|v| v.as_s().ok())
-                .map(String::as_str)
-                == Some("conversation")
-        })
         .map(item_json)
         .collect();
     conversations.sort_by_key(|c| c["id"].as_str().unwrap_or("").to_string());
