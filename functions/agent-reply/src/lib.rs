@@ -10,18 +10,19 @@
 //! - `DELETE /customers/{id}/data` (admin scope: GDPR erasure of the conversation)
 
 mod erase;
+mod queue;
+
+pub use queue::{queue_cursor, read_queue_cursor};
 
 use asyncdesk::auth::AgentKeys;
 use asyncdesk::config::AgentConfig;
-use asyncdesk::conversation::{
-    Author, Conversation, ConversationId, ConversationStatus, DeliveryState, Message,
-};
+use asyncdesk::conversation::{Author, Conversation, ConversationId, DeliveryState, Message};
 use asyncdesk::deliver::{deliver, parts};
 use asyncdesk::hours::BusinessHours;
 use asyncdesk::http::{ApiError, json, query_param};
 use asyncdesk::ports::{
-    AssigneeFilter, ConversationStore, Cursor, IdempotencyRecord, Order, Outbound, OutboundEffect,
-    Outgoing, QueueQuery, ReplyContext, SendError,
+    ConversationStore, IdempotencyRecord, Outbound, OutboundEffect, Outgoing, ReplyContext,
+    SendError,
 };
 use chrono::{DateTime, Utc};
 use lambda_http::{Body, Request, Response};
@@ -109,7 +110,7 @@ async fn route<S: ConversationStore, O: Outbound>(
     let segments: Vec<&str> = path.split('/').skip(1).collect();
     let method = req.method().as_str();
     match (segments.as_slice(), method) {
-        (["conversations"], "GET") => list(req, deps, agent, now).await,
+        (["conversations"], "GET") => queue::list(req, deps, agent, now).await,
         (["conversations", id], "GET") => thread(parse_id(id)?, req, deps, now).await,
         (["conversations", id], "PATCH") => change(parse_id(id)?, req, agent, deps, now).await,
         (["conversations", id, "notes"], "POST") => {
@@ -132,7 +133,10 @@ async fn route<S: ConversationStore, O: Outbound>(
 
 /// A conversation as the API shows it: with its channel's reply window (WhatsApp:
 /// open until 24 hours after the customer's last message).
-fn view(c: &asyncdesk::conversation::Conversation, now: DateTime<Utc>) -> serde_json::Value {
+pub(crate) fn view(
+    c: &asyncdesk::conversation::Conversation,
+    now: DateTime<Utc>,
+) -> serde_json::Value {
     let mut v = serde_json::to_value(c).unwrap_or_default();
     let window = asyncdesk::channels::capabilities(c.endpoint.channel).reply_window;
     if let (Some(window), Some(last), Some(o)) = (window, c.last_inbound_at, v.as_object_mut()) {
@@ -146,7 +150,7 @@ fn view(c: &asyncdesk::conversation::Conversation, now: DateTime<Utc>) -> serde_
 }
 
 /// `?limit=`: `default` when absent, else a whole number from 1 to `max`.
-fn page_limit(req: &Request, default: u32, max: u32) -> Result<u32, ApiError> {
+pub(crate) fn page_limit(req: &Request, default: u32, max: u32) -> Result<u32, ApiError> {
     match query_param(req.uri(), "limit") {
         None => Ok(default),
         Some(l) => l
@@ -183,172 +187,6 @@ async fn conversation_of<S: ConversationStore, O>(
 fn parse_id(raw: &str) -> Result<ConversationId, ApiError> {
     ConversationId::parse(raw)
         .ok_or_else(|| ApiError::not_found(format!("conversation {raw:?} not found")))
-}
-
-/// When an open conversation's answer is due: the reply-by its auto-reply promised
-/// for the current wait, else the business-minute deadline from the first
-/// unanswered customer message.
-fn reply_due(c: &Conversation, hours: &BusinessHours) -> Option<DateTime<Utc>> {
-    let state = asyncdesk::lifecycle::State::of(c);
-    if c.status != ConversationStatus::Open {
-        return None;
-    }
-    state
-        .live_promise()
-        .or_else(|| hours.reply_by(c.waiting_since?))
-}
-
-/// A queue cursor: where the listing goes on, bound to the listing (status, order,
-/// filters) and checksummed, so another listing's or a mangled one is refused.
-pub fn queue_cursor(listing: &str, cursor: &Cursor) -> String {
-    use base64::Engine;
-    let body = j!({ "l": listing, "c": cursor.class, "w": cursor.status_after, "p": cursor.promise_after });
-    let sum = digest(&[b"asyncdesk/queue-cursor/v2", body.to_string().as_bytes()]);
-    let mut signed = body;
-    signed["s"] = j!(&sum[..16]);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(signed.to_string())
-}
-
-pub fn read_queue_cursor(cursor: &str, listing: &str) -> Result<Cursor, ApiError> {
-    use base64::Engine;
-    let invalid = || {
-        ApiError::new(
-            400,
-            "invalid_cursor",
-            "cursor is not valid for this listing",
-        )
-    };
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(cursor)
-        .map_err(|_| invalid())?;
-    let v: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
-    let text = |k: &str| -> Result<Option<String>, ApiError> {
-        match &v[k] {
-            serde_json::Value::Null => Ok(None),
-            serde_json::Value::String(s) => Ok(Some(s.clone())),
-            _ => Err(invalid()),
-        }
-    };
-    let parsed = Cursor {
-        class: v["c"]
-            .as_u64()
-            .and_then(|c| u8::try_from(c).ok())
-            .ok_or_else(invalid)?,
-        status_after: text("w")?,
-        promise_after: text("p")?,
-    };
-    if v["l"] != listing || queue_cursor(listing, &parsed) != cursor {
-        return Err(invalid());
-    }
-    Ok(parsed)
-}
-
-async fn list<S: ConversationStore, O>(
-    req: &Request,
-    deps: &Agent<S, O>,
-    agent: &str,
-    now: DateTime<Utc>,
-) -> Result<Response<Body>, ApiError> {
-    use asyncdesk::conversation::{Channel, Priority};
-    let q = |k: &str| query_param(req.uri(), k);
-    let status = match q("status") {
-        None => ConversationStatus::Open,
-        Some(s) => ConversationStatus::parse(&s).ok_or_else(|| {
-            ApiError::bad_request(format!(
-                "status {s:?} must be one of open, pending, snoozed, resolved"
-            ))
-        })?,
-    };
-    let order = match q("order").as_deref() {
-        None if status == ConversationStatus::Open => Order::Due,
-        None => Order::Recent,
-        Some("due") if status == ConversationStatus::Open => Order::Due,
-        Some("waiting") if status != ConversationStatus::Resolved => Order::Waiting,
-        Some("recent") => Order::Recent,
-        Some(o) => {
-            return Err(ApiError::bad_request(format!(
-                "order {o:?} is not one of due (open only), waiting (not resolved), recent"
-            )));
-        }
-    };
-    let channel = match q("channel") {
-        None => None,
-        Some(c) => Some(Channel::parse(&c).ok_or_else(|| {
-            ApiError::bad_request(format!("channel {c:?} is not whatsapp, telegram or email"))
-        })?),
-    };
-    let assignee = match q("assignee").as_deref() {
-        None => AssigneeFilter::Any,
-        Some("none") => AssigneeFilter::Unassigned,
-        Some("me") => AssigneeFilter::Agent(agent.to_string()),
-        Some(a) if deps.keys.knows(a) => AssigneeFilter::Agent(a.to_string()),
-        Some(a) => {
-            return Err(ApiError::bad_request(format!(
-                "assignee {a:?} is not an agent id, me or none"
-            )));
-        }
-    };
-    let priority = match q("priority").as_deref() {
-        None => None,
-        Some("normal") => Some(Priority::Normal),
-        Some("urgent") => Some(Priority::Urgent),
-        Some(p) => {
-            return Err(ApiError::bad_request(format!(
-                "priority {p:?} is not normal or urgent"
-            )));
-        }
-    };
-    let limit = page_limit(req, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)?;
-    let listing = format!(
-        "{}|{}|{}|{}|{}",
-        status.as_str(),
-        order.as_str(),
-        channel.map_or("", |c| c.as_str()),
-        match &assignee {
-            AssigneeFilter::Any => "".to_string(),
-            AssigneeFilter::Unassigned => "none".to_string(),
-            AssigneeFilter::Agent(a) => format!("={a}"),
-        },
-        priority.map_or("", |p| if p == Priority::Urgent {
-            "urgent"
-        } else {
-            "normal"
-        }),
-    );
-    let cursor = q("cursor")
-        .as_deref()
-        .map(|c| read_queue_cursor(c, &listing))
-        .transpose()?;
-    let query = QueueQuery {
-        status,
-        order,
-        channel,
-        assignee,
-        priority,
-        limit,
-        cursor,
-    };
-    let hours = &deps.hours;
-    let reply_by = |at: DateTime<Utc>| hours.reply_by(at);
-    let page = deps.store.queue_page(&query, &reply_by, now).await?;
-    let conversations: Vec<serde_json::Value> = page
-        .conversations
-        .iter()
-        .map(|c| {
-            let mut v = view(c, now);
-            if let Some(o) = v.as_object_mut() {
-                let due = reply_due(c, &deps.hours);
-                o.insert("reply_due".into(), j!(due));
-                o.insert("overdue".into(), j!(due.is_some_and(|d| now > d)));
-            }
-            v
-        })
-        .collect();
-    let next_cursor = page.next.as_ref().map(|c| queue_cursor(&listing, c));
-    Ok(json(
-        200,
-        &j!({ "conversations": conversations, "next_cursor": next_cursor }),
-    ))
 }
 
 async fn thread<S: ConversationStore, O>(
@@ -549,7 +387,7 @@ pub const IDEMPOTENCY_TTL_HOURS: i64 = 24;
 pub const IDEMPOTENCY_LEASE_SECS: i64 = 30;
 pub const IDEMPOTENCY_WAIT_MS: u64 = 10_000;
 
-fn digest(parts: &[&[u8]]) -> String {
+pub(crate) fn digest(parts: &[&[u8]]) -> String {
     use sha2::Digest;
     let mut h = sha2::Sha256::new();
     for p in parts {
