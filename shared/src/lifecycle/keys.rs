@@ -40,13 +40,6 @@ pub fn ms13(at: DateTime<Utc>) -> String {
     format!("{:013}", at.timestamp_millis().clamp(0, 9_999_999_999_999))
 }
 
-fn urgency(p: Priority) -> &'static str {
-    match p {
-        Priority::Urgent => "u",
-        Priority::Normal => "n",
-    }
-}
-
 /// One index entry: partition and sort key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
@@ -94,6 +87,11 @@ pub fn agent_partition(agent: &str, status: ConversationStatus) -> String {
     format!("{agent}#{}", status.as_str())
 }
 
+/// The conversation an index entry names: the end of its sort key.
+pub fn id_of_entry(sort: &str) -> Option<ConversationId> {
+    ConversationId::parse(sort.rsplit_once('#')?.1)
+}
+
 /// The keys a conversation in `state` has.
 pub fn keys(id: &ConversationId, state: &State) -> Keys {
     let k = shard(id);
@@ -101,11 +99,7 @@ pub fn keys(id: &ConversationId, state: &State) -> Keys {
     let promise = state.live_promise();
     let status = match state.status {
         ConversationStatus::Open => Entry {
-            partition: format!(
-                "open#{}#{}#{k}",
-                urgency(state.priority),
-                if promise.is_some() { "p" } else { "w" }
-            ),
+            partition: open_partition(state.priority == Priority::Urgent, promise.is_some(), k),
             sort: since(state.waiting_since.unwrap_or(state.status_since)),
         },
         ConversationStatus::Resolved => Entry {
@@ -119,7 +113,7 @@ pub fn keys(id: &ConversationId, state: &State) -> Keys {
     };
     let deadline = match (state.status, promise) {
         (ConversationStatus::Open, Some(p)) => Some(Entry {
-            partition: format!("promise#{}#{k}", urgency(state.priority)),
+            partition: promise_partition(state.priority == Priority::Urgent, k),
             sort: format!(
                 "{}#{}#{id}",
                 ms13(p),

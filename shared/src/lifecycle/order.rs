@@ -49,9 +49,7 @@ pub struct RowKey {
 impl RowKey {
     /// The conversation id at the end of the sort key.
     pub fn id(&self) -> Option<ConversationId> {
-        self.sort
-            .rsplit_once('#')
-            .and_then(|(_, id)| ConversationId::parse(id))
+        keys::id_of_entry(&self.sort)
     }
 }
 

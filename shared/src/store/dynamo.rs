@@ -133,6 +133,56 @@ impl DynamoStore {
             .collect()
     }
 
+    /// BatchGetItem of at most 100 keys (`projection`: only those attributes),
+    /// asking again, with a short backoff, for the keys DynamoDB left unprocessed
+    /// (it does under throttling); an error if some are still left after that.
+    pub(super) async fn batch_get(
+        &self,
+        keys: Vec<Item>,
+        projection: Option<&str>,
+        names: &[(&str, &str)],
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut pending = keys;
+        let mut found = Vec::new();
+        for round in 0..8u32 {
+            let mut wanted = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+                .set_keys(Some(pending))
+                .set_projection_expression(projection.map(str::to_string));
+            for (k, v) in names {
+                wanted = wanted.expression_attribute_names(*k, *v);
+            }
+            let wanted = wanted
+                .build()
+                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            let mut out = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, wanted)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            found.extend(
+                out.responses
+                    .take()
+                    .and_then(|mut r| r.remove(&self.table))
+                    .unwrap_or_default(),
+            );
+            pending = out
+                .unprocessed_keys
+                .take()
+                .and_then(|mut u| u.remove(&self.table))
+                .map(|k| k.keys)
+                .unwrap_or_default();
+            if pending.is_empty() {
+                return Ok(found);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20 << round.min(5))).await;
+        }
+        Err(StoreError::Unavailable(
+            "batch read kept being throttled".into(),
+        ))
+    }
+
     /// The conversation's item, read strongly consistent (a transition is decided
     /// from it).
     pub(super) async fn read_conversation(

@@ -344,7 +344,7 @@ impl DynamoStore {
         let keys: Vec<Item> = ids.iter().map(conversation_key).collect();
         let mut by_id: HashMap<String, Conversation> = HashMap::new();
         for chunk in keys.chunks(100) {
-            let items = self.batch_get_all(chunk.to_vec()).await?;
+            let items = self.batch_get(chunk.to_vec(), None, &[]).await?;
             for item in items {
                 let c = Conversation::from(from_item::<_, ConversationItem>(item)?);
                 by_id.insert(c.id.to_string(), c);
@@ -354,44 +354,5 @@ impl DynamoStore {
             .iter()
             .filter_map(|id| by_id.remove(id.as_str()))
             .collect())
-    }
-
-    /// BatchGetItem of up to 100 keys, asking again for the keys DynamoDB left
-    /// unprocessed (it does under throttling), with a short backoff.
-    async fn batch_get_all(&self, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
-        let mut pending = keys;
-        let mut found = Vec::new();
-        for round in 0..8u32 {
-            let wanted = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
-                .set_keys(Some(pending))
-                .build()
-                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-            let mut out = self
-                .client
-                .batch_get_item()
-                .request_items(&self.table, wanted)
-                .send()
-                .await
-                .map_err(unavailable)?;
-            found.extend(
-                out.responses
-                    .take()
-                    .and_then(|mut r| r.remove(&self.table))
-                    .unwrap_or_default(),
-            );
-            pending = out
-                .unprocessed_keys
-                .take()
-                .and_then(|mut u| u.remove(&self.table))
-                .map(|k| k.keys)
-                .unwrap_or_default();
-            if pending.is_empty() {
-                return Ok(found);
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(20 << round.min(5))).await;
-        }
-        Err(StoreError::Unavailable(
-            "batch read kept being throttled".into(),
-        ))
     }
 }

@@ -67,10 +67,7 @@ pub fn read(item: &Item) -> Option<(State, Option<u64>)> {
     Some((state, rev))
 }
 
-/// The conversation id at the end of an index sort key.
-pub fn id_of_entry(sort: &str) -> Option<ConversationId> {
-    ConversationId::parse(sort.rsplit_once('#')?.1)
-}
+pub use crate::lifecycle::keys::id_of_entry;
 
 fn priority(p: Priority) -> AttributeValue {
     AttributeValue::S(

@@ -43,7 +43,7 @@ impl DynamoStore {
             })
             .collect();
         let found: HashMap<String, String> = self
-            .batch_get(request_keys, "pk, conversation_id", &[])
+            .batch_get(request_keys, Some("pk, conversation_id"), &[])
             .await?
             .into_iter()
             .filter_map(|item| {
@@ -60,45 +60,6 @@ impl DynamoStore {
                     .ok_or_else(|| StoreError::Corrupt(format!("thread link to {id:?}")))
             })
             .collect()
-    }
-
-    /// One BatchGetItem of at most 100 keys; a throttled (partial) answer is an
-    /// outage, since a missing item would change the decision.
-    pub(super) async fn batch_get(
-        &self,
-        keys: Vec<Item>,
-        projection: &str,
-        names: &[(&str, &str)],
-    ) -> Result<Vec<Item>, StoreError> {
-        let mut wanted = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
-            .set_keys(Some(keys))
-            .projection_expression(projection);
-        for (k, v) in names {
-            wanted = wanted.expression_attribute_names(*k, *v);
-        }
-        let wanted = wanted
-            .build()
-            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        let mut out = self
-            .client
-            .batch_get_item()
-            .request_items(&self.table, wanted)
-            .send()
-            .await
-            .map_err(|e| {
-                StoreError::Unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())
-            })?;
-        if out
-            .unprocessed_keys()
-            .is_some_and(|u| u.values().any(|k| !k.keys().is_empty()))
-        {
-            return Err(StoreError::Unavailable("batch read was throttled".into()));
-        }
-        Ok(out
-            .responses
-            .take()
-            .and_then(|mut r| r.remove(&self.table))
-            .unwrap_or_default())
     }
 }
 
@@ -127,7 +88,7 @@ impl DynamoStore {
         let found = self
             .batch_get(
                 request_keys,
-                "pk, #ch, business_id, customer_id, participants",
+                Some("pk, #ch, business_id, customer_id, participants"),
                 &[("#ch", "channel")],
             )
             .await?;
