@@ -106,6 +106,9 @@ pub struct AutoReplyConfig {
     pub hourly_cap: u32,
     /// Our own addresses and domains (the loop guard never answers them).
     pub own_addresses: Vec<String>,
+    /// The SQS queue that holds the next attempt of a send the channel refused for
+    /// now (`AUTO_REPLY_RETRY_QUEUE_URL`); without it the stream retries the record.
+    pub retry_queue_url: Option<String>,
 }
 
 impl AutoReplyConfig {
@@ -139,6 +142,9 @@ impl AutoReplyConfig {
             daily_cap,
             hourly_cap,
             own_addresses,
+            retry_queue_url: env("AUTO_REPLY_RETRY_QUEUE_URL")
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty()),
         })
     }
 }

@@ -48,7 +48,9 @@ pub fn parts(outgoing: &Outgoing) -> Result<Vec<String>, SendError> {
     Ok(split_text(text, caps.max_text_chars))
 }
 
-fn with_result(mut message: Message, result: &Result<SentMessage, SendError>) -> Message {
+/// `message` with the outcome of its send: accepted (with the channel's ids) or
+/// failed or unconfirmed (with the error).
+pub fn with_result(mut message: Message, result: &Result<SentMessage, SendError>) -> Message {
     message.delivery = Some(match result {
         Ok(sent) => {
             message.provider_message_id = Some(sent.provider_message_id.clone());
@@ -92,7 +94,7 @@ pub const ATTEMPT_TIME: Duration = Duration::from_secs(10);
 /// or failed on its side without taking the message (`Unavailable`): then nothing
 /// was sent, so a retry cannot duplicate. Everything else is final here. A send
 /// still running at `deadline` is abandoned as `Unconfirmed` (it may have gone out).
-async fn send_with_retries<O: Outbound>(
+pub async fn send_with_retries<O: Outbound>(
     outbound: &O,
     message: &Outgoing,
     deadline: Instant,

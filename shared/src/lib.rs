@@ -4,6 +4,7 @@
 //! depend on this and never on AWS SDK crates or HTTP clients directly.
 
 pub mod auth;
+pub mod autoreply;
 pub mod channels;
 pub mod config;
 pub mod conversation;
@@ -17,6 +18,7 @@ pub mod loop_guard;
 pub mod metrics;
 pub mod objects;
 pub mod ports;
+pub mod retries;
 pub mod sdk;
 pub mod secret;
 pub mod secrets;

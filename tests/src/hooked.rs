@@ -8,8 +8,9 @@ use asyncdesk::conversation::{
     StatusUpdate,
 };
 use asyncdesk::ports::{
-    AutoReplyClaim, ConversationStore, IdempotencyRecord, OutboundEffect, QueuePage, QueueQuery,
-    Recorded, ReplyBy, StateChange, StatusApplied, StoreError, Thread, ThreadCandidate, ThreadPage,
+    AutoReplyClaims, ClaimWrite, ConversationStore, HourlyTake, IdempotencyRecord, MessageKey,
+    OutboundEffect, QueuePage, QueueQuery, Recorded, ReplyBy, StateChange, StatusApplied,
+    StoreError, Thread, ThreadCandidate, ThreadPage,
 };
 use asyncdesk::store::dynamo::DynamoStore;
 use chrono::{DateTime, Utc};
@@ -118,24 +119,6 @@ impl ConversationStore for Hooked {
     async fn wake_snoozed(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
         self.inner.wake_snoozed(now).await
     }
-    async fn claim_auto_reply(
-        &self,
-        id: &ConversationId,
-        k: &str,
-        now: DateTime<Utc>,
-        exp: DateTime<Utc>,
-        cap: u32,
-    ) -> Result<AutoReplyClaim, StoreError> {
-        self.inner.claim_auto_reply(id, k, now, exp, cap).await
-    }
-    async fn release_auto_reply(
-        &self,
-        id: &ConversationId,
-        k: &str,
-        slot: u32,
-    ) -> Result<(), StoreError> {
-        self.inner.release_auto_reply(id, k, slot).await
-    }
     async fn erase_conversation(
         &self,
         id: &ConversationId,
@@ -152,25 +135,6 @@ impl ConversationStore for Hooked {
     }
     async fn redriven(&self, m: &Message) -> Result<(), StoreError> {
         self.inner.redriven(m).await
-    }
-    async fn count_intake(
-        &self,
-        c: &ConversationId,
-        m: &str,
-        e: DateTime<Utc>,
-    ) -> Result<u64, StoreError> {
-        self.inner.count_intake(c, m, e).await
-    }
-    async fn mark_flood(&self, m: &Message) -> Result<(), StoreError> {
-        self.inner.mark_flood(m).await
-    }
-    async fn claim_hourly_auto_reply(
-        &self,
-        h: &str,
-        cap: u32,
-        e: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        self.inner.claim_hourly_auto_reply(h, cap, e).await
     }
     async fn find_thread(
         &self,
@@ -199,5 +163,39 @@ impl ConversationStore for Hooked {
     }
     async fn release_idempotency(&self, k: &str) -> Result<(), StoreError> {
         self.inner.release_idempotency(k).await
+    }
+}
+
+#[async_trait]
+impl AutoReplyClaims for Hooked {
+    async fn read_claim(
+        &self,
+        c: &ConversationId,
+    ) -> Result<Option<asyncdesk::autoreply::Claim>, StoreError> {
+        self.inner.read_claim(c).await
+    }
+    async fn write_claim(
+        &self,
+        c: &ConversationId,
+        claim: &asyncdesk::autoreply::Claim,
+        expected: Option<u64>,
+        take: Option<&HourlyTake>,
+        e: DateTime<Utc>,
+    ) -> Result<ClaimWrite, StoreError> {
+        self.inner.write_claim(c, claim, expected, take, e).await
+    }
+    async fn get_message(&self, k: &MessageKey) -> Result<Option<Message>, StoreError> {
+        self.inner.get_message(k).await
+    }
+    async fn count_intake(
+        &self,
+        c: &ConversationId,
+        m: &str,
+        e: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        self.inner.count_intake(c, m, e).await
+    }
+    async fn mark_flood(&self, m: &Message) -> Result<(), StoreError> {
+        self.inner.mark_flood(m).await
     }
 }

@@ -57,8 +57,9 @@ pub fn auto_reply<S, O>(
             .expect("valid hours"),
         max_age: chrono::Duration::minutes(60),
         daily_cap: 3,
-        hourly_cap: 1000,
+        hourly_cap: off_hours_auto_reply::HourlyTokens::new(1000),
         own_addresses,
+        retries: None,
     }
 }
 

@@ -37,8 +37,9 @@ async fn rig() -> Rig {
         hours: BusinessHours::from_json(HOURS, Utc::now()).unwrap(),
         max_age: Duration::minutes(60),
         daily_cap: 3,
-        hourly_cap: 1000,
+        hourly_cap: off_hours_auto_reply::HourlyTokens::new(1000),
         own_addresses: Vec::new(),
+        retries: None,
     };
     Rig {
         table,
@@ -307,8 +308,9 @@ async fn one_auto_reply_per_night_and_one_for_a_whole_holiday_run_in_the_custome
         hours: BusinessHours::from_json(BERLIN_HOLIDAYS, at("2026-11-01T00:00:00Z")).unwrap(),
         max_age: rig.deps.max_age,
         daily_cap: rig.deps.daily_cap,
-        hourly_cap: rig.deps.hourly_cap,
+        hourly_cap: off_hours_auto_reply::HourlyTokens::new(rig.deps.hourly_cap.cap()),
         own_addresses: Vec::new(),
+        retries: None,
     };
     let customer = "819012345678"; // Tokyo
     let mut n = 0;

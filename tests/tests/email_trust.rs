@@ -279,7 +279,7 @@ async fn whoever_we_wrote_to_may_answer_and_a_reply_to_our_auto_reply_joins() {
 #[tokio::test]
 async fn the_deployment_sends_at_most_its_hourly_cap() {
     let mut rig = rig().await;
-    rig.auto_reply.hourly_cap = 2;
+    rig.auto_reply.hourly_cap = off_hours_auto_reply::HourlyTokens::new(2);
     let customers: Vec<String> = (0..4).map(|i| customer(&format!("burst{i}"))).collect();
     for (i, c) in customers.iter().enumerate() {
         rig.receive_checked(

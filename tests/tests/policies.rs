@@ -256,13 +256,14 @@ async fn auto_reply_policy_covers_claims_sends_and_retries() {
         hours: BusinessHours::from_json(hours, Utc::now()).unwrap(),
         max_age: Duration::minutes(60),
         daily_cap: 3,
-        hourly_cap: 1000,
+        hourly_cap: off_hours_auto_reply::HourlyTokens::new(1000),
         own_addresses: Vec::new(),
+        retries: None,
     };
     let event = rig.table.stream_event().await;
 
-    // A transient send failure (also on the send's own retries) gives the claim back
-    // for the retry...
+    // A transient send failure (also on the send's own retries) leaves the claim
+    // waiting for the retry...
     for _ in 0..3 {
         rig.sandbox.fail_next(
             503,
@@ -280,6 +281,13 @@ async fn auto_reply_policy_covers_claims_sends_and_retries() {
     off_hours_auto_reply::handle_event(json!({"source": "aws.events"}), &deps, now)
         .await
         .unwrap();
+    // The redrive of what the failed attempt kept: already answered, forgotten.
+    let out = off_hours_auto_reply::handle_event(json!({"redrive": "auto-reply"}), &deps, now)
+        .await
+        .unwrap();
+    assert_eq!(out["redriven"], 1);
+    assert_eq!(out["replied"], 0);
+    assert_eq!(rig.sandbox.outbox().len(), 1);
     rig.assert_policy_covers(
         "OffHoursAutoReplyFunction",
         &[

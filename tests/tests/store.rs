@@ -413,42 +413,113 @@ async fn reply_to_unknown_conversation_writes_nothing() {
 }
 
 #[tokio::test]
-async fn auto_reply_claims_are_won_once_per_period_and_capped_per_day() {
-    use asyncdesk::ports::AutoReplyClaim::{Claimed, DailyCapReached, PeriodTaken};
+async fn the_auto_reply_claim_is_written_once_per_revision_and_takes_the_hourly_share() {
+    use asyncdesk::autoreply::{Claim, Stage};
+    use asyncdesk::ports::{AutoReplyClaims, ClaimWrite, HourlyTake};
     let table = TestTable::new().await;
     let id = endpoint("4921").conversation_id();
     let exp = t(0) + Duration::days(8);
-    let claim = |period: &'static str, at: DateTime<Utc>| {
-        let store = table.store.clone();
-        let id = id.clone();
-        async move {
-            store
-                .claim_auto_reply(&id, period, at, exp, 2)
-                .await
-                .unwrap()
-        }
+    let claim = Claim {
+        period: "2026-11-30T08:00Z".into(),
+        answers: "m1".into(),
+        reply_id: "out-1".into(),
+        reply_at: t(0),
+        stage: Stage::Sending,
+        attempts: 0,
+        recent: vec![t(0)],
+        rev: 0,
     };
-    assert_eq!(claim("2026-11-30T08:00Z", t(0)).await, Claimed { slot: 0 });
-    assert_eq!(claim("2026-11-30T08:00Z", t(1)).await, PeriodTaken);
+    let store = &table.store;
+    assert_eq!(store.read_claim(&id).await.unwrap(), None);
     assert_eq!(
-        claim("2026-12-01T08:00Z", t(1)).await,
-        Claimed { slot: 1 },
-        "next period"
+        store
+            .write_claim(&id, &claim, None, None, exp)
+            .await
+            .unwrap(),
+        ClaimWrite::Written
     );
-    // Two in the last 24 hours: a third period's claim meets the cap.
-    assert_eq!(claim("2026-12-02T08:00Z", t(2)).await, DailyCapReached);
-    // Released (a failed send): the period and the slot are free again.
-    table
-        .store
-        .release_auto_reply(&id, "2026-11-30T08:00Z", 0)
-        .await
-        .unwrap();
-    assert_eq!(claim("2026-11-30T08:00Z", t(3)).await, Claimed { slot: 0 });
-    // A day after the first slot was taken, it is free again (rolling window).
-    let day_later = t(3) + Duration::hours(24) + Duration::seconds(1);
+    // A second first claim, or a write from a stale revision, loses.
     assert_eq!(
-        claim("2026-12-03T08:00Z", day_later).await,
-        Claimed { slot: 0 }
+        store
+            .write_claim(&id, &claim, None, None, exp)
+            .await
+            .unwrap(),
+        ClaimWrite::Raced
+    );
+    assert_eq!(store.read_claim(&id).await.unwrap(), Some(claim.clone()));
+    let waiting = Claim {
+        stage: Stage::Waiting,
+        attempts: 1,
+        rev: 1,
+        ..claim.clone()
+    };
+    assert_eq!(
+        store
+            .write_claim(&id, &waiting, Some(0), None, exp)
+            .await
+            .unwrap(),
+        ClaimWrite::Written
+    );
+    assert_eq!(
+        store
+            .write_claim(&id, &waiting, Some(0), None, exp)
+            .await
+            .unwrap(),
+        ClaimWrite::Raced
+    );
+    assert_eq!(store.read_claim(&id).await.unwrap(), Some(waiting.clone()));
+    // The hour's shard takes blocks up to its share; past it nothing is written.
+    let take = |count| HourlyTake {
+        hour: "2026-11-30T02".into(),
+        shard: 3,
+        share: 12,
+        count,
+        expires_at: exp,
+    };
+    let next = |rev: u64| Claim {
+        rev: rev + 1,
+        ..waiting.clone()
+    };
+    assert_eq!(
+        store
+            .write_claim(&id, &next(1), Some(1), Some(&take(10)), exp)
+            .await
+            .unwrap(),
+        ClaimWrite::Written
+    );
+    assert_eq!(
+        store
+            .write_claim(&id, &next(2), Some(2), Some(&take(10)), exp)
+            .await
+            .unwrap(),
+        ClaimWrite::HourlyCapReached
+    );
+    assert_eq!(
+        store.read_claim(&id).await.unwrap().unwrap().rev,
+        2,
+        "nothing written"
+    );
+    assert_eq!(
+        store
+            .write_claim(&id, &next(2), Some(2), Some(&take(2)), exp)
+            .await
+            .unwrap(),
+        ClaimWrite::Written
+    );
+    assert_eq!(
+        store
+            .write_claim(&id, &next(3), Some(3), Some(&take(1)), exp)
+            .await
+            .unwrap(),
+        ClaimWrite::HourlyCapReached
+    );
+    // A stale revision with a take: raced, and the take is not counted.
+    assert_eq!(
+        store
+            .write_claim(&id, &next(0), Some(0), Some(&take(1)), exp)
+            .await
+            .unwrap(),
+        ClaimWrite::Raced
     );
 }
 

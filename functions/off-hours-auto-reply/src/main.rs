@@ -2,6 +2,7 @@
 //! (a stream batch, or the schedule that wakes snoozed conversations).
 
 use asyncdesk::config::{AutoReplyConfig, process_env};
+use asyncdesk::retries::SqsRetryQueue;
 use asyncdesk::store::dynamo::DynamoStore;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use off_hours_auto_reply::{AutoReply, handle_event};
@@ -22,7 +23,11 @@ async fn main() -> Result<(), Error> {
     .await?;
     let config = AutoReplyConfig::load(&|k| secrets.get(&process_env, k))?;
     let store = DynamoStore::from_config(&sdk, &config.table_name).with_retention(config.retention);
-    let deps = Arc::new(AutoReply::new(store, config.channels.clone(), &config));
+    let mut deps = AutoReply::new(store, config.channels.clone(), &config);
+    if let Some(url) = &config.retry_queue_url {
+        deps = deps.with_retries(Arc::new(SqsRetryQueue::from_config(&sdk, url)));
+    }
+    let deps = Arc::new(deps);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let deps = Arc::clone(&deps);
         async move { Ok::<_, Error>(handle_event(event.payload, &deps, chrono::Utc::now()).await?) }

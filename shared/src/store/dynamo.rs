@@ -11,7 +11,7 @@ use crate::conversation::{
     StatusUpdate,
 };
 use crate::ports::{
-    AutoReplyClaim, IdempotencyRecord, QueuePage, QueueQuery, ReplyBy, StateChange, ThreadCandidate,
+    IdempotencyRecord, QueuePage, QueueQuery, ReplyBy, StateChange, ThreadCandidate,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
@@ -37,8 +37,6 @@ pub(super) const THREAD_LINK_TTL_SECS: i64 = 2 * 366 * 24 * 3600;
 /// Edits a message keeps in its history (the newest; the first text stays in
 /// `original_text`), so that no item nears 400 KB.
 pub const MAX_EDITS: usize = 20;
-/// A rolling-day auto-reply slot is taken for this long.
-pub(super) const AUTO_REPLY_SLOT_SECS: i64 = 24 * 3600;
 /// Rounds of a conditional write that lost a race to a concurrent writer.
 pub(super) const RACE_ROUNDS: usize = 3;
 
@@ -445,18 +443,6 @@ impl ConversationStore for DynamoStore {
         self.record_sending_impl(message).await
     }
 
-    async fn claim_auto_reply(
-        &self,
-        customer: &ConversationId,
-        period_key: &str,
-        now: DateTime<Utc>,
-        expires_at: DateTime<Utc>,
-        daily_cap: u32,
-    ) -> Result<AutoReplyClaim, StoreError> {
-        self.claim_auto_reply_impl(customer, period_key, now, expires_at, daily_cap)
-            .await
-    }
-
     async fn erase_conversation(
         &self,
         id: &ConversationId,
@@ -480,39 +466,6 @@ impl ConversationStore for DynamoStore {
 
     async fn redriven(&self, message: &Message) -> Result<(), StoreError> {
         self.delete_redrive(message).await
-    }
-
-    async fn count_intake(
-        &self,
-        customer: &ConversationId,
-        minute: &str,
-        expires_at: DateTime<Utc>,
-    ) -> Result<u64, StoreError> {
-        self.count_intake_impl(customer, minute, expires_at).await
-    }
-
-    async fn mark_flood(&self, message: &Message) -> Result<(), StoreError> {
-        self.mark_flood_impl(message).await
-    }
-
-    async fn claim_hourly_auto_reply(
-        &self,
-        hour: &str,
-        cap: u32,
-        expires_at: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        self.claim_hourly_auto_reply_impl(hour, cap, expires_at)
-            .await
-    }
-
-    async fn release_auto_reply(
-        &self,
-        customer: &ConversationId,
-        period_key: &str,
-        slot: u32,
-    ) -> Result<(), StoreError> {
-        self.release_auto_reply_impl(customer, period_key, slot)
-            .await
     }
 
     async fn change_state(

@@ -53,11 +53,12 @@ pub fn conversation_key(id: &ConversationId) -> super::dynamo::Item {
 }
 
 pub fn message_sk(message: &Message) -> String {
-    format!(
-        "MSG#{:013}#{}",
-        message.sent_at.timestamp_millis().max(0),
-        message.id
-    )
+    message_key_sk(message.sent_at, &message.id)
+}
+
+/// A message's sort key from its time and id.
+pub fn message_key_sk(sent_at: DateTime<Utc>, id: &str) -> String {
+    format!("MSG#{:013}#{id}", sent_at.timestamp_millis().max(0))
 }
 
 pub fn dedupe_pk(dedupe_key: &str) -> String {
@@ -76,16 +77,9 @@ pub fn auto_reply_pk(customer: &ConversationId) -> String {
     format!("AUTOREPLY#{customer}")
 }
 
-/// The deployment's auto-reply count per clock hour (`HOUR#<YYYY-MM-DDTHH>`).
+/// The deployment's auto-reply count per clock hour, in shards
+/// (`AUTOREPLY#ALL#<shard>` / `HOUR#<YYYY-MM-DDTHH>`).
 pub const AUTO_REPLY_HOURS_PK: &str = "AUTOREPLY#ALL";
-
-pub fn auto_reply_period_sk(period_key: &str) -> String {
-    format!("PERIOD#{period_key}")
-}
-
-pub fn auto_reply_slot_sk(slot: u32) -> String {
-    format!("SLOT#{slot}")
-}
 
 pub fn idempotency_pk(key: &str) -> String {
     format!("IDEMP#{key}")

@@ -255,11 +255,26 @@ pub async fn start(mut settings: Settings) -> Result<RunningStack, BoxError> {
             }
         })
     };
-    let auto_reply = Arc::new(AutoReply::new(
-        store,
-        auto_reply_config.channels.clone(),
-        &auto_reply_config,
-    ));
+    // The retry queue on the same server, fed to the function as Lambda would.
+    let queue_name = format!("{}-auto-reply-retries", inbound_config.table_name);
+    let queue = crate::retry_queue::LocalQueue::create(&endpoint, &queue_name).await?;
+    let auto_reply = Arc::new(
+        AutoReply::new(
+            store,
+            auto_reply_config.channels.clone(),
+            &auto_reply_config,
+        )
+        .with_retries(Arc::new(queue.adapter(&endpoint).await)),
+    );
+    let retries = {
+        let auto_reply = auto_reply.clone();
+        tokio::spawn(crate::retry_queue::feed(queue, move |event| {
+            let auto_reply = auto_reply.clone();
+            async move {
+                off_hours_auto_reply::handle_retries(event, &auto_reply, chrono::Utc::now()).await
+            }
+        }))
+    };
     let sandboxes = Sandboxes {
         graph: sandbox.clone(),
         bot: bot_sandbox.clone(),
@@ -317,7 +332,7 @@ pub async fn start(mut settings: Settings) -> Result<RunningStack, BoxError> {
         dynamodb_endpoint: endpoint,
         table_name: inbound_config.table_name,
         auto_reply: auto_reply_config,
-        tasks: vec![server_task, feeder, sweeper],
+        tasks: vec![server_task, feeder, sweeper, retries],
         _moto: moto,
     })
 }

@@ -10,6 +10,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use thiserror::Error;
 
+mod autoreply;
+pub use autoreply::*;
+
 // ---------------------------------------------------------------------------------
 // Channels
 // ---------------------------------------------------------------------------------
@@ -410,18 +413,6 @@ pub struct Thread {
     pub messages: Vec<Message>,
 }
 
-/// The outcome of claiming an auto-reply for a customer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AutoReplyClaim {
-    /// Ours to send; `slot` is the rolling-day slot taken (give both back with
-    /// `release_auto_reply` if the send fails).
-    Claimed { slot: u32 },
-    /// The customer already got this off-hours period's auto-reply.
-    PeriodTaken,
-    /// The customer got the daily cap of auto-replies in the last 24 hours.
-    DailyCapReached,
-}
-
 pub use crate::lifecycle::order::{Cursor, Order};
 pub use crate::lifecycle::{StateChange, StatusChange};
 
@@ -582,19 +573,6 @@ pub trait ConversationStore: Send + Sync {
     async fn mark_blocked(&self, id: &ConversationId, now: DateTime<Utc>)
     -> Result<(), StoreError>;
 
-    /// Claims the single auto-reply of `period_key` for a customer (the customer's
-    /// key: `Endpoint::conversation_id`, the same on every thread), and one of its
-    /// `daily_cap` rolling-day slots. Only the first caller gets `Claimed`; the period
-    /// claim expires at `expires_at`, a slot 24 hours after `now`.
-    async fn claim_auto_reply(
-        &self,
-        customer: &ConversationId,
-        period_key: &str,
-        now: DateTime<Utc>,
-        expires_at: DateTime<Utc>,
-        daily_cap: u32,
-    ) -> Result<AutoReplyClaim, StoreError>;
-
     /// Claims idempotency key `key` (already scoped to its agent) for a request whose
     /// body hashes to `body_hash`: `None` for the first caller (a conditional write
     /// decides), else what the key holds. The key lives until `expires_at`.
@@ -646,35 +624,4 @@ pub trait ConversationStore: Send + Sync {
 
     /// Forgets a kept message once redriven. One DeleteItem.
     async fn redriven(&self, message: &Message) -> Result<(), StoreError>;
-
-    /// Counts one message of `customer` in `minute` (`YYYY-MM-DDTHH:MM`) and returns
-    /// the count so far. One UpdateItem.
-    async fn count_intake(
-        &self,
-        customer: &ConversationId,
-        minute: &str,
-        expires_at: DateTime<Utc>,
-    ) -> Result<u64, StoreError>;
-
-    /// Marks a stored message as part of a flood (`flood: true`). One UpdateItem.
-    async fn mark_flood(&self, message: &Message) -> Result<(), StoreError>;
-
-    /// Counts one auto-reply in clock hour `hour` (`YYYY-MM-DDTHH`, UTC) for the
-    /// whole deployment, unless `cap` were already counted: `false` then. One
-    /// conditional write.
-    async fn claim_hourly_auto_reply(
-        &self,
-        hour: &str,
-        cap: u32,
-        expires_at: DateTime<Utc>,
-    ) -> Result<bool, StoreError>;
-
-    /// Gives a claim (period and slot) back after a send that may succeed on retry
-    /// failed.
-    async fn release_auto_reply(
-        &self,
-        customer: &ConversationId,
-        period_key: &str,
-        slot: u32,
-    ) -> Result<(), StoreError>;
 }
