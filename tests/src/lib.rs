@@ -5,8 +5,8 @@
 //! `asyncdesk-ops`.
 
 pub use asyncdesk_stack::{
-    BoxError, aws, bot_sandbox, filter, mail, sandbox, server, stack, stream, template, tools,
-    workspace_root,
+    BoxError, aws, bot_sandbox, filter, mail, retry_queue, sandbox, server, stack, stream,
+    template, tools, workspace_root,
 };
 
 pub mod capacity;

@@ -11,7 +11,7 @@ mod decide;
 mod send;
 mod tokens;
 
-pub use batch::{handle_batch, handle_record, handle_retries};
+pub use batch::{CONCURRENCY, handle_batch, handle_record, handle_retries};
 pub use decide::auto_reply_to;
 pub use tokens::HourlyTokens;
 

@@ -63,6 +63,17 @@ impl ChannelApi for BotApi {
         {
             return server::json_response(status, &body);
         }
+        if let Some(limit) = &mut recorded.limit
+            && !limit.admit()
+        {
+            let secs = limit.retry_after;
+            return server::json_response(
+                429,
+                &json!({"ok": false, "error_code": 429,
+                    "description": format!("Too Many Requests: retry after {secs}"),
+                    "parameters": {"retry_after": secs}}),
+            );
+        }
         let Ok(body) = serde_json::from_slice::<Value>(req.body()) else {
             return error(400, "Bad Request: invalid JSON");
         };

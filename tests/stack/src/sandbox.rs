@@ -34,6 +34,47 @@ pub struct Recorded {
     pub sent: Vec<OutboxEntry>,
     pub failures: VecDeque<(u16, Value)>,
     pub requests: usize,
+    /// A rate the channel takes messages at; above it, 429 (benchmarks).
+    pub limit: Option<RateLimit>,
+    /// How long each call takes (benchmarks).
+    pub latency: std::time::Duration,
+}
+
+/// A token bucket: `per_second` messages a second, bursts of up to one second's
+/// worth; a call above it is answered 429 with `retry_after` seconds.
+pub struct RateLimit {
+    pub per_second: f64,
+    pub retry_after: u64,
+    tokens: f64,
+    last: std::time::Instant,
+    /// Calls answered 429.
+    pub refused: usize,
+}
+
+impl RateLimit {
+    pub fn new(per_second: f64, retry_after: u64) -> Self {
+        RateLimit {
+            per_second,
+            retry_after,
+            tokens: per_second,
+            last: std::time::Instant::now(),
+            refused: 0,
+        }
+    }
+
+    /// Whether a call now is within the rate (and counts it).
+    pub fn admit(&mut self) -> bool {
+        let now = std::time::Instant::now();
+        let earned = now.duration_since(self.last).as_secs_f64() * self.per_second;
+        self.tokens = (self.tokens + earned).min(self.per_second);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            return true;
+        }
+        self.refused += 1;
+        false
+    }
 }
 
 /// A channel's API as a sandbox plays it: what it keeps beyond [`Recorded`], and how
@@ -100,6 +141,20 @@ impl<A: ChannelApi> Sandbox<A> {
             .push_back((status, body));
     }
 
+    /// Takes messages at `per_second` at most; above it answers 429 with
+    /// `retry_after`. Each call takes `latency`.
+    pub fn limit_rate(&self, per_second: f64, retry_after: u64, latency: std::time::Duration) {
+        let mut state = self.state.lock().unwrap();
+        state.0.limit = Some(RateLimit::new(per_second, retry_after));
+        state.0.latency = latency;
+    }
+
+    /// Calls answered 429 by the rate limit.
+    pub fn refused(&self) -> usize {
+        let state = self.state.lock().unwrap();
+        state.0.limit.as_ref().map_or(0, |l| l.refused)
+    }
+
     /// Runs `f` on the channel's own state.
     pub fn with_api<T>(&self, f: impl FnOnce(&mut A) -> T) -> T {
         f(&mut self.state.lock().unwrap().1)
@@ -122,7 +177,13 @@ impl<A: ChannelApi> Sandbox<A> {
         let me = self.clone();
         let task = server::serve(listener, move |req: Request| {
             let me = me.clone();
-            async move { me.handle(req.uri().path(), &req) }
+            async move {
+                let latency = me.state.lock().unwrap().0.latency;
+                if !latency.is_zero() {
+                    tokio::time::sleep(latency).await;
+                }
+                me.handle(req.uri().path(), &req)
+            }
         });
         (base, task)
     }
