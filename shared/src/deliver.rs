@@ -76,6 +76,18 @@ pub fn with_result(mut message: Message, result: &Result<SentMessage, SendError>
     message
 }
 
+/// The `Sent` / `SendFailed` metric of one send.
+pub fn count_send(channel: crate::conversation::Channel, result: &Result<SentMessage, SendError>) {
+    let channel = channel.as_str();
+    match result {
+        Ok(_) => crate::metrics::emit(&[("Channel", channel)], &[("Sent", 1)]),
+        Err(e) => crate::metrics::emit(
+            &[("Channel", channel), ("Class", e.class())],
+            &[("SendFailed", 1)],
+        ),
+    }
+}
+
 /// Pauses before the retries of a send that did not reach the channel.
 pub const RETRY_BACKOFF_MS: [u64; 2] = [250, 750];
 
@@ -182,14 +194,7 @@ pub async fn deliver<S: ConversationStore, O: Outbound>(
         } else {
             send_with_retries(outbound, &part, deadline).await
         };
-        let channel = outgoing.endpoint.channel.as_str();
-        match &result {
-            Ok(_) => crate::metrics::emit(&[("Channel", channel)], &[("Sent", 1)]),
-            Err(e) => crate::metrics::emit(
-                &[("Channel", channel), ("Class", e.class())],
-                &[("SendFailed", 1)],
-            ),
-        }
+        count_send(outgoing.endpoint.channel, &result);
         let message = with_result(sending, &result);
         let effect = match (&result, &outgoing.author) {
             (Ok(_), Author::Agent(_)) => match outgoing.covers {

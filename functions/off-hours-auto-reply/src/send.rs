@@ -95,14 +95,7 @@ pub(crate) async fn send_claimed<S: Store, O: Outbound>(
         )),
         Err(e) => Err(e),
     };
-    let channel = message.endpoint.channel.as_str();
-    match &result {
-        Ok(_) => asyncdesk::metrics::emit(&[("Channel", channel)], &[("Sent", 1)]),
-        Err(e) => asyncdesk::metrics::emit(
-            &[("Channel", channel), ("Class", e.class())],
-            &[("SendFailed", 1)],
-        ),
-    }
+    deliver::count_send(message.endpoint.channel, &result);
     let later = match &result {
         Ok(sent) => {
             record(&deps.store, &deliver::with_result(reply, &result), now).await;
