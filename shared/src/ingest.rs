@@ -156,7 +156,9 @@ async fn join_thread<S: ConversationStore>(
 
 fn log_stored(inbound: &InboundMessage) {
     let m = &inbound.message;
-    info!(
+    // Debug: the metric line counts stored messages; a line per message would
+    // double what a message costs in logs (docs/cost.md, "Logs").
+    tracing::debug!(
         event = "stored",
         channel = m.endpoint.channel.as_str(),
         conversation = %m.conversation_id,

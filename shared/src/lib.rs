@@ -27,5 +27,20 @@ pub mod store;
 /// Installs the tracing subscriber for a Lambda function: JSON when
 /// `AWS_LAMBDA_LOG_FORMAT=JSON`, level from `AWS_LAMBDA_LOG_LEVEL` / `RUST_LOG`.
 pub fn init_lambda_tracing() {
-    lambda_http::tracing::init_default_subscriber();
+    use tracing_subscriber::filter::LevelFilter;
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let level = var("AWS_LAMBDA_LOG_LEVEL")
+        .or_else(|| var("RUST_LOG"))
+        .and_then(|l| l.parse::<LevelFilter>().ok())
+        .unwrap_or(LevelFilter::INFO);
+    let logs = tracing_subscriber::fmt()
+        .with_target(false)
+        .without_time()
+        .with_max_level(level);
+    if var("AWS_LAMBDA_LOG_FORMAT").is_some_and(|f| f.eq_ignore_ascii_case("json")) {
+        // The request's span once (not again in a span list): bytes are billed.
+        logs.json().with_span_list(false).init();
+    } else {
+        logs.init();
+    }
 }

@@ -97,7 +97,15 @@ async fn one_write_per_mail_and_one_read_only_for_a_thread_lookup() {
     )
     .await
     .unwrap();
-    assert_eq!(ops(&proxy), ["BatchGetItem", "TransactWriteItems"]);
+    assert_eq!(
+        ops(&proxy),
+        [
+            "BatchGetItem",
+            "GetItem",
+            "TransactWriteItems",
+            "UpdateItem"
+        ]
+    );
     proxy.reset();
     let conversation = mail::settings();
     let id =
@@ -108,10 +116,16 @@ async fn one_write_per_mail_and_one_read_only_for_a_thread_lookup() {
         .await
         .unwrap();
     // A reply by our Reply-To token (and its subject): one read of the thread links,
-    // one of the conversations found (is the sender part of them?), the write.
+    // one of the conversations found (is the sender part of them?), the writes.
     assert_eq!(
         ops(&proxy),
-        ["BatchGetItem", "BatchGetItem", "TransactWriteItems"]
+        [
+            "BatchGetItem",
+            "BatchGetItem",
+            "GetItem",
+            "TransactWriteItems",
+            "UpdateItem"
+        ]
     );
     // A mail without a subject or thread headers: nothing to look up.
     proxy.reset();
@@ -122,7 +136,7 @@ async fn one_write_per_mail_and_one_read_only_for_a_thread_lookup() {
     )
     .await
     .unwrap();
-    assert_eq!(ops(&proxy), ["TransactWriteItems"]);
+    assert_eq!(ops(&proxy), ["GetItem", "TransactWriteItems", "UpdateItem"]);
 }
 
 trait ReplaceTo {

@@ -72,7 +72,7 @@ fn status(provider_id: &str, state: DeliveryState, secs: i64) -> StatusUpdate {
 }
 
 #[tokio::test]
-async fn one_inbound_message_is_one_request_and_redelivery_stores_nothing() {
+async fn one_inbound_message_is_two_small_writes_and_redelivery_stores_nothing() {
     let table = TestTable::new().await;
     let (proxy, _task) = CountingProxy::start(&table.endpoint).await;
     let store = table.store_via(&proxy.endpoint).await;
@@ -82,14 +82,16 @@ async fn one_inbound_message_is_one_request_and_redelivery_stores_nothing() {
         store.record_inbound(&msg, t(1)).await.unwrap(),
         Recorded::Stored
     );
+    // The conversation read, the message (its own key dedupes it), the conversation.
     assert_eq!(
         proxy.operations(),
-        vec!["DynamoDB_20120810.TransactWriteItems"]
+        [
+            "DynamoDB_20120810.GetItem",
+            "DynamoDB_20120810.PutItem",
+            "DynamoDB_20120810.UpdateItem"
+        ]
     );
-    assert_eq!(
-        table.item_types().await,
-        vec!["conversation", "dedupe", "message"]
-    );
+    assert_eq!(table.item_types().await, vec!["conversation", "message"]);
 
     proxy.reset();
     assert_eq!(
@@ -98,24 +100,16 @@ async fn one_inbound_message_is_one_request_and_redelivery_stores_nothing() {
     );
     assert_eq!(
         proxy.operations(),
-        vec!["DynamoDB_20120810.TransactWriteItems"]
+        ["DynamoDB_20120810.GetItem"],
+        "the conversation lists it as applied"
     );
-    assert_eq!(table.items().await.len(), 3, "a redelivery writes nothing");
+    assert_eq!(table.items().await.len(), 2, "a redelivery writes nothing");
     let conv = store
         .get_conversation(&msg.message.conversation_id)
         .await
         .unwrap()
         .unwrap();
     assert_eq!(conv.message_count, 1);
-    // Dedupe items expire by TTL after Meta's retry window.
-    let dedupe = table
-        .items()
-        .await
-        .into_iter()
-        .find(|i| i["item_type"].as_s().unwrap() == "dedupe")
-        .unwrap();
-    let expires: i64 = dedupe["expires_at"].as_n().unwrap().parse().unwrap();
-    assert!(expires > t(1).timestamp() + 7 * 24 * 3600);
 }
 
 #[tokio::test]
@@ -549,16 +543,25 @@ async fn a_transaction_conflict_is_run_again_not_reported() {
     let table = TestTable::new().await;
     let (proxy, _task) = CountingProxy::start(&table.endpoint).await;
     let store = table.store_via(&proxy.endpoint).await;
-    let msg = inbound("491533", "wamid.C", t(0));
-    proxy.fail_next("TransactWriteItems", 400, transaction_conflict(3));
+    // A Telegram button press is written with its update's dedupe key in one
+    // transaction.
+    let tg = tg_press(1, t(0));
+    proxy.fail_next("TransactWriteItems", 400, transaction_conflict(2));
     assert_eq!(
-        store.record_inbound(&msg, t(1)).await.unwrap(),
+        store.record_inbound(&tg, t(1)).await.unwrap(),
         Recorded::Stored
     );
     assert_eq!(
         proxy.operations(),
-        vec!["DynamoDB_20120810.TransactWriteItems"; 2]
+        [
+            "DynamoDB_20120810.GetItem",
+            "DynamoDB_20120810.TransactWriteItems",
+            "DynamoDB_20120810.TransactWriteItems",
+            "DynamoDB_20120810.UpdateItem"
+        ]
     );
+    let msg = inbound("491533", "wamid.C", t(0));
+    store.record_inbound(&msg, t(1)).await.unwrap();
 
     // The auto-reply's final write meets a customer message updating the
     // conversation: it is not left `sending`.
@@ -579,23 +582,37 @@ async fn a_transaction_conflict_is_run_again_not_reported() {
     assert_eq!(thread.conversation.message_count, 2);
 
     // A conflict that persists is a transient error, and nothing was written.
-    let other = inbound("491533", "wamid.D", t(20));
+    let other = tg_press(2, t(20));
     for _ in 0..3 {
-        proxy.fail_next("TransactWriteItems", 400, transaction_conflict(3));
+        proxy.fail_next("TransactWriteItems", 400, transaction_conflict(2));
     }
     assert!(matches!(
         store.record_inbound(&other, t(21)).await,
         Err(StoreError::Unavailable(_))
     ));
-    assert_eq!(
-        store
-            .get_conversation(&msg.message.conversation_id)
-            .await
-            .unwrap()
-            .unwrap()
-            .message_count,
-        2
-    );
+    let conversation = store
+        .get_thread(&tg.message.conversation_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(conversation.conversation.message_count, 1);
+    assert_eq!(conversation.messages.len(), 1);
+}
+
+fn tg_press(update_id: i64, at: DateTime<Utc>) -> InboundMessage {
+    let update = serde_json::json!({"update_id": update_id, "callback_query": {
+        "id": format!("cbq-{update_id}"), "chat_instance": "ci",
+        "from": {"id": 5150, "is_bot": false, "first_name": "Ada"}, "data": "refund",
+        "message": {"message_id": 8, "date": at.timestamp(), "chat": {"id": 5150, "type": "private"},
+            "reply_markup": {"inline_keyboard": [[{"text": "Money back", "callback_data": "refund"}]]}}}});
+    asyncdesk::channels::telegram::inbound::parse_update(
+        &serde_json::to_vec(&update).unwrap(),
+        kit::TG_BOT_ID,
+        at,
+    )
+    .unwrap()
+    .messages
+    .remove(0)
 }
 
 /// The upgrade from the first release's `by_queue` index: conversations written

@@ -153,7 +153,11 @@ async fn one_dynamodb_request_per_inbound_telegram_message() {
         assert_eq!(resp.status(), 200);
         assert_eq!(
             proxy.operations(),
-            ["DynamoDB_20120810.TransactWriteItems"],
+            [
+                "DynamoDB_20120810.GetItem",
+                "DynamoDB_20120810.PutItem",
+                "DynamoDB_20120810.UpdateItem"
+            ],
             "message {i}"
         );
     }

@@ -11,7 +11,7 @@ use asyncdesk::ingest::{Receipt, ingest};
 use asyncdesk::ports::{ConversationStore, WebhookChannel, WebhookRequest};
 use chrono::{DateTime, Utc};
 use lambda_http::{Body, Request, Response};
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 /// What the handler needs: the store and the enabled channels' webhooks. It makes
 /// no outbound call: what a channel wants acknowledged goes back in the response.
@@ -113,7 +113,9 @@ async fn notification<S: ConversationStore>(
         warn!(%channel, bytes = req.body.len(), "malformed webhook");
         ApiError::bad_request(e.to_string())
     })?;
-    info!(
+    // Debug, as the stored message's line: at the default level a delivery logs
+    // only its metric line (docs/cost.md, "Logs").
+    debug!(
         event = "received",
         %channel,
         messages = batch.messages.len(),

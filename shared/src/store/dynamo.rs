@@ -187,12 +187,21 @@ impl DynamoStore {
         &self,
         id: &ConversationId,
     ) -> Result<Option<Item>, StoreError> {
+        self.read_conversation_as(id, true).await
+    }
+
+    /// The conversation's item, read strongly consistent or not (half the units).
+    pub(super) async fn read_conversation_as(
+        &self,
+        id: &ConversationId,
+        consistent: bool,
+    ) -> Result<Option<Item>, StoreError> {
         Ok(self
             .client
             .get_item()
             .table_name(&self.table)
             .set_key(Some(conversation_key(id)))
-            .consistent_read(true)
+            .consistent_read(consistent)
             .send()
             .await
             .map_err(unavailable)?
@@ -255,10 +264,7 @@ impl DynamoStore {
                     code.as_deref(),
                     Some("ValidationError" | "ItemCollectionSizeLimitExceeded")
                 )
-            }) || e
-                .as_service_error()
-                .and_then(|se| aws_sdk_dynamodb::error::ProvideErrorMetadata::code(se))
-                == Some("ValidationException");
+            }) || super::expr::refused(&e);
             if invalid {
                 return Err(TransactFailure::Store(StoreError::Invalid(
                     DisplayErrorContext(&e)

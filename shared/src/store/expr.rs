@@ -131,3 +131,14 @@ where
         .and_then(|se| se.code())
         .is_some_and(|c| c == "ConditionalCheckFailedException")
 }
+
+/// Whether DynamoDB refused a request for good (`ValidationException`, e.g. an item
+/// over 400 KB): the same request would be refused again.
+pub fn refused<E, R>(e: &SdkError<E, R>) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    e.as_service_error()
+        .and_then(|se| se.code())
+        .is_some_and(|c| c == "ValidationException")
+}

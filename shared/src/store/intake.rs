@@ -1,11 +1,17 @@
-//! Storing an inbound message: one transaction (dedupe keys, the message, its thread
-//! links, the conversation). A message to a new or an open conversation changes
-//! nothing of the lifecycle the write's condition does not already fix, so it is
-//! written without a read; a message that reopens a conversation is decided by
-//! `lifecycle` from the conversation as read, and written if it is still that.
+//! Storing an inbound message in two single-item writes, the fewest units that keep
+//! DynamoDB's guarantees: the message first (`PutItem`, `attribute_not_exists`: its
+//! own key dedupes it; with dedupe keys or thread links, one transaction of those
+//! items), then the conversation (`UpdateItem`), whose lifecycle `lifecycle` decides
+//! from the conversation as read. The conversation keeps the digests of its latest
+//! intakes (`intake`): the update is conditioned on that list as read (and on `rev`),
+//! so two messages never both apply from the same read, and a message whose digest
+//! is listed was applied. A retry after a write that stopped between the two (the
+//! platform redelivers after our 5xx) finds the message stored and the digest
+//! missing, and applies the conversation's part once.
 
-use super::dynamo::{DynamoStore, Item, TransactFailure};
+use super::dynamo::{DynamoStore, Item, TransactFailure, unavailable};
 use super::expr::Expr;
+use super::expr::condition_failed;
 use super::items::*;
 use super::state;
 use super::{Recorded, StoreError};
@@ -116,6 +122,45 @@ pub(super) fn preview(text: &str) -> String {
     format!("{cut}…")
 }
 
+/// How many intake digests a conversation keeps: a redelivery finds its message
+/// applied while fewer than this many messages came after it.
+const INTAKE_KEPT: usize = 16;
+const INTAKE: &str = "intake";
+/// Attempts at the conversation's update when other writes keep coming between.
+const INTAKE_ROUNDS: u32 = 12;
+
+/// A message's digest in the conversation's `intake` list (8 bytes of SHA-256 of
+/// its id, 11 characters).
+fn intake_digest(message_id: &str) -> String {
+    use base64::Engine;
+    use sha2::{Digest, Sha256};
+    let d = Sha256::digest(message_id.as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&d[..8])
+}
+
+/// The conversation's `intake` list with `digest` added, the oldest dropped.
+fn intake_after(old: Option<&str>, digest: &str) -> String {
+    let mut list: Vec<&str> = old
+        .map(|l| l.split(',').filter(|d| !d.is_empty()).collect())
+        .unwrap_or_default();
+    list.push(digest);
+    let keep = list.len().saturating_sub(INTAKE_KEPT);
+    list[keep..].join(",")
+}
+
+fn intake_of(item: &Item) -> Option<&str> {
+    item.get(INTAKE)?.as_s().ok().map(String::as_str)
+}
+
+/// What writing the message's items found.
+enum MessageWrite {
+    Written,
+    /// The message is stored already (an earlier attempt wrote it).
+    Exists,
+    /// A dedupe key names another message: this one is a redelivery of that.
+    Duplicate,
+}
+
 impl DynamoStore {
     pub(super) async fn store_inbound(
         &self,
@@ -123,85 +168,182 @@ impl DynamoStore {
         now: DateTime<Utc>,
     ) -> Result<Recorded, StoreError> {
         let m = &inbound.message;
-        let id = &m.conversation_id;
         let event = if m.opens_conversation() {
             Event::CustomerMessage { at: m.sent_at }
         } else {
             Event::QuietMessage { at: m.sent_at }
         };
-        let mut items = self.intake_items(inbound, now)?;
-        let conversation_index = items.len();
-        // A new conversation, or one the message leaves as it is.
-        let new = lifecycle::apply(None, &event).expect("a message starts a conversation");
-        let mut e = Expr::default();
-        inbound_fields(&mut e, inbound, now, self.expiry(now));
-        state::write_if_absent(&mut e, id, &new);
-        let (pk, st, sq) = (e.name("pk"), e.name(state::STATUS), e.name(state::SQ));
-        if m.opens_conversation() {
-            let open = e.value(s("open"));
-            e.condition(format!(
-                "attribute_not_exists({pk}) OR ({st} = {open} AND attribute_exists({sq}))"
-            ));
-        } else {
-            e.condition(format!(
-                "attribute_not_exists({pk}) OR attribute_exists({sq})"
-            ));
-        }
-        items.push(e.transact_update(&self.table, conversation_key(id))?);
-        let failed = match self.transact(items).await {
-            Ok(()) => return Ok(Recorded::Stored),
-            Err(TransactFailure::Store(e)) => return Err(e),
-            Err(TransactFailure::Condition(failed)) => failed,
-        };
-        if failed.iter().any(|&i| i != conversation_index) {
-            return Ok(Recorded::Duplicate);
-        }
-        // The message changes the conversation's state (reopens it): decided from
-        // the conversation as read, written if it is still that.
-        for _ in 0..super::dynamo::RACE_ROUNDS {
-            let current = self.read_conversation(id).await?;
-            let mut e = Expr::default();
-            inbound_fields(&mut e, inbound, now, self.expiry(now));
-            match current.as_ref().and_then(state::read) {
-                Some((was, rev)) => {
-                    let next = lifecycle::apply(Some(&was), &event).unwrap_or(was);
-                    state::write(&mut e, id, &next, rev.map_or(0, |r| r + 1));
-                    state::expect_rev(&mut e, rev);
-                }
-                None => {
-                    // Gone meanwhile (erased), or an item with no state: start anew.
-                    state::write(&mut e, id, &new, 0);
-                    let pk = e.name("pk");
-                    let st = e.name(state::STATUS);
-                    e.condition(format!(
-                        "attribute_not_exists({pk}) OR attribute_not_exists({st})"
-                    ));
+        // By the message's id, so a redelivery that names it with another timestamp
+        // (another sort key) is recognised too.
+        let digest = intake_digest(&m.id);
+        // Eventually consistent: a stale read fails the update's condition, which
+        // returns the item as it is.
+        let mut current = self.read_conversation_as(&m.conversation_id, false).await?;
+        let mut message_written = false;
+        for round in 0..INTAKE_ROUNDS {
+            let listed = current
+                .as_ref()
+                .and_then(intake_of)
+                .is_some_and(|l| l.split(',').any(|d| d == digest));
+            if listed {
+                return Ok(Recorded::Duplicate);
+            }
+            if !message_written {
+                match self.write_message(inbound, now).await? {
+                    MessageWrite::Written | MessageWrite::Exists => message_written = true,
+                    MessageWrite::Duplicate => return Ok(Recorded::Duplicate),
                 }
             }
-            let mut items = self.intake_items(inbound, now)?;
-            items.push(e.transact_update(&self.table, conversation_key(id))?);
-            match self.transact(items).await {
-                Ok(()) => return Ok(Recorded::Stored),
-                Err(TransactFailure::Store(e)) => return Err(e),
-                Err(TransactFailure::Condition(failed)) => {
-                    if failed.iter().any(|&i| i != conversation_index) {
-                        return Ok(Recorded::Duplicate);
-                    }
-                }
+            let e = self.conversation_update(inbound, &event, current.as_ref(), &digest, now);
+            match self.update_conversation(&m.conversation_id, &e).await? {
+                None => return Ok(Recorded::Stored),
+                Some(now_is) => current = now_is,
+            }
+            if round > 0 {
+                // Others are writing this conversation: let them finish.
+                let jitter = u64::from(uuid::Uuid::new_v4().as_bytes()[0]) % 20;
+                tokio::time::sleep(std::time::Duration::from_millis(
+                    10 * u64::from(round) + jitter,
+                ))
+                .await;
             }
         }
         Err(StoreError::Unavailable(format!(
-            "conversation {id} kept changing"
+            "conversation {} kept changing",
+            m.conversation_id
         )))
     }
 
-    /// The transaction's items before the conversation: each dedupe key, the
-    /// message, its thread links.
+    /// Writes the message (and its dedupe keys and thread links, in one transaction
+    /// when there are any).
+    async fn write_message(
+        &self,
+        inbound: &InboundMessage,
+        now: DateTime<Utc>,
+    ) -> Result<MessageWrite, StoreError> {
+        let (items, message_index) = self.intake_items(inbound, now)?;
+        if items.len() > 1 {
+            return match self.transact(items).await {
+                Ok(()) => Ok(MessageWrite::Written),
+                Err(TransactFailure::Store(e)) => Err(e),
+                Err(TransactFailure::Condition(failed)) if failed.contains(&message_index) => {
+                    Ok(MessageWrite::Exists)
+                }
+                Err(TransactFailure::Condition(_)) => Ok(MessageWrite::Duplicate),
+            };
+        }
+        let item = super::dynamo::to_item(&self.message_item(&inbound.message))?;
+        match self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+        {
+            Ok(_) => Ok(MessageWrite::Written),
+            Err(e) if condition_failed(&e) => Ok(MessageWrite::Exists),
+            Err(e) if super::expr::refused(&e) => Err(StoreError::Invalid(
+                aws_sdk_dynamodb::error::DisplayErrorContext(&e)
+                    .to_string()
+                    .chars()
+                    .take(300)
+                    .collect(),
+            )),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    /// The conversation's update for this message, decided from `current` (the
+    /// conversation as read), conditioned on it still being that.
+    fn conversation_update(
+        &self,
+        inbound: &InboundMessage,
+        event: &Event,
+        current: Option<&Item>,
+        digest: &str,
+        now: DateTime<Utc>,
+    ) -> Expr {
+        let id = &inbound.message.conversation_id;
+        let mut e = Expr::default();
+        inbound_fields(&mut e, inbound, now, self.expiry(now));
+        let new = || lifecycle::apply(None, event).expect("a message starts a conversation");
+        match current {
+            None => {
+                state::write(&mut e, id, &new(), 0);
+                let pk = e.name("pk");
+                e.condition(format!("attribute_not_exists({pk})"));
+            }
+            Some(item) => match state::read(item) {
+                Some((was, rev)) => {
+                    if let Some(next) = lifecycle::apply(Some(&was), event) {
+                        state::write(&mut e, id, &next, rev.map_or(0, |r| r + 1));
+                    }
+                    state::expect_rev(&mut e, rev);
+                }
+                None => {
+                    // An item with no state (erased meanwhile): start anew.
+                    state::write(&mut e, id, &new(), 0);
+                    let st = e.name(state::STATUS);
+                    e.condition(format!("attribute_not_exists({st})"));
+                }
+            },
+        }
+        let old = current.and_then(intake_of);
+        let list = e.name(INTAKE);
+        match old {
+            Some(old) => {
+                let v = e.value(s(old));
+                e.condition(format!("{list} = {v}"));
+            }
+            None => e.condition(format!("attribute_not_exists({list})")),
+        }
+        e.set(INTAKE, s(intake_after(old, digest)));
+        e
+    }
+
+    /// Runs the conversation's update. `Some(item)`: its condition failed, and the
+    /// conversation is now `item`.
+    async fn update_conversation(
+        &self,
+        id: &crate::conversation::ConversationId,
+        e: &Expr,
+    ) -> Result<Option<Option<Item>>, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(conversation_key(id)))
+            .update_expression(e.update_expression())
+            .set_condition_expression(e.condition_expression())
+            .set_expression_attribute_names(e.names())
+            .set_expression_attribute_values(e.values())
+            .return_values_on_condition_check_failure(
+                aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
+            )
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(None),
+            Err(err) if condition_failed(&err) => {
+                let item = err.as_service_error().and_then(|se| match se {
+                    aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(c) => c.item().cloned(),
+                    _ => None,
+                });
+                Ok(Some(item))
+            }
+            Err(err) => Err(unavailable(err)),
+        }
+    }
+
+    /// The message's items: each dedupe key, the message, its thread links; and the
+    /// message's index among them.
     fn intake_items(
         &self,
         inbound: &InboundMessage,
         now: DateTime<Utc>,
-    ) -> Result<Vec<aws_sdk_dynamodb::types::TransactWriteItem>, StoreError> {
+    ) -> Result<(Vec<aws_sdk_dynamodb::types::TransactWriteItem>, usize), StoreError> {
         let m = &inbound.message;
         let message_item = self.message_item(m);
         let mut items = Vec::new();
@@ -219,11 +361,35 @@ impl DynamoStore {
             ]);
             items.push(self.put(dedupe, Some("attribute_not_exists(pk)"))?);
         }
+        let message_index = items.len();
         items.push(self.put(
             super::dynamo::to_item(&message_item)?,
             Some("attribute_not_exists(pk)"),
         )?);
         items.extend(self.thread_links(m, now)?);
-        Ok(items)
+        Ok((items, message_index))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_intake_list_keeps_the_newest() {
+        let mut list: Option<String> = None;
+        for i in 0..40 {
+            list = Some(intake_after(
+                list.as_deref(),
+                &intake_digest(&format!("MSG#{i}")),
+            ));
+        }
+        let list = list.unwrap();
+        let kept: Vec<&str> = list.split(',').collect();
+        assert_eq!(kept.len(), INTAKE_KEPT);
+        assert_eq!(kept.last(), Some(&intake_digest("MSG#39").as_str()));
+        assert!(!kept.contains(&intake_digest("MSG#23").as_str()));
+        assert!(kept.contains(&intake_digest("MSG#24").as_str()));
+        assert_eq!(intake_digest("MSG#1").len(), 11);
     }
 }

@@ -18,6 +18,7 @@ pub async fn local_config(endpoint: &str) -> aws_config::SdkConfig {
         .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
         .unwrap_or_else(|_| "us-east-1".into());
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(asyncdesk::sdk::http_client())
         .endpoint_url(endpoint)
         .region(Region::new(region));
     if std::env::var("AWS_ACCESS_KEY_ID").is_err() {

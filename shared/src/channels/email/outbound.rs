@@ -50,7 +50,7 @@ impl SesSender {
     async fn client(&self) -> &Client {
         self.client
             .get_or_init(|| async {
-                let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+                let config = crate::sdk::load().await;
                 // One attempt: a retried SendEmail may reach the customer twice; the
                 // caller decides about retries.
                 let config = aws_sdk_sesv2::config::Builder::from(&config)

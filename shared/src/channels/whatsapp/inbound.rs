@@ -414,14 +414,20 @@ fn parse_message(
     msg.sender.zone =
         crate::hours::CustomerZone::from_phone(&msg.endpoint.customer_id).map(|z| z.as_string());
     let dedupe_key = format!("whatsapp#{business_id}#{}", msg.id);
-    Ok(InboundMessage::new(
+    let mut inbound = InboundMessage::new(
         msg,
         CustomerProfile {
             name,
             ..CustomerProfile::default()
         },
         dedupe_key,
-    ))
+    );
+    // With Meta's timestamp, the message's own key (conversation, send time, id) is
+    // the same on every redelivery and dedupes it: no dedupe item to write.
+    if sent_at.is_some() {
+        inbound.dedupe_keys.clear();
+    }
+    Ok(inbound)
 }
 
 /// Reads the type's own object. Unknown types are `Content::Unknown`.
@@ -565,7 +571,7 @@ mod tests {
         assert_eq!(m[0].message.text(), Some("hi"));
         assert_eq!(m[0].message.reply_to.as_deref(), Some("w0"));
         assert_eq!(m[0].customer.name.as_deref(), Some("Ada"));
-        assert_eq!(m[0].dedupe_keys, ["whatsapp#PNID#w1"]);
+        assert!(m[0].dedupe_keys.is_empty(), "its own key dedupes it");
         assert_eq!(m[0].message.sent_at, now());
         assert!(m[0].message.wants_answer);
         assert_eq!(m[1].message.text(), Some("invoice"));
@@ -583,7 +589,7 @@ mod tests {
         assert_eq!(m[4].message.content.kind(), "reaction");
         assert!(!m[4].message.wants_answer);
         assert_ne!(
-            m[4].dedupe_keys, m[5].dedupe_keys,
+            m[4].message.id, m[5].message.id,
             "removal must not dedupe against the reaction"
         );
         assert!(

@@ -10,7 +10,11 @@ async fn main() {
         eprintln!("usage: asyncdesk-rekey <table name>");
         std::process::exit(2);
     };
-    let sdk = asyncdesk::sdk::load().await;
+    // A workstation's AWS environment (profiles, SSO...), through aws-config.
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(asyncdesk::sdk::http_client())
+        .load()
+        .await;
     let store = asyncdesk::store::dynamo::DynamoStore::from_config(&sdk, table.as_str());
     match store.rekey().await {
         Ok(done) => println!(
