@@ -19,6 +19,11 @@ the script.
 
     python3 tests/scripts/cold_start.py            # builds, then 20 starts each
     python3 tests/scripts/cold_start.py --no-build --runs 50
+
+With `--bundles DIR` it starts the arm64 bootstraps `sam build` made (DIR, e.g.
+infra/.aws-sam/build; the probe from `cargo lambda build --release --arm64 --bin
+asyncdesk-probe`), under qemu-aarch64 on another machine: a check that each Lambda
+bundle starts and answers, not a timing (emulation is many times slower).
 """
 
 import argparse
@@ -149,7 +154,8 @@ def make_handler(rt):
                     body = json.dumps(rt.event).encode()
             if not first:
                 # The next event never comes: the process is stopped meanwhile.
-                time.sleep(30)
+                rt.done.wait(30)
+                time.sleep(0.5)
                 return
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
@@ -191,14 +197,20 @@ def peak_rss_kb(pid):
     return None
 
 
-def start_once(rt, port, binary, event, expect):
+def start_once(rt, binary, event, expect):
+    # A server of its own for each start: a request the previous process had in
+    # flight when it was stopped cannot take this one's event.
     rt.reset(event)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(rt))
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
     env = dict(ENV, PATH=os.environ.get("PATH", ""))
     env["AWS_LAMBDA_RUNTIME_API"] = f"127.0.0.1:{port}"
     env["AWS_LAMBDA_FUNCTION_NAME"] = binary
     t0 = time.perf_counter()
     proc = subprocess.Popen(
-        [str(binary_path(binary))],
+        command(binary),
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -210,6 +222,8 @@ def start_once(rt, port, binary, event, expect):
     finally:
         proc.kill()
         _, err = proc.communicate()
+        server.shutdown()
+        server.server_close()
     kind, answer = rt.answer
     if kind != "response" or expect not in answer:
         raise RuntimeError(
@@ -218,8 +232,30 @@ def start_once(rt, port, binary, event, expect):
     return (rt.next_at - t0) * 1000, (rt.answer_at - rt.next_at) * 1000, peak
 
 
+BUNDLES = {
+    "asyncdesk-probe": None,
+    "inbound-webhook": "InboundWebhookFunction",
+    "off-hours-auto-reply": "OffHoursAutoReplyFunction",
+    "inbound-email": "InboundEmailFunction",
+    "agent-reply": "AgentReplyFunction",
+    "availability": "AvailabilityFunction",
+}
+BUNDLE_DIR = None
+
+
 def binary_path(name):
-    return ROOT / "target" / "release" / name
+    if BUNDLE_DIR is None:
+        return ROOT / "target" / "release" / name
+    if BUNDLES[name] is None:
+        return ROOT / "target" / "lambda" / name / "bootstrap"
+    return Path(BUNDLE_DIR) / BUNDLES[name] / "bootstrap"
+
+
+def command(name):
+    path = str(binary_path(name))
+    if BUNDLE_DIR is not None and os.uname().machine != "aarch64":
+        return ["qemu-aarch64-static", "-L", "/usr/aarch64-linux-gnu", path]
+    return [path]
 
 
 def pct(values, p):
@@ -231,7 +267,12 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--no-build", action="store_true")
+    ap.add_argument("--bundles", help="a sam build directory: start its arm64 bootstraps")
     args = ap.parse_args()
+    global BUNDLE_DIR
+    BUNDLE_DIR = args.bundles
+    if BUNDLE_DIR is not None:
+        args.no_build = True
     if not args.no_build:
         packages = [
             "asyncdesk-probe",
@@ -247,17 +288,13 @@ def main():
         subprocess.run(cmd, cwd=ROOT, check=True)
 
     rt = Runtime()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(rt))
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    port = server.server_address[1]
 
     rows = []
     for binary, event, expect in FUNCTIONS:
-        start_once(rt, port, binary, event, expect)  # warm the page cache
+        start_once(rt, binary, event, expect)  # warm the page cache
         inits, firsts, peaks = [], [], []
         for _ in range(args.runs):
-            init, first, peak = start_once(rt, port, binary, event, expect)
+            init, first, peak = start_once(rt, binary, event, expect)
             inits.append(init)
             firsts.append(first)
             if peak:
@@ -266,9 +303,8 @@ def main():
         rows.append((binary, inits, firsts, max(peaks) if peaks else 0, size))
 
     probe = statistics.median(rows[0][1])
-    print(
-        f"cold start, {args.runs} starts each ({os.uname().machine}, release profile); ms"
-    )
+    what = f"arm64 bundles of {BUNDLE_DIR}" if BUNDLE_DIR else os.uname().machine
+    print(f"cold start, {args.runs} starts each ({what}, release profile); ms")
     print(
         f"{'binary':<22} {'init p50':>9} {'init p90':>9} {'vs probe':>9} "
         f"{'1st event p50':>14} {'peak RSS MB':>12} {'size MB':>8}"
