@@ -103,6 +103,24 @@ impl Expr {
         (!self.values.is_empty()).then(|| self.values.clone())
     }
 
+    /// This update of the item at `key`, as one request (the caller adds what it
+    /// wants returned, and sends it).
+    pub fn update_item(
+        &self,
+        client: &aws_sdk_dynamodb::Client,
+        table: &str,
+        key: HashMap<String, AttributeValue>,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        client
+            .update_item()
+            .table_name(table)
+            .set_key(Some(key))
+            .update_expression(self.update_expression())
+            .set_condition_expression(self.condition_expression())
+            .set_expression_attribute_names(self.names())
+            .set_expression_attribute_values(self.values())
+    }
+
     /// This update of the item at `key`, in a transaction.
     pub fn transact_update(
         &self,
@@ -122,14 +140,22 @@ impl Expr {
     }
 }
 
-/// Whether a single-item write failed its condition (the one way to tell).
-pub fn condition_failed<E, R>(e: &SdkError<E, R>) -> bool
+/// Whether DynamoDB answered with the error `code`.
+fn answered<E, R>(e: &SdkError<E, R>, code: &str) -> bool
 where
     E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
 {
     e.as_service_error()
         .and_then(|se| se.code())
-        .is_some_and(|c| c == "ConditionalCheckFailedException")
+        .is_some_and(|c| c == code)
+}
+
+/// Whether a single-item write failed its condition (the one way to tell).
+pub fn condition_failed<E, R>(e: &SdkError<E, R>) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    answered(e, "ConditionalCheckFailedException")
 }
 
 /// Whether DynamoDB refused a request for good (`ValidationException`, e.g. an item
@@ -138,7 +164,5 @@ pub fn refused<E, R>(e: &SdkError<E, R>) -> bool
 where
     E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
 {
-    e.as_service_error()
-        .and_then(|se| se.code())
-        .is_some_and(|c| c == "ValidationException")
+    answered(e, "ValidationException")
 }

@@ -310,15 +310,8 @@ impl DynamoStore {
         id: &crate::conversation::ConversationId,
         e: &Expr,
     ) -> Result<Option<Option<Item>>, StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(conversation_key(id)))
-            .update_expression(e.update_expression())
-            .set_condition_expression(e.condition_expression())
-            .set_expression_attribute_names(e.names())
-            .set_expression_attribute_values(e.values())
+        let result = e
+            .update_item(&self.client, &self.table, conversation_key(id))
             .return_values_on_condition_check_failure(
                 aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
             )

@@ -34,15 +34,8 @@ impl DynamoStore {
         );
         state::write(&mut e, id, next, rev.map_or(0, |r| r + 1));
         state::expect_rev(&mut e, rev);
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(conversation_key(id)))
-            .update_expression(e.update_expression())
-            .set_condition_expression(e.condition_expression())
-            .set_expression_attribute_names(e.names())
-            .set_expression_attribute_values(e.values())
+        let result = e
+            .update_item(&self.client, &self.table, conversation_key(id))
             .return_values(ReturnValue::AllNew)
             .send()
             .await;
