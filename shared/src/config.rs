@@ -9,7 +9,7 @@ use crate::hours::BusinessHours;
 use crate::env::required;
 pub use crate::env::{ConfigError, Lookup, process_env};
 
-fn table_name(env: Lookup) -> Result<String, ConfigError> {
+pub(crate) fn table_name(env: Lookup) -> Result<String, ConfigError> {
     let name = required(env, "TABLE_NAME")?;
     let ok = (3..=255).contains(&name.len())
         && name
@@ -26,7 +26,7 @@ fn table_name(env: Lookup) -> Result<String, ConfigError> {
 
 /// `MESSAGE_RETENTION_DAYS`: how long messages (and a conversation after its last
 /// message) are kept; unset or 0 keeps them until erased.
-fn retention(env: Lookup) -> Result<Option<chrono::Duration>, ConfigError> {
+pub(crate) fn retention(env: Lookup) -> Result<Option<chrono::Duration>, ConfigError> {
     match crate::env::optional(env, "MESSAGE_RETENTION_DAYS") {
         None => Ok(None),
         Some(v) => match v.trim().parse::<u32>() {
@@ -200,6 +200,8 @@ pub struct AgentConfig {
     pub agent_keys: AgentKeys,
     /// For `GET /availability` (and the queue's promises).
     pub hours: BusinessHours,
+    /// The media bucket (`MEDIA_BUCKET`): download URLs, uploads, erasure.
+    pub media_bucket: Option<String>,
 }
 
 impl AgentConfig {
@@ -211,6 +213,10 @@ impl AgentConfig {
             agent_keys: AgentKeys::parse(&required(env, "AGENT_API_KEYS")?)
                 .map_err(|reason| ConfigError::new("AGENT_API_KEYS", reason))?,
             hours: business_hours(env)?,
+            media_bucket: match crate::env::optional(env, "MEDIA_BUCKET") {
+                Some(_) => Some(crate::media::config::bucket(env)?),
+                None => None,
+            },
         })
     }
 }

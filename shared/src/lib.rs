@@ -15,6 +15,7 @@ pub mod http;
 pub mod ingest;
 pub mod lifecycle;
 pub mod loop_guard;
+pub mod media;
 pub mod metrics;
 pub mod objects;
 pub mod ports;

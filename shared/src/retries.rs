@@ -2,7 +2,7 @@
 //! handed back to the auto-reply function after `DelaySeconds`. The body names the
 //! message only by its key (no text, no phone number, no address).
 
-use crate::ports::{AutoReplyRetry, QueueError, RetryQueue};
+use crate::ports::{MessageRetry, QueueError, RetryQueue};
 use async_trait::async_trait;
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::error::DisplayErrorContext;
@@ -28,13 +28,13 @@ impl SqsRetryQueue {
 }
 
 /// Reads a retry from a queue message's body.
-pub fn parse_retry(body: &str) -> Result<AutoReplyRetry, serde_json::Error> {
+pub fn parse_retry(body: &str) -> Result<MessageRetry, serde_json::Error> {
     serde_json::from_str(body)
 }
 
 #[async_trait]
 impl RetryQueue for SqsRetryQueue {
-    async fn schedule(&self, retry: &AutoReplyRetry, delay_secs: u64) -> Result<(), QueueError> {
+    async fn schedule(&self, retry: &MessageRetry, delay_secs: u64) -> Result<(), QueueError> {
         let body = serde_json::to_string(retry).map_err(|e| QueueError(e.to_string()))?;
         self.client
             .send_message()

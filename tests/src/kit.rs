@@ -35,6 +35,7 @@ pub fn agent<S, O>(store: S, outbound: O) -> agent_reply::Agent<S, O> {
         hours: asyncdesk::hours::BusinessHours::from_json(DEV_HOURS, chrono::Utc::now())
             .expect("valid hours"),
         objects: None,
+        media: None,
     }
 }
 
@@ -256,8 +257,13 @@ impl TestTable {
     }
 
     /// All stream records written so far, in the Lambda event shape, filtered by the
-    /// template's FilterCriteria exactly as the event source mapping would.
+    /// template's FilterCriteria exactly as the auto-reply's event source mapping would.
     pub async fn stream_event(&self) -> Event {
+        self.stream_event_of("OffHoursAutoReplyFunction").await
+    }
+
+    /// The same, through the mapping of `function`.
+    pub async fn stream_event_of(&self, function: &str) -> Event {
         let sdk = aws::local_config(&self.endpoint).await;
         let streams = aws_sdk_dynamodbstreams::Client::new(&sdk);
         let arn = self
@@ -271,7 +277,10 @@ impl TestTable {
             .and_then(|t| t.latest_stream_arn())
             .unwrap()
             .to_string();
-        let (_, patterns) = Template::load().unwrap().stream_consumer().unwrap();
+        let (_, patterns) = Template::load()
+            .unwrap()
+            .stream_consumer_of(function)
+            .unwrap();
         let desc = streams
             .describe_stream()
             .stream_arn(&arn)

@@ -5,7 +5,7 @@
 //! `asyncdesk-ops`.
 
 pub use asyncdesk_stack::{
-    BoxError, aws, bot_sandbox, filter, mail, retry_queue, sandbox, server, stack, stream,
+    BoxError, aws, bot_sandbox, filter, mail, media, retry_queue, sandbox, server, stack, stream,
     template, tools, workspace_root,
 };
 

@@ -34,6 +34,7 @@ async fn rig() -> Rig {
         .unwrap(),
         hours: asyncdesk::hours::BusinessHours::from_json(kit::DEV_HOURS, Utc::now()).unwrap(),
         objects: None,
+        media: None,
     };
     Rig {
         table,
@@ -452,6 +453,7 @@ async fn a_store_outage_after_the_send_neither_loses_the_reply_nor_invites_a_res
         keys: AgentKeys::parse(&format!("alice={}", hash_key(KEY))).unwrap(),
         hours: asyncdesk::hours::BusinessHours::from_json(kit::DEV_HOURS, Utc::now()).unwrap(),
         objects: None,
+        media: None,
     };
     let req = kit::agent_request(
         "POST",

@@ -7,7 +7,7 @@
 use asyncdesk::autoreply::{Claim, Stage};
 use asyncdesk::channels::Channels;
 use asyncdesk::conversation::{Author, Channel, DeliveryState};
-use asyncdesk::ports::{AutoReplyClaims, AutoReplyRetry, ConversationStore, MessageKey};
+use asyncdesk::ports::{AutoReplyClaims, ConversationStore, MessageKey, MessageRetry};
 use asyncdesk::store::dynamo::DynamoStore;
 use asyncdesk_tests::bot_sandbox::BotSandbox;
 use asyncdesk_tests::kit::{self, TestTable};
@@ -118,7 +118,7 @@ impl Rig {
 }
 
 /// The retry queue's event for `retry`, as Lambda hands it over.
-fn sqs_event(retry: &AutoReplyRetry) -> SqsEvent {
+fn sqs_event(retry: &MessageRetry) -> SqsEvent {
     let mut record = SqsMessage::default();
     record.message_id = Some(uuid::Uuid::new_v4().to_string());
     record.body = Some(serde_json::to_string(retry).unwrap());
@@ -205,7 +205,7 @@ async fn a_retry_that_would_arrive_after_the_promise_is_given_up() {
     // any later and the auto-reply would promise a time already past.
     rig.flood_control(60);
     let late = promise() - Duration::seconds(30);
-    let retry = AutoReplyRetry {
+    let retry = MessageRetry {
         message: MessageKey::of(&message),
         attempts: 1,
     };

@@ -3,10 +3,21 @@
 use asyncdesk::config::{
     AgentConfig, AutoReplyConfig, AvailabilityConfig, EmailInboundConfig, InboundConfig,
 };
+use asyncdesk::media::config::MediaConfig;
 use asyncdesk::store::items;
 use asyncdesk_tests::template::Template;
 use asyncdesk_tests::{tools, workspace_root};
 use std::collections::HashMap;
+
+/// An object reader the config checks never call.
+struct NoObjects;
+
+#[async_trait::async_trait]
+impl asyncdesk::ports::ObjectReader for NoObjects {
+    async fn read(&self, _: &str, _: &str) -> Result<Vec<u8>, asyncdesk::ports::ObjectError> {
+        unreachable!("configuration is read without objects")
+    }
+}
 
 #[test]
 fn template_passes_cfn_lint() {
@@ -98,6 +109,9 @@ fn functions_get_the_environment_their_config_needs() {
         "AUTO_REPLY_DAILY_CAP" => "3".to_string(),
         "AUTO_REPLY_HOURLY_CAP" => "1000".to_string(),
         "MESSAGE_RETENTION_DAYS" => "0".to_string(),
+        "MEDIA_BUCKET" => "asyncdesk-media".to_string(),
+        "MEDIA_MAX_FILE_MB" => "25".to_string(),
+        "MEDIA_MAX_MESSAGE_MB" => "50".to_string(),
         _ => "set".to_string(),
     }
     };
@@ -130,6 +144,21 @@ fn functions_get_the_environment_their_config_needs() {
     AutoReplyConfig::load(&|k| auto.get(k).cloned()).expect("auto-reply config");
     let agent = env_of("AgentReplyFunction");
     AgentConfig::load(&|k| agent.get(k).cloned()).expect("agent config");
+    assert!(
+        agent.contains_key("MEDIA_BUCKET"),
+        "download URLs and erasure"
+    );
+    let media = env_of("MediaCaptureFunction");
+    let objects: std::sync::Arc<dyn asyncdesk::ports::ObjectReader> =
+        std::sync::Arc::new(NoObjects);
+    let media_config =
+        MediaConfig::load(&|k| media.get(k).cloned(), &objects).expect("media config");
+    assert_eq!(media_config.limits.max_file_bytes, 25 * 1024 * 1024);
+    assert!(media_config.retry_queue_url.is_some());
+    assert!(
+        !media.contains_key("AGENT_API_KEYS"),
+        "least privilege: the capture holds no agent keys"
+    );
     let public = env_of("AvailabilityFunction");
     AvailabilityConfig::load(&|k| public.get(k).cloned()).expect("availability config");
     assert_eq!(
@@ -308,7 +337,7 @@ fn the_template_throttles_keeps_logs_and_raises_alarms() {
         })
         .map(|(id, _)| id.to_string())
         .collect();
-    assert_eq!(functions.len(), 5, "{functions:?}");
+    assert_eq!(functions.len(), 6, "{functions:?}");
     for f in &functions {
         let group = f.replace("Function", "LogGroup");
         assert!(
@@ -328,6 +357,7 @@ fn the_template_throttles_keeps_logs_and_raises_alarms() {
     }
     for (alarm, queue) in [
         ("AutoReplyFailuresAlarm", "AutoReplyFailureQueue"),
+        ("MediaFailuresAlarm", "MediaFailureQueue"),
         ("EmailDeadLettersAlarm", "EmailDeadLetterQueue"),
     ] {
         let a = text(alarm);
@@ -376,6 +406,12 @@ fn the_stream_is_read_by_an_explicit_mapping_scoped_to_our_table() {
     ] {
         assert!(mapping.contains(setting), "{setting}: {mapping}");
     }
+    // The media capture reads the same stream through its own mapping: new
+    // customer media messages only.
+    let (function, patterns) = template.stream_consumer_of("MediaCaptureFunction").unwrap();
+    assert_eq!(function, "MediaCaptureFunction");
+    assert_eq!(patterns.len(), 1);
+    assert_eq!(template.stream_consumers().unwrap().len(), 2);
 }
 
 /// The README's full BUSINESS_HOURS example is a valid configuration, and shows every

@@ -288,3 +288,76 @@ async fn a_mail_posted_to_the_local_stack_is_auto_replied_and_answered() {
     );
     running.stop();
 }
+
+/// The README's walkthrough of a photo: a file put into the Graph sandbox as a
+/// customer's, the webhook that names it, the capture fed by the stack's stream, and
+/// the agent opening it through the thread's download URL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_customers_photo_reaches_the_agent_on_the_local_stack() {
+    let stack = start_closed_stack().await;
+    let (http, base) = (reqwest::Client::new(), stack.base_url.clone());
+    let mut photo = vec![0xFF, 0xD8, 0xFF, 0xE0];
+    photo.extend_from_slice(b" a photo of the broken part");
+    let media: Value = http
+        .post(format!("{base}/dev/media?channel=whatsapp&type=image/jpeg"))
+        .body(photo.clone())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = media["id"].as_str().expect("a media id");
+    let customer = "4915112340077";
+    let body = kit::webhook(
+        customer,
+        "Ada",
+        serde_json::json!([{"from": customer, "id": "wamid.localphoto", "timestamp": Utc::now().timestamp().to_string(),
+            "type": "image", "image": {"id": id, "mime_type": "image/jpeg", "caption": "broken"}}]),
+        serde_json::json!([]),
+    );
+    assert_eq!(post_whatsapp(&http, &base, body).await, 200);
+    let conversation = whatsapp_conversation(customer);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let attachment = loop {
+        let thread: Value = http
+            .get(format!("{base}/conversations/{conversation}"))
+            .bearer_auth(stack::DEV_AGENT_KEY)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        // The customer's message (the auto-reply may be newer).
+        let a = thread["messages"]
+            .as_array()
+            .and_then(|m| m.iter().find(|m| m["id"] == "wamid.localphoto"))
+            .map(|m| m["attachments"][0].clone())
+            .unwrap_or_default();
+        if a["state"] == "stored" || Instant::now() > deadline {
+            break a;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    assert_eq!(attachment["state"], "stored", "{attachment}");
+    let opened = http
+        .get(attachment["url"].as_str().expect("a download URL"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(opened.status(), 200);
+    assert_eq!(opened.bytes().await.unwrap().to_vec(), photo);
+    stack.stop();
+}
+
+fn whatsapp_conversation(customer: &str) -> String {
+    asyncdesk::conversation::Endpoint {
+        channel: asyncdesk::conversation::Channel::Whatsapp,
+        business_id: kit::PHONE_NUMBER_ID.into(),
+        customer_id: customer.into(),
+    }
+    .conversation_id()
+    .as_str()
+    .to_string()
+}

@@ -47,8 +47,27 @@ pub async fn erase<S: ConversationStore, O>(
             }
         }
     }
-    warn!(event = "erased", conversation = %id, agent, items = erased.items, messages = erased.messages, sources_deleted, "customer data erased");
+    // And every file captured or uploaded in it.
+    let media_deleted = match &deps.media {
+        Some(media) => {
+            // The table's items are gone already: a bucket failure leaves the files
+            // to the bucket's lifecycle (the answer counts what went).
+            match media
+                .delete_prefix(&asyncdesk::media::conversation_prefix(&id))
+                .await
+            {
+                Ok(n) => n,
+                Err(e) => {
+                    warn!(conversation = %id, error = %e, "media not deleted; the bucket's lifecycle removes them");
+                    0
+                }
+            }
+        }
+        None => 0,
+    };
+    warn!(event = "erased", conversation = %id, agent, items = erased.items, messages = erased.messages, sources_deleted, media_deleted, "customer data erased");
     let mut body = serde_json::json!({ "erased": erased });
     body["erased"]["sources_deleted"] = serde_json::json!(sources_deleted);
+    body["erased"]["media_deleted"] = serde_json::json!(media_deleted);
     Ok(json(200, &body))
 }

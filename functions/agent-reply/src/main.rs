@@ -32,6 +32,11 @@ async fn main() -> Result<(), Error> {
     ) {
         agent.objects = Some(Arc::new(asyncdesk::objects::S3Objects::from_config(&sdk)));
     }
+    if let Some(bucket) = &config.media_bucket {
+        agent.media = Some(Arc::new(asyncdesk::media::s3::S3Media::from_config(
+            &sdk, bucket,
+        )));
+    }
     let deps = Arc::new(agent);
     lambda_http::run(service_fn(move |req: Request| {
         let deps = Arc::clone(&deps);

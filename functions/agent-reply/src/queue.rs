@@ -1,7 +1,8 @@
 //! `GET /conversations`: the agents' queue, paged from the store's queue indexes in
 //! the order and with the filters asked for, and its cursors.
 
-use crate::{Agent, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, digest, page_limit, view};
+use crate::reply::digest;
+use crate::{Agent, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, page_limit, view};
 use asyncdesk::conversation::{Conversation, ConversationStatus};
 use asyncdesk::hours::BusinessHours;
 use asyncdesk::http::{ApiError, json, query_param};

@@ -8,7 +8,7 @@ use asyncdesk::conversation::{Author, ConversationId, Message};
 use asyncdesk::deliver::{self, AUTO_REPLY_SEND_BUDGET};
 use asyncdesk::hours::{CustomerZone, OffHoursPeriod, Recipient};
 use asyncdesk::ports::{
-    AutoReplyRetry, ClaimWrite, MessageKey, Outbound, OutboundEffect, Outgoing, ReplyContext,
+    ClaimWrite, MessageKey, MessageRetry, Outbound, OutboundEffect, Outgoing, ReplyContext,
     SendError, StoreError,
 };
 use chrono::{DateTime, Utc};
@@ -160,7 +160,7 @@ pub(crate) async fn send_claimed<S: Store, O: Outbound>(
         // No retry queue: the stream retries the record, which resumes the claim.
         return Err(RecordError::SendTransient(error));
     };
-    let retry = AutoReplyRetry {
+    let retry = MessageRetry {
         message: MessageKey::of(message),
         attempts: waiting.attempts,
     };

@@ -12,21 +12,19 @@ pub mod whatsapp;
 
 use crate::conversation::Channel;
 use crate::env::{ConfigError, Lookup};
-use crate::ports::{Capabilities, Outbound, Outgoing, SendError, SentMessage, WebhookChannel};
+use crate::ports::{
+    Capabilities, MediaSource, ObjectReader, Outbound, Outgoing, SendError, SentMessage,
+    WebhookChannel,
+};
 use async_trait::async_trait;
 use std::sync::Arc;
 
 /// Every channel asyncdesk speaks. A new channel is one more element.
 pub type Registry = (whatsapp::WhatsApp, telegram::Telegram, email::Email);
 
-/// A channel and its sender.
-pub type ChannelSender = (Channel, Arc<dyn Sender>);
-
-/// The sending side of one channel.
-#[async_trait]
-pub trait Sender: Send + Sync {
-    async fn send(&self, message: &Outgoing) -> Result<SentMessage, SendError>;
-}
+/// A channel and its sender: the channel's own [`Outbound`] (there is one sending
+/// trait; a channel's sender is enabled for its channel only).
+pub type ChannelSender = (Channel, Arc<dyn Outbound>);
 
 /// A channel plug-in: what it can do, and how to build its two sides from the
 /// environment. A builder returns `None` when none of the channel's variables for
@@ -39,7 +37,20 @@ pub trait Plugin {
 
     fn webhook(env: Lookup) -> Result<Option<Arc<dyn WebhookChannel>>, ConfigError>;
 
-    fn sender(env: Lookup, http: &reqwest::Client) -> Result<Option<Arc<dyn Sender>>, ConfigError>;
+    fn sender(
+        env: Lookup,
+        http: &reqwest::Client,
+    ) -> Result<Option<Arc<dyn Outbound>>, ConfigError>;
+
+    /// Where the channel serves its customers' files (`None`: it has none, or it
+    /// is not enabled). `objects` reads the bucket SES stores mail in.
+    fn media(
+        _env: Lookup,
+        _http: &reqwest::Client,
+        _objects: &Arc<dyn ObjectReader>,
+    ) -> Result<Option<Arc<dyn MediaSource>>, ConfigError> {
+        Ok(None)
+    }
 }
 
 /// What the registry answers, for any tuple of plug-ins.
@@ -48,6 +59,11 @@ pub trait PluginSet {
     fn variables() -> Vec<(Channel, &'static [&'static str])>;
     fn webhooks(env: Lookup) -> Result<Vec<Arc<dyn WebhookChannel>>, ConfigError>;
     fn senders(env: Lookup, http: &reqwest::Client) -> Result<Vec<ChannelSender>, ConfigError>;
+    fn media(
+        env: Lookup,
+        http: &reqwest::Client,
+        objects: &Arc<dyn ObjectReader>,
+    ) -> Result<Vec<Arc<dyn MediaSource>>, ConfigError>;
 }
 
 macro_rules! plugin_set {
@@ -76,6 +92,16 @@ macro_rules! plugin_set {
             ) -> Result<Vec<ChannelSender>, ConfigError> {
                 let mut all = Vec::new();
                 $(all.extend($p::sender(env, http)?.map(|s| ($p::CHANNEL, s)));)+
+                Ok(all)
+            }
+
+            fn media(
+                env: Lookup,
+                http: &reqwest::Client,
+                objects: &Arc<dyn ObjectReader>,
+            ) -> Result<Vec<Arc<dyn MediaSource>>, ConfigError> {
+                let mut all = Vec::new();
+                $(all.extend($p::media(env, http, objects)?);)+
                 Ok(all)
             }
         }
@@ -133,13 +159,13 @@ impl Channels {
     }
 
     /// Adds or replaces the sender of `channel` (tests, the local stack).
-    pub fn with(mut self, channel: Channel, sender: Arc<dyn Sender>) -> Self {
+    pub fn with(mut self, channel: Channel, sender: Arc<dyn Outbound>) -> Self {
         self.senders.retain(|(c, _)| *c != channel);
         self.senders.push((channel, sender));
         self
     }
 
-    fn sender(&self, channel: Channel) -> Result<&dyn Sender, SendError> {
+    fn sender(&self, channel: Channel) -> Result<&dyn Outbound, SendError> {
         self.senders
             .iter()
             .find(|(c, _)| *c == channel)
@@ -163,6 +189,45 @@ impl Outbound for Channels {
 
     fn enabled(&self, channel: Channel) -> bool {
         self.sender(channel).is_ok()
+    }
+}
+
+/// Where every enabled channel serves its customers' files, by channel.
+#[derive(Clone, Default)]
+pub struct MediaSources {
+    sources: Vec<Arc<dyn MediaSource>>,
+}
+
+impl MediaSources {
+    /// The given sources (tests, the local stack).
+    pub fn new(sources: Vec<Arc<dyn MediaSource>>) -> Self {
+        MediaSources { sources }
+    }
+
+    /// The media side of every enabled channel (at cold start).
+    pub fn load(env: Lookup, objects: &Arc<dyn ObjectReader>) -> Result<Self, ConfigError> {
+        let sources = Registry::media(env, &http_client(), objects)?;
+        if sources.is_empty() {
+            return Err(no_channel("media"));
+        }
+        Ok(MediaSources { sources })
+    }
+
+    /// The source of `channel`'s files, if it is enabled.
+    pub fn get(&self, channel: Channel) -> Option<&dyn MediaSource> {
+        self.sources
+            .iter()
+            .find(|s| s.channel() == channel)
+            .map(|s| s.as_ref())
+    }
+}
+
+impl std::fmt::Debug for MediaSources {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.sources.iter().map(|s| s.channel().as_str()).collect();
+        f.debug_struct("MediaSources")
+            .field("enabled", &names)
+            .finish()
     }
 }
 

@@ -1,12 +1,11 @@
-//! The auto-reply's ports: its claims in the table, and the queue that holds the
-//! next attempt of a send the channel refused for now.
+//! The auto-reply's ports: its claims in the table.
 
+use super::MessageKey;
 use super::StoreError;
 use crate::autoreply::Claim;
 use crate::conversation::{ConversationId, Message};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 
 /// How a claim write went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,24 +29,6 @@ pub struct HourlyTake {
     pub count: u32,
     /// When the count's item goes (TTL), a while after its hour.
     pub expires_at: DateTime<Utc>,
-}
-
-/// Where a stored message is: its conversation, time and id (its key in the thread).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MessageKey {
-    pub conversation: ConversationId,
-    pub sent_at: DateTime<Utc>,
-    pub id: String,
-}
-
-impl MessageKey {
-    pub fn of(message: &Message) -> Self {
-        MessageKey {
-            conversation: message.conversation_id.clone(),
-            sent_at: message.sent_at,
-            id: message.id.clone(),
-        }
-    }
 }
 
 /// The auto-reply's store port.
@@ -85,24 +66,4 @@ pub trait AutoReplyClaims: Send + Sync {
 
     /// Marks a stored message as part of a flood (`flood: true`). One UpdateItem.
     async fn mark_flood(&self, message: &Message) -> Result<(), StoreError>;
-}
-
-/// The next attempt of an auto-reply the channel refused for now.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AutoReplyRetry {
-    /// The inbound message the auto-reply answers (the claim's owner).
-    pub message: MessageKey,
-    /// Attempts made so far.
-    pub attempts: u32,
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("retry queue unavailable: {0}")]
-pub struct QueueError(pub String);
-
-/// A queue that hands a retry back after a delay (SQS, `DelaySeconds`).
-#[async_trait]
-pub trait RetryQueue: Send + Sync {
-    /// Hands `retry` back in `delay_secs` (at most 900).
-    async fn schedule(&self, retry: &AutoReplyRetry, delay_secs: u64) -> Result<(), QueueError>;
 }

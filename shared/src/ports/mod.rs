@@ -11,7 +11,11 @@ use chrono::{DateTime, Duration, Utc};
 use thiserror::Error;
 
 mod autoreply;
+mod media;
+mod queue;
 pub use autoreply::*;
+pub use media::*;
+pub use queue::*;
 
 // ---------------------------------------------------------------------------------
 // Channels
@@ -214,12 +218,15 @@ pub struct Acknowledgement {
     pub id: String,
 }
 
-/// The outbound port: sends on the customer's channel.
+/// The one sending seam: each channel's client implements it (enabled for its own
+/// channel only) and `channels::Channels` routes a message to the client of its
+/// channel. Channel rules (a reply window, a blocked bot, size limits) stay in the
+/// channel's folder and come back as [`SendError`]s.
 #[async_trait]
 pub trait Outbound: Send + Sync {
     async fn send(&self, message: &Outgoing) -> Result<SentMessage, SendError>;
 
-    /// Whether the channel is configured in this deployment.
+    /// Whether this sender sends on `channel` (configured in this deployment).
     fn enabled(&self, channel: Channel) -> bool;
 }
 

@@ -324,12 +324,9 @@ mod tests {
         let mut media = msg;
         media.content = Content::Media {
             attachments: vec![Attachment {
-                media_kind: MediaKind::Image,
-                file_id: Some("f".into()),
-                mime_type: None,
-                filename: None,
                 size: Some(3),
-                sha256: None,
+                duration_secs: Some(4),
+                ..Attachment::pending(MediaKind::Image, Some("f".into()))
             }],
             text: None,
         };

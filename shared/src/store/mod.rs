@@ -12,6 +12,7 @@ pub mod expr;
 mod idempotency;
 mod intake;
 pub mod items;
+mod media;
 mod outbound;
 mod queue;
 mod reads;

@@ -17,6 +17,8 @@ pub struct BotApi {
     migrated: HashMap<i64, i64>,
     next_id: HashMap<i64, i64>,
     tokens: Vec<String>,
+    /// Customers' files by file_id: bytes and file_path.
+    files: HashMap<String, (Vec<u8>, String)>,
 }
 
 fn error(code: u16, description: &str) -> Response {
@@ -41,11 +43,45 @@ impl Sandbox<BotApi> {
     pub fn migrate(&self, group: i64, supergroup: i64) {
         self.with_api(|b| b.migrated.insert(group, supergroup));
     }
+
+    /// A customer's file, served by `getFile` and `/file/bot<token>/<file_path>`.
+    pub fn add_file(&self, file_id: &str, bytes: &[u8], file_path: &str) {
+        self.with_api(|b| {
+            b.files
+                .insert(file_id.to_string(), (bytes.to_vec(), file_path.to_string()))
+        });
+    }
+}
+
+impl BotApi {
+    /// `GET /file/bot<token>/<file_path>`: a file's bytes.
+    fn download(&mut self, recorded: &mut Recorded, token: &str, file_path: &str) -> Response {
+        self.tokens.push(token.to_string());
+        if let Some((status, body)) = recorded.failures.pop_front()
+            && status != 0
+        {
+            return server::json_response(status, &body);
+        }
+        match self.files.values().find(|(_, p)| p == file_path) {
+            Some((bytes, _)) => http::Response::builder()
+                .status(200)
+                .header("content-type", "application/octet-stream")
+                .body(hyper::body::Bytes::from(bytes.clone()))
+                .expect("a valid response"),
+            None => error(404, "Not Found"),
+        }
+    }
 }
 
 impl ChannelApi for BotApi {
     fn handle(&mut self, recorded: &mut Recorded, path: &str, req: &Request) -> Response {
         let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+        if let ["file", bot, rest @ ..] = segments.as_slice()
+            && let Some(token) = bot.strip_prefix("bot")
+        {
+            let token = token.to_string();
+            return self.download(recorded, &token, &rest.join("/"));
+        }
         let [bot, method] = segments.as_slice() else {
             return error(404, "Not Found");
         };
@@ -78,6 +114,20 @@ impl ChannelApi for BotApi {
             return error(400, "Bad Request: invalid JSON");
         };
         match *method {
+            "getFile" => {
+                let id = body["file_id"].as_str().unwrap_or_default();
+                match self.files.get(id) {
+                    Some((bytes, file_path)) => server::json_response(
+                        200,
+                        &json!({"ok": true, "result": {"file_id": id, "file_unique_id": format!("u-{id}"),
+                            "file_size": bytes.len(), "file_path": file_path}}),
+                    ),
+                    None => error(
+                        400,
+                        "Bad Request: wrong file_id or the file is temporarily unavailable",
+                    ),
+                }
+            }
             "sendMessage" => {
                 let Some(chat) = body["chat_id"].as_i64() else {
                     return error(400, "Bad Request: chat not found");

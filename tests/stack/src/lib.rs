@@ -8,6 +8,7 @@ pub mod aws;
 pub mod bot_sandbox;
 pub mod filter;
 pub mod mail;
+pub mod media;
 pub mod retry_queue;
 pub mod sandbox;
 pub mod server;

@@ -81,6 +81,9 @@ impl RateLimit {
 /// it answers a request (`path` relative to the API base).
 pub trait ChannelApi: Default + Send + 'static {
     fn handle(&mut self, recorded: &mut Recorded, path: &str, req: &Request) -> Response;
+
+    /// Where the API is served (for URLs it hands out, e.g. media downloads).
+    fn set_base(&mut self, _base: &str) {}
 }
 
 /// A stand-in for a channel's API: records what was sent (the local stack shows it at
@@ -174,6 +177,7 @@ impl<A: ChannelApi> Sandbox<A> {
             .await
             .expect("bind sandbox");
         let base = format!("http://{}", listener.local_addr().unwrap());
+        self.with_api(|a| a.set_base(&base));
         let me = self.clone();
         let task = server::serve(listener, move |req: Request| {
             let me = me.clone();
@@ -197,6 +201,9 @@ pub type GraphSandbox = Sandbox<GraphApi>;
 pub struct GraphApi {
     next_ids: VecDeque<String>,
     authorizations: Vec<String>,
+    /// Customers' media by media id: bytes and type.
+    media: std::collections::HashMap<String, (Vec<u8>, String)>,
+    base: String,
 }
 
 fn graph_error(status: u16, code: i64, message: &str) -> Response {
@@ -217,11 +224,89 @@ impl Sandbox<GraphApi> {
     pub fn next_message_id(&self, id: &str) {
         self.with_api(|g| g.next_ids.push_back(id.to_string()));
     }
+
+    /// A customer's media, served under `id` (`GET /{id}`, then its URL).
+    pub fn add_media(&self, id: &str, bytes: &[u8], mime_type: &str) {
+        self.with_api(|g| {
+            g.media
+                .insert(id.to_string(), (bytes.to_vec(), mime_type.to_string()))
+        });
+    }
+
+    /// Meta deleted the media: `GET /{id}` answers as for an unknown id.
+    pub fn forget_media(&self, id: &str) {
+        self.with_api(|g| g.media.remove(id));
+    }
+}
+
+impl GraphApi {
+    /// `GET /{media-id}` (the URL, type, size and Base64 SHA-256 of a customer's
+    /// media) and `GET /media-download/{id}` (the bytes), both with the token.
+    fn media(
+        &mut self,
+        recorded: &mut Recorded,
+        segments: &[&str],
+        req: &Request,
+    ) -> Option<Response> {
+        let id = match segments {
+            [id] if req.method() == http::Method::GET => *id,
+            ["media-download", id] if req.method() == http::Method::GET => *id,
+            _ => return None,
+        };
+        let auth = req
+            .headers()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        if !auth.starts_with("Bearer ") || auth.len() <= "Bearer ".len() {
+            return Some(graph_error(401, 190, "Invalid OAuth access token"));
+        }
+        if let Some((status, body)) = recorded.failures.pop_front()
+            && status != 0
+        {
+            return Some(server::json_response(status, &body));
+        }
+        let Some((bytes, mime)) = self.media.get(id) else {
+            return Some(if segments.len() == 1 {
+                graph_error(
+                    400,
+                    100,
+                    "Unsupported get request. Object with ID does not exist",
+                )
+            } else {
+                server::json_response(404, &json!({"message": "Not Found"}))
+            });
+        };
+        if segments.len() == 2 {
+            return Some(
+                http::Response::builder()
+                    .status(200)
+                    .header("content-type", mime.as_str())
+                    .body(hyper::body::Bytes::from(bytes.clone()))
+                    .expect("a valid response"),
+            );
+        }
+        use base64::Engine;
+        use sha2::Digest;
+        let sha = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(bytes));
+        Some(server::json_response(
+            200,
+            &json!({"messaging_product": "whatsapp", "url": format!("{}/media-download/{id}", self.base),
+                "mime_type": mime, "sha256": sha, "file_size": bytes.len().to_string(), "id": id}),
+        ))
+    }
 }
 
 impl ChannelApi for GraphApi {
+    fn set_base(&mut self, base: &str) {
+        self.base = base.trim_end_matches('/').to_string();
+    }
+
     fn handle(&mut self, recorded: &mut Recorded, path: &str, req: &Request) -> Response {
         let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+        if let Some(resp) = self.media(recorded, &segments, req) {
+            return resp;
+        }
         let [phone_number_id, "messages"] = segments.as_slice() else {
             return graph_error(400, 100, "Unsupported request: unknown path");
         };

@@ -48,6 +48,7 @@ pub fn dev_defaults() -> Vec<(&'static str, String)> {
             "BUSINESS_HOURS",
             r#"{"timezone":"Europe/Berlin","weekly":{"mon":["09:00-17:00"],"tue":["09:00-12:30","13:30-17:00"],"wed":["09:00-17:00"],"thu":["09:00-17:00"],"fri":["09:00-15:00"]},"first_response_minutes":60,"auto_reply":{"default":"Thanks for your message. We're away right now; we'll reply by {reply_by}."}}"#.into(),
         ),
+        ("MEDIA_BUCKET", crate::media::DEV_BUCKET.into()),
         // The dev agent may also erase (admin scope), to try it locally.
         ("AGENT_API_KEYS", format!("dev={}:admin", hash_key(DEV_AGENT_KEY))),
     ]
@@ -85,6 +86,9 @@ impl Settings {
             "EMAIL_CONFIGURATION_SET",
             "EMAIL_OWN_ADDRESSES",
             "AGENT_API_KEYS",
+            "MEDIA_BUCKET",
+            "MEDIA_MAX_FILE_MB",
+            "MEDIA_MAX_MESSAGE_MB",
             "AWS_ENDPOINT_URL",
             "AWS_ENDPOINT_URL_DYNAMODB",
         ] {
@@ -230,6 +234,31 @@ pub async fn start(mut settings: Settings) -> Result<RunningStack, BoxError> {
     };
     let sandbox = GraphSandbox::new();
     let bot_sandbox = BotSandbox::new();
+    {
+        use crate::sandbox::ChannelApi;
+        sandbox.with_api(|g| g.set_base(&format!("{base_url}{SANDBOX_PREFIX}")));
+    }
+    // Media: the bucket on the same server, the capture function fed by the stream
+    // and its retry queue.
+    let media_bucket = crate::media::bucket(
+        &endpoint,
+        &settings
+            .get("MEDIA_BUCKET")
+            .unwrap_or_else(|| crate::media::DEV_BUCKET.into()),
+    )
+    .await?;
+    let media_queue = crate::retry_queue::LocalQueue::create(
+        &endpoint,
+        &format!("{}-media-retries", inbound_config.table_name),
+    )
+    .await?;
+    let capture = Arc::new(crate::media::capture(
+        &env,
+        store.clone(),
+        Arc::new(crate::mail::s3_objects(&endpoint).await),
+        media_bucket.clone(),
+        Some(Arc::new(media_queue.adapter(&endpoint).await)),
+    )?);
 
     let inbound = Arc::new(Inbound::new(store.clone(), &inbound_config));
     let mut agent = Agent::new(store.clone(), agent_config.channels.clone(), &agent_config);
@@ -237,6 +266,7 @@ pub async fn start(mut settings: Settings) -> Result<RunningStack, BoxError> {
     if let Some(email) = &email {
         agent.objects = Some(Arc::new(email.objects.clone()));
     }
+    agent.media = Some(Arc::new(media_bucket));
     let agent = Arc::new(agent);
     // The template's schedule: snoozed conversations reopen when their time comes.
     let sweeper = {
@@ -294,6 +324,9 @@ pub async fn start(mut settings: Settings) -> Result<RunningStack, BoxError> {
             email.clone(),
         );
         async move {
+            if req.uri().path() == "/dev/media" {
+                return crate::media::dev_media(&req, &sandboxes.graph, &sandboxes.bot);
+            }
             if req.uri().path() == "/dev/email" {
                 return match (&email, req.method().as_str()) {
                     (Some(email), "POST") => dev_email(req, email).await,
@@ -311,6 +344,15 @@ pub async fn start(mut settings: Settings) -> Result<RunningStack, BoxError> {
     };
     let server_task = server::serve(listener, routes);
 
+    let media_tasks = crate::media::feed(
+        &template,
+        &endpoint,
+        stream_arn.clone(),
+        created,
+        capture,
+        media_queue,
+    )
+    .await?;
     let (_, patterns) = template.stream_consumer()?;
     let streams = aws_sdk_dynamodbstreams::Client::new(&sdk);
     let feeder = tokio::spawn(async move {
@@ -332,7 +374,10 @@ pub async fn start(mut settings: Settings) -> Result<RunningStack, BoxError> {
         dynamodb_endpoint: endpoint,
         table_name: inbound_config.table_name,
         auto_reply: auto_reply_config,
-        tasks: vec![server_task, feeder, sweeper, retries],
+        tasks: vec![server_task, feeder, sweeper, retries]
+            .into_iter()
+            .chain(media_tasks)
+            .collect(),
         _moto: moto,
     })
 }
@@ -513,7 +558,7 @@ where
         .filter(|_| enabled.whatsapp)
     {
         let resp = sandboxes.graph.handle(rest, &req);
-        if resp.status().is_success() {
+        if resp.status().is_success() && rest.ends_with("/messages") {
             tracing::info!(
                 event = "outbox",
                 channel = "whatsapp",

@@ -198,12 +198,39 @@ impl Template {
             .collect()
     }
 
-    /// The stream event source of the table: (function, filter patterns).
+    /// The auto-reply's stream event source: (function, filter patterns).
     pub fn stream_consumer(&self) -> Result<(String, Vec<serde_json::Value>), BoxError> {
-        let (_, mapping) = self
+        self.stream_consumer_of("OffHoursAutoReplyFunction")
+    }
+
+    /// The stream event source of `function`: (function, filter patterns).
+    pub fn stream_consumer_of(
+        &self,
+        function: &str,
+    ) -> Result<(String, Vec<serde_json::Value>), BoxError> {
+        self.stream_consumers()?
+            .into_iter()
+            .find(|(f, _)| f == function)
+            .ok_or_else(|| format!("no stream event source mapping for {function}").into())
+    }
+
+    /// Every stream event source mapping of the table: (function, filter patterns).
+    pub fn stream_consumers(&self) -> Result<Vec<(String, Vec<serde_json::Value>)>, BoxError> {
+        let all = self
             .of_type("AWS::Lambda::EventSourceMapping")
-            .next()
-            .ok_or("no stream event source mapping in the template")?;
+            .filter(|(_, m)| {
+                // The table's stream, not a queue's mapping.
+                serde_yaml::to_string(m).is_ok_and(|t| t.contains("StreamArn"))
+            })
+            .map(|(_, m)| Self::consumer(m))
+            .collect::<Result<Vec<_>, _>>()?;
+        if all.is_empty() {
+            return Err("no stream event source mapping in the template".into());
+        }
+        Ok(all)
+    }
+
+    fn consumer(mapping: &Value) -> Result<(String, Vec<serde_json::Value>), BoxError> {
         let p = mapping
             .get("Properties")
             .ok_or("the event source mapping has no properties")?;

@@ -118,7 +118,14 @@ pub fn parse_mail(
         }
         None => (None, false),
     };
-    let attachments = attachments(&mail);
+    let mut attachments = attachments(&mail);
+    // SES found a virus: the files are listed, never offered for download.
+    if received.verdict.as_deref() == Some("virus") {
+        for a in &mut attachments {
+            a.state = Some(crate::conversation::MediaState::Blocked);
+            a.reason = Some("the receiving service's virus check failed".into());
+        }
+    }
     let cut_attachments = mail.attachments().nth(MAX_ATTACHMENTS).is_some();
     let text_opt = (!text.is_empty()).then_some(text);
     let content = if attachments.is_empty() {
@@ -290,7 +297,8 @@ pub fn parse_mail(
 fn attachments(mail: &mail_parser::Message<'_>) -> Vec<Attachment> {
     mail.attachments()
         .take(MAX_ATTACHMENTS)
-        .map(|part| {
+        .enumerate()
+        .map(|(i, part)| {
             let mime = part
                 .content_type()
                 .map(|c| match c.subtype() {
@@ -298,14 +306,16 @@ fn attachments(mail: &mail_parser::Message<'_>) -> Vec<Attachment> {
                     None => c.ctype().to_string(),
                 })
                 .map(|m| cut_chars(&m, 100).to_ascii_lowercase());
-            Attachment {
-                media_kind: media_kind(mime.as_deref().unwrap_or_default()),
-                file_id: None,
-                mime_type: mime,
-                filename: part.attachment_name().map(|n| cut_chars(n, 200)),
-                size: Some(part.len() as u64),
-                sha256: None,
-            }
+            let kind = media_kind(mime.as_deref().unwrap_or_default());
+            let mut a = Attachment::pending(kind, None);
+            a.filename = part
+                .attachment_name()
+                .map(|n| crate::media::safe_filename(Some(n), kind, mime.as_deref()));
+            a.mime_type = mime;
+            a.size = Some(part.len() as u64);
+            a.part = Some(i as u32);
+            a.inline = part.content_disposition().is_some_and(|d| d.is_inline());
+            a
         })
         .collect()
 }

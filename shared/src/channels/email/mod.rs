@@ -7,12 +7,13 @@
 
 pub mod auth;
 pub mod inbound;
+pub mod media;
 pub mod notification;
 pub mod outbound;
 pub mod quote;
 pub mod thread;
 
-use super::{Plugin, Sender};
+use super::Plugin;
 use crate::conversation::Channel;
 use crate::env::{self, ConfigError, Lookup};
 use crate::ports::{Capabilities, WebhookChannel};
@@ -167,8 +168,18 @@ impl Plugin for Email {
     fn sender(
         env: Lookup,
         _http: &reqwest::Client,
-    ) -> Result<Option<Arc<dyn Sender>>, ConfigError> {
+    ) -> Result<Option<Arc<dyn crate::ports::Outbound>>, ConfigError> {
         Ok(EmailSettings::load(env)?.map(|settings| Arc::new(SesSender::from_env(settings)) as _))
+    }
+
+    /// Attachments come from the mail itself (in S3, or kept on the message).
+    fn media(
+        env: Lookup,
+        _http: &reqwest::Client,
+        objects: &Arc<dyn crate::ports::ObjectReader>,
+    ) -> Result<Option<Arc<dyn crate::ports::MediaSource>>, ConfigError> {
+        Ok(EmailSettings::load(env)?
+            .map(|_| Arc::new(media::EmailMedia::new(objects.clone())) as _))
     }
 }
 

@@ -7,7 +7,6 @@
 
 use super::EmailSettings;
 use super::thread::{normalize_subject, ses_key, valid_msg_id};
-use crate::channels::Sender;
 use crate::conversation::{Author, ProviderError};
 use crate::ports::{Outgoing, SendError, SentMessage};
 use async_trait::async_trait;
@@ -206,7 +205,11 @@ where
 }
 
 #[async_trait]
-impl Sender for SesSender {
+impl crate::ports::Outbound for SesSender {
+    fn enabled(&self, channel: crate::conversation::Channel) -> bool {
+        channel == crate::conversation::Channel::Email
+    }
+
     async fn send(&self, message: &Outgoing) -> Result<SentMessage, SendError> {
         let mime = build_mime(message, &self.settings)?;
         let raw = RawMessage::builder()

@@ -76,9 +76,11 @@ struct ReplyTo {
 #[derive(Deserialize)]
 struct RawFile {
     file_id: String,
+    file_unique_id: Option<String>,
     mime_type: Option<String>,
     file_name: Option<String>,
     file_size: Option<u64>,
+    duration: Option<u32>,
     emoji: Option<String>,
 }
 
@@ -332,13 +334,17 @@ fn parse_edit(
 }
 
 fn content(raw: &RawMessage, json: &Value) -> (Content, bool) {
-    let file = |kind: MediaKind, f: &RawFile| Attachment {
-        media_kind: kind,
-        file_id: Some(f.file_id.clone()),
-        mime_type: f.mime_type.clone(),
-        filename: f.file_name.clone(),
-        size: f.file_size,
-        sha256: None,
+    let file = |kind: MediaKind, f: &RawFile| {
+        let mut a = Attachment::pending(kind, Some(f.file_id.clone()));
+        a.unique_id = f.file_unique_id.clone();
+        a.mime_type = f.mime_type.clone();
+        a.filename = f
+            .file_name
+            .as_deref()
+            .map(|n| crate::media::safe_filename(Some(n), kind, f.mime_type.as_deref()));
+        a.size = f.file_size;
+        a.duration_secs = f.duration;
+        a
     };
     let media = [
         (MediaKind::Document, &raw.document),

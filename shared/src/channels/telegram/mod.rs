@@ -3,10 +3,11 @@
 //! (`outbound`), and the channel's settings and capabilities.
 
 pub mod inbound;
+pub mod media;
 pub mod outbound;
 pub mod verify;
 
-use super::{Plugin, Sender};
+use super::Plugin;
 use crate::conversation::Channel;
 use crate::env::{self, ConfigError, Lookup};
 use crate::ports::{
@@ -134,7 +135,26 @@ impl Plugin for Telegram {
         Ok(Some(Arc::new(TelegramWebhook::new(&secret, &bot_id(env)?))))
     }
 
-    fn sender(env: Lookup, http: &reqwest::Client) -> Result<Option<Arc<dyn Sender>>, ConfigError> {
+    fn sender(
+        env: Lookup,
+        http: &reqwest::Client,
+    ) -> Result<Option<Arc<dyn crate::ports::Outbound>>, ConfigError> {
+        if !env::any_set(env, &["TELEGRAM_BOT_TOKEN"]) {
+            return Ok(None);
+        }
+        Ok(Some(Arc::new(TelegramClient::new(
+            http.clone(),
+            &env::base_url(env, "TELEGRAM_API_BASE", DEFAULT_API_BASE)?,
+            bot_token(env)?,
+        ))))
+    }
+
+    /// The same client fetches files (getFile and the download need the token).
+    fn media(
+        env: Lookup,
+        http: &reqwest::Client,
+        _objects: &Arc<dyn crate::ports::ObjectReader>,
+    ) -> Result<Option<Arc<dyn crate::ports::MediaSource>>, ConfigError> {
         if !env::any_set(env, &["TELEGRAM_BOT_TOKEN"]) {
             return Ok(None);
         }

@@ -3,7 +3,6 @@
 
 use super::BotToken;
 use super::inbound::{message_id_in_chat, provider_id};
-use crate::channels::Sender;
 use crate::conversation::ProviderError;
 use crate::ports::{Outgoing, SendError, SentMessage};
 use async_trait::async_trait;
@@ -17,9 +16,9 @@ pub const MAX_RETRY_WAIT_SECS: u64 = 5;
 
 #[derive(Clone)]
 pub struct TelegramClient {
-    http: reqwest::Client,
-    api_base: String,
-    token: BotToken,
+    pub(super) http: reqwest::Client,
+    pub(super) api_base: String,
+    pub(super) token: BotToken,
 }
 
 #[derive(Deserialize)]
@@ -171,7 +170,11 @@ fn classify(status: u16, retry_after: Option<u64>, api: Option<&ApiResponse>) ->
 }
 
 #[async_trait]
-impl Sender for TelegramClient {
+impl crate::ports::Outbound for TelegramClient {
+    fn enabled(&self, channel: crate::conversation::Channel) -> bool {
+        channel == crate::conversation::Channel::Telegram
+    }
+
     async fn send(&self, message: &Outgoing) -> Result<SentMessage, SendError> {
         let chat_id: i64 = message.endpoint.customer_id.parse().map_err(|_| {
             SendError::Rejected(ProviderError {

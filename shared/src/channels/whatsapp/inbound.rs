@@ -84,6 +84,9 @@ struct RawMedia {
     sha256: Option<String>,
     caption: Option<String>,
     filename: Option<String>,
+    /// An audio recorded in the app (a voice note).
+    #[serde(default)]
+    voice: bool,
 }
 
 #[derive(Deserialize)]
@@ -449,15 +452,21 @@ fn content(kind: &str, raw_json: &Value) -> Result<Content, String> {
     };
     if let Some(media_kind) = media_kind {
         let media: RawMedia = part(raw_json, kind)?;
+        let media_kind = if media.voice {
+            MediaKind::Voice
+        } else {
+            media_kind
+        };
+        let mut a = Attachment::pending(media_kind, Some(media.id));
+        a.filename = media
+            .filename
+            .as_deref()
+            .map(|n| crate::media::safe_filename(Some(n), media_kind, media.mime_type.as_deref()));
+        a.mime_type = media.mime_type;
+        // Meta's hash of the file (Base64), checked when it is downloaded.
+        a.sha256 = media.sha256;
         return Ok(Content::Media {
-            attachments: vec![Attachment {
-                media_kind,
-                file_id: Some(media.id),
-                mime_type: media.mime_type,
-                filename: media.filename,
-                size: None,
-                sha256: media.sha256,
-            }],
+            attachments: vec![a],
             text: media.caption,
         });
     }

@@ -3,10 +3,11 @@
 //! settings and capabilities.
 
 pub mod inbound;
+pub mod media;
 pub mod outbound;
 pub mod verify;
 
-use super::{Plugin, Sender};
+use super::Plugin;
 use crate::conversation::Channel;
 use crate::env::{self, ConfigError, Lookup};
 use crate::ports::{
@@ -67,7 +68,26 @@ impl Plugin for WhatsApp {
         ))))
     }
 
-    fn sender(env: Lookup, http: &reqwest::Client) -> Result<Option<Arc<dyn Sender>>, ConfigError> {
+    fn sender(
+        env: Lookup,
+        http: &reqwest::Client,
+    ) -> Result<Option<Arc<dyn crate::ports::Outbound>>, ConfigError> {
+        if !env::any_set(env, &["WHATSAPP_ACCESS_TOKEN"]) {
+            return Ok(None);
+        }
+        Ok(Some(Arc::new(WhatsAppClient::new(
+            http.clone(),
+            &env::base_url(env, "WHATSAPP_API_BASE", DEFAULT_API_BASE)?,
+            &env::required(env, "WHATSAPP_ACCESS_TOKEN")?,
+        ))))
+    }
+
+    /// The same client fetches media (the access token reads them).
+    fn media(
+        env: Lookup,
+        http: &reqwest::Client,
+        _objects: &Arc<dyn crate::ports::ObjectReader>,
+    ) -> Result<Option<Arc<dyn crate::ports::MediaSource>>, ConfigError> {
         if !env::any_set(env, &["WHATSAPP_ACCESS_TOKEN"]) {
             return Ok(None);
         }

@@ -2,7 +2,6 @@
 //! sorting of Graph errors into send-error classes.
 
 use super::inbound::ErrorData;
-use crate::channels::Sender;
 use crate::conversation::ProviderError;
 use crate::ports::{Outgoing, SendError, SentMessage};
 use async_trait::async_trait;
@@ -45,6 +44,18 @@ impl WhatsAppClient {
             api_base: api_base.trim_end_matches('/').to_string(),
             access_token: access_token.to_string(),
         }
+    }
+
+    pub(super) fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    pub(super) fn api_base(&self) -> &str {
+        &self.api_base
+    }
+
+    pub(super) fn access_token(&self) -> &str {
+        &self.access_token
     }
 
     pub async fn send_text(
@@ -212,7 +223,11 @@ fn without_url(e: reqwest::Error) -> String {
 }
 
 #[async_trait]
-impl Sender for WhatsAppClient {
+impl crate::ports::Outbound for WhatsAppClient {
+    fn enabled(&self, channel: crate::conversation::Channel) -> bool {
+        channel == crate::conversation::Channel::Whatsapp
+    }
+
     async fn send(&self, message: &Outgoing) -> Result<SentMessage, SendError> {
         match &message.template {
             Some(t) => {

@@ -1,0 +1,251 @@
+//! The S3 adapter of the media bucket: content-addressed objects, presigned
+//! downloads (served with a safe type and disposition) and uploads (exact size and
+//! type), and the deletion of a conversation's objects at erasure.
+
+use crate::ports::{MediaStore, ObjectError, Serving, SignedUrl};
+use async_trait::async_trait;
+use aws_sdk_s3::Client;
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::presigning::PresigningConfig;
+use chrono::{DateTime, Utc};
+
+/// How long a download URL works.
+pub const DOWNLOAD_URL_SECS: i64 = 600;
+/// How long an upload URL works.
+pub const UPLOAD_URL_SECS: i64 = 900;
+
+#[derive(Clone)]
+pub struct S3Media {
+    client: Client,
+    bucket: String,
+}
+
+impl S3Media {
+    pub fn new(client: Client, bucket: impl Into<String>) -> Self {
+        S3Media {
+            client,
+            bucket: bucket.into(),
+        }
+    }
+
+    /// The adapter over the SDK configuration `main` loaded (`crate::sdk::load`).
+    pub fn from_config(config: &crate::sdk::SdkConfig, bucket: impl Into<String>) -> Self {
+        Self::new(Client::new(config), bucket)
+    }
+
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    fn unavailable<E: std::error::Error + 'static>(&self, what: &str, e: E) -> ObjectError {
+        let detail: String = DisplayErrorContext(&e)
+            .to_string()
+            .chars()
+            .take(300)
+            .collect();
+        ObjectError::Unavailable(format!("media bucket {what}: {detail}"))
+    }
+}
+
+fn presigning(now: DateTime<Utc>, secs: i64) -> Result<PresigningConfig, ObjectError> {
+    PresigningConfig::builder()
+        .start_time(now.into())
+        .expires_in(std::time::Duration::from_secs(secs as u64))
+        .build()
+        .map_err(|e| ObjectError::Unavailable(format!("presigning: {e}")))
+}
+
+/// `attachment; filename="..."; filename*=UTF-8''...` (RFC 6266): an ASCII
+/// fallback and the exact name.
+pub fn content_disposition(filename: &str, inline: bool) -> String {
+    let ascii: String = filename
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .filter(|c| !matches!(c, '"' | '\\'))
+        .collect();
+    let encoded: String = filename
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    let kind = if inline { "inline" } else { "attachment" };
+    format!("{kind}; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+}
+
+#[async_trait]
+impl MediaStore for S3Media {
+    async fn exists(&self, key: &str) -> Result<bool, ObjectError> {
+        Ok(self.head(key).await?.is_some())
+    }
+
+    async fn head(&self, key: &str) -> Result<Option<(u64, Option<String>)>, ObjectError> {
+        match self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(Some((
+                out.content_length().unwrap_or(0).max(0) as u64,
+                out.content_type().map(str::to_string),
+            ))),
+            Err(SdkError::ServiceError(se)) if se.raw().status().as_u16() == 404 => Ok(None),
+            Err(e) => Err(self.unavailable("head", e)),
+        }
+    }
+
+    async fn put(&self, key: &str, bytes: &[u8], content_type: &str) -> Result<(), ObjectError> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .body(bytes.to_vec().into())
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| self.unavailable("put", e))
+    }
+
+    async fn get(&self, key: &str) -> Result<Vec<u8>, ObjectError> {
+        let out = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| match &e {
+                SdkError::ServiceError(se)
+                    if se.err().code() == Some("NoSuchKey")
+                        || se.raw().status().as_u16() == 404 =>
+                {
+                    ObjectError::Missing(format!("media object {key} not found"))
+                }
+                _ => self.unavailable("get", e),
+            })?;
+        let bytes = out
+            .body
+            .collect()
+            .await
+            .map_err(|e| self.unavailable("read", e))?;
+        Ok(bytes.into_bytes().to_vec())
+    }
+
+    async fn download_url(
+        &self,
+        key: &str,
+        serving: &Serving<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<SignedUrl, ObjectError> {
+        let inline = serving.inline && super::inline_safe(serving.content_type);
+        let req = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .response_content_type(if inline {
+                serving.content_type.to_string()
+            } else {
+                super::served_type(Some(serving.content_type), None)
+            })
+            .response_content_disposition(content_disposition(serving.filename, inline))
+            .response_cache_control("private, max-age=600")
+            .presigned(presigning(now, DOWNLOAD_URL_SECS)?)
+            .await
+            .map_err(|e| self.unavailable("presign", e))?;
+        Ok(SignedUrl {
+            url: req.uri().to_string(),
+            expires_at: now + chrono::Duration::seconds(DOWNLOAD_URL_SECS),
+        })
+    }
+
+    async fn upload_url(
+        &self,
+        key: &str,
+        content_type: &str,
+        size: u64,
+        now: DateTime<Utc>,
+    ) -> Result<SignedUrl, ObjectError> {
+        let req = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .content_length(size as i64)
+            .presigned(presigning(now, UPLOAD_URL_SECS)?)
+            .await
+            .map_err(|e| self.unavailable("presign", e))?;
+        Ok(SignedUrl {
+            url: req.uri().to_string(),
+            expires_at: now + chrono::Duration::seconds(UPLOAD_URL_SECS),
+        })
+    }
+
+    async fn delete_prefix(&self, prefix: &str) -> Result<usize, ObjectError> {
+        let mut deleted = 0;
+        let mut token = None;
+        loop {
+            let page = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(prefix)
+                .set_continuation_token(token.take())
+                .send()
+                .await
+                .map_err(|e| self.unavailable("list", e))?;
+            for object in page.contents() {
+                let Some(key) = object.key() else { continue };
+                self.client
+                    .delete_object()
+                    .bucket(&self.bucket)
+                    .key(key)
+                    .send()
+                    .await
+                    .map_err(|e| self.unavailable("delete", e))?;
+                deleted += 1;
+            }
+            match page.next_continuation_token() {
+                Some(t) if page.is_truncated() == Some(true) => token = Some(t.to_string()),
+                _ => return Ok(deleted),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dispositions_quote_nothing_a_name_could_break_out_of() {
+        assert_eq!(
+            content_disposition("invoice.pdf", false),
+            "attachment; filename=\"invoice.pdf\"; filename*=UTF-8''invoice.pdf"
+        );
+        let d = content_disposition("Rechnung März \"x\".pdf", true);
+        assert!(
+            d.starts_with("inline; filename=\"Rechnung M_rz x.pdf\""),
+            "{d}"
+        );
+        assert!(
+            d.ends_with("filename*=UTF-8''Rechnung%20M%C3%A4rz%20%22x%22.pdf"),
+            "{d}"
+        );
+    }
+}
