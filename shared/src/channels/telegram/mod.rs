@@ -139,14 +139,7 @@ impl Plugin for Telegram {
         env: Lookup,
         http: &reqwest::Client,
     ) -> Result<Option<Arc<dyn crate::ports::Outbound>>, ConfigError> {
-        if !env::any_set(env, &["TELEGRAM_BOT_TOKEN"]) {
-            return Ok(None);
-        }
-        Ok(Some(Arc::new(TelegramClient::new(
-            http.clone(),
-            &env::base_url(env, "TELEGRAM_API_BASE", DEFAULT_API_BASE)?,
-            bot_token(env)?,
-        ))))
+        Ok(client(env, http)?.map(|c| Arc::new(c) as _))
     }
 
     /// The same client fetches files (getFile and the download need the token).
@@ -155,15 +148,20 @@ impl Plugin for Telegram {
         http: &reqwest::Client,
         _objects: &Arc<dyn crate::ports::ObjectReader>,
     ) -> Result<Option<Arc<dyn crate::ports::MediaSource>>, ConfigError> {
-        if !env::any_set(env, &["TELEGRAM_BOT_TOKEN"]) {
-            return Ok(None);
-        }
-        Ok(Some(Arc::new(TelegramClient::new(
-            http.clone(),
-            &env::base_url(env, "TELEGRAM_API_BASE", DEFAULT_API_BASE)?,
-            bot_token(env)?,
-        ))))
+        Ok(client(env, http)?.map(|c| Arc::new(c) as _))
     }
+}
+
+/// The Bot API client (sending and files), when the bot token is set.
+fn client(env: Lookup, http: &reqwest::Client) -> Result<Option<TelegramClient>, ConfigError> {
+    if !env::any_set(env, &["TELEGRAM_BOT_TOKEN"]) {
+        return Ok(None);
+    }
+    Ok(Some(TelegramClient::new(
+        http.clone(),
+        &env::base_url(env, "TELEGRAM_API_BASE", DEFAULT_API_BASE)?,
+        bot_token(env)?,
+    )))
 }
 
 impl WebhookChannel for TelegramWebhook {

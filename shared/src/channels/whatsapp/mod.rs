@@ -72,14 +72,7 @@ impl Plugin for WhatsApp {
         env: Lookup,
         http: &reqwest::Client,
     ) -> Result<Option<Arc<dyn crate::ports::Outbound>>, ConfigError> {
-        if !env::any_set(env, &["WHATSAPP_ACCESS_TOKEN"]) {
-            return Ok(None);
-        }
-        Ok(Some(Arc::new(WhatsAppClient::new(
-            http.clone(),
-            &env::base_url(env, "WHATSAPP_API_BASE", DEFAULT_API_BASE)?,
-            &env::required(env, "WHATSAPP_ACCESS_TOKEN")?,
-        ))))
+        Ok(client(env, http)?.map(|c| Arc::new(c) as _))
     }
 
     /// The same client fetches media (the access token reads them).
@@ -88,15 +81,20 @@ impl Plugin for WhatsApp {
         http: &reqwest::Client,
         _objects: &Arc<dyn crate::ports::ObjectReader>,
     ) -> Result<Option<Arc<dyn crate::ports::MediaSource>>, ConfigError> {
-        if !env::any_set(env, &["WHATSAPP_ACCESS_TOKEN"]) {
-            return Ok(None);
-        }
-        Ok(Some(Arc::new(WhatsAppClient::new(
-            http.clone(),
-            &env::base_url(env, "WHATSAPP_API_BASE", DEFAULT_API_BASE)?,
-            &env::required(env, "WHATSAPP_ACCESS_TOKEN")?,
-        ))))
+        Ok(client(env, http)?.map(|c| Arc::new(c) as _))
     }
+}
+
+/// The Graph API client (sending and media), when the access token is set.
+fn client(env: Lookup, http: &reqwest::Client) -> Result<Option<WhatsAppClient>, ConfigError> {
+    if !env::any_set(env, &["WHATSAPP_ACCESS_TOKEN"]) {
+        return Ok(None);
+    }
+    Ok(Some(WhatsAppClient::new(
+        http.clone(),
+        &env::base_url(env, "WHATSAPP_API_BASE", DEFAULT_API_BASE)?,
+        &env::required(env, "WHATSAPP_ACCESS_TOKEN")?,
+    )))
 }
 
 impl WebhookChannel for WhatsAppWebhook {
