@@ -202,6 +202,8 @@ pub struct AgentConfig {
     pub hours: BusinessHours,
     /// The media bucket (`MEDIA_BUCKET`): download URLs, uploads, erasure.
     pub media_bucket: Option<String>,
+    /// `MEDIA_MAX_FILE_MB`: the largest upload.
+    pub media_limits: crate::media::MediaLimits,
 }
 
 impl AgentConfig {
@@ -217,6 +219,7 @@ impl AgentConfig {
                 Some(_) => Some(crate::media::config::bucket(env)?),
                 None => None,
             },
+            media_limits: crate::media::MediaLimits::load(env)?,
         })
     }
 }

@@ -6,7 +6,8 @@
 use crate::channels::{capabilities, split_text};
 use crate::conversation::{Author, Delivery, DeliveryState, Message, ProviderError};
 use crate::ports::{
-    ConversationStore, Outbound, OutboundEffect, Outgoing, SendError, SentMessage, StoreError,
+    ConversationStore, Outbound, OutboundEffect, Outgoing, OutgoingFile, SendError, SentMessage,
+    StoreError,
 };
 use chrono::{DateTime, Utc};
 use std::time::Duration;
@@ -25,15 +26,55 @@ pub struct Delivered {
     pub unrecorded: Option<StoreError>,
 }
 
-/// The parts `text` goes out in on its channel, or why it cannot.
-pub fn parts(outgoing: &Outgoing) -> Result<Vec<String>, SendError> {
-    if outgoing.template.is_some() {
-        return Ok(vec![String::new()]);
+/// One message of a delivery: its text (a file's caption) and its files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Part {
+    pub text: String,
+    pub files: Vec<OutgoingFile>,
+}
+
+impl Part {
+    fn text(text: String) -> Self {
+        Part {
+            text,
+            files: Vec::new(),
+        }
     }
-    let caps = capabilities(outgoing.endpoint.channel);
+}
+
+/// The messages `outgoing` goes out as on its channel, or why it cannot: a long
+/// text in parts where the channel splits; files as many to a message as the
+/// channel takes, the caption with the first.
+pub fn parts(outgoing: &Outgoing) -> Result<Vec<Part>, SendError> {
+    if outgoing.template.is_some() {
+        return Ok(vec![Part::text(String::new())]);
+    }
+    let channel = outgoing.endpoint.channel;
+    let caps = capabilities(channel);
     let text = outgoing.text.trim();
+    if !outgoing.files.is_empty() {
+        if text.chars().count() > caps.max_caption_chars {
+            return Err(SendError::Limit(format!(
+                "a caption on {channel} is at most {} characters",
+                caps.max_caption_chars
+            )));
+        }
+        return Ok(outgoing
+            .files
+            .chunks(caps.files_per_message.max(1))
+            .enumerate()
+            .map(|(i, files)| Part {
+                text: if i == 0 {
+                    text.to_string()
+                } else {
+                    String::new()
+                },
+                files: files.to_vec(),
+            })
+            .collect());
+    }
     if text.chars().count() <= caps.max_text_chars {
-        return Ok(vec![text.to_string()]);
+        return Ok(vec![Part::text(text.to_string())]);
     }
     if !caps.splits_long_text {
         return Err(SendError::Rejected(ProviderError {
@@ -45,7 +86,10 @@ pub fn parts(outgoing: &Outgoing) -> Result<Vec<String>, SendError> {
             detail: None,
         }));
     }
-    Ok(split_text(text, caps.max_text_chars))
+    Ok(split_text(text, caps.max_text_chars)
+        .into_iter()
+        .map(Part::text)
+        .collect())
 }
 
 /// `message` with the outcome of its send: accepted (with the channel's ids) or
@@ -54,6 +98,13 @@ pub fn with_result(mut message: Message, result: &Result<SentMessage, SendError>
     message.delivery = Some(match result {
         Ok(sent) => {
             message.provider_message_id = Some(sent.provider_message_id.clone());
+            // The channel's id of the file it now holds (sent again without upload).
+            if let (Some(file_id), crate::conversation::Content::Media { attachments, .. }) =
+                (&sent.file_id, &mut message.content)
+                && let [only] = attachments.as_mut_slice()
+            {
+                only.file_id = Some(file_id.clone());
+            }
             message.thread_keys = sent.thread_keys.clone();
             if let Some(id) = &sent.message_id {
                 message.mail.get_or_insert_with(Default::default).message_id = Some(id.clone());
@@ -162,8 +213,15 @@ pub async fn deliver<S: ConversationStore, O: Outbound>(
         }
     };
     let conversation = outgoing.conversation.clone();
-    for (i, text) in parts.iter().enumerate() {
+    for (i, part) in parts.iter().enumerate() {
+        let text = &part.text;
         let mut message = Message::outbound(&outgoing.endpoint, outgoing.author.clone(), text, now);
+        if !part.files.is_empty() {
+            message.content = crate::conversation::Content::Media {
+                attachments: part.files.iter().map(|f| f.attachment.clone()).collect(),
+                text: (!text.is_empty()).then(|| text.clone()),
+            };
+        }
         message.conversation_id = conversation.clone();
         message.promised_reply_by = outgoing.promise.filter(|_| i == 0);
         if let Some(template) = &outgoing.template {
@@ -184,6 +242,7 @@ pub async fn deliver<S: ConversationStore, O: Outbound>(
         }
         let part = Outgoing {
             text: text.clone(),
+            files: part.files.clone(),
             reply: reply.cloned(),
             ..outgoing.clone()
         };

@@ -146,6 +146,17 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<crate::ports::ObjectError> for ApiError {
+    fn from(e: crate::ports::ObjectError) -> Self {
+        tracing::error!(error = %e, "media bucket unavailable");
+        ApiError::new(
+            503,
+            "media_unavailable",
+            "the media bucket is unavailable; retry later",
+        )
+    }
+}
+
 impl From<SendError> for ApiError {
     fn from(e: SendError) -> Self {
         let provider = serde_json::to_value(e.provider_error()).unwrap_or(Value::Null);
@@ -155,6 +166,11 @@ impl From<SendError> for ApiError {
                 422,
                 "customer_unreachable",
                 "the customer cannot be reached on this channel (blocked us or deactivated the account)",
+            ),
+            SendError::Limit(_) => (
+                422,
+                "channel_limit",
+                "the channel does not take this message",
             ),
             SendError::NotConfigured(_) => (
                 422,
@@ -184,8 +200,13 @@ impl From<SendError> for ApiError {
         };
         let mut err =
             ApiError::new(status, code, message).with_details(json!({ "provider": provider }));
-        if let SendError::RateLimited { retry_after, .. } = e {
-            err.retry_after = retry_after.or(Some(30));
+        match e {
+            SendError::RateLimited { retry_after, .. } => {
+                err.retry_after = retry_after.or(Some(30))
+            }
+            // The limit, in the channel's words.
+            SendError::Limit(limit) => err.message = limit,
+            _ => {}
         }
         err
     }

@@ -36,6 +36,7 @@ pub fn agent<S, O>(store: S, outbound: O) -> agent_reply::Agent<S, O> {
             .expect("valid hours"),
         objects: None,
         media: None,
+        upload_limit: asyncdesk::media::MediaLimits::default().max_file_bytes,
     }
 }
 

@@ -35,6 +35,7 @@ async fn rig() -> Rig {
         hours: asyncdesk::hours::BusinessHours::from_json(kit::DEV_HOURS, Utc::now()).unwrap(),
         objects: None,
         media: None,
+        upload_limit: asyncdesk::media::MediaLimits::default().max_file_bytes,
     };
     Rig {
         table,
@@ -454,6 +455,7 @@ async fn a_store_outage_after_the_send_neither_loses_the_reply_nor_invites_a_res
         hours: asyncdesk::hours::BusinessHours::from_json(kit::DEV_HOURS, Utc::now()).unwrap(),
         objects: None,
         media: None,
+        upload_limit: asyncdesk::media::MediaLimits::default().max_file_bytes,
     };
     let req = kit::agent_request(
         "POST",

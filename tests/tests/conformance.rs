@@ -210,6 +210,7 @@ async fn send_request_and_response_match_the_documented_shapes() {
             author: Author::Agent("a".into()),
             template: None,
             promise: None,
+            files: Vec::new(),
             text: "hello".into(),
             reply: None,
         })

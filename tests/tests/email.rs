@@ -596,6 +596,7 @@ async fn ses_errors_map_to_the_send_error_classes() {
         text: "hello".into(),
         template: None,
         promise: None,
+        files: Vec::new(),
         reply: None,
     };
     // moto: an unverified sender is refused with MessageRejected.

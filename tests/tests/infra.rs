@@ -229,6 +229,11 @@ fn api_routes_are_the_documented_ones() {
         ("GET", "/conversations/{id}", "AgentReplyFunction"),
         ("GET", "/webhooks/whatsapp", "InboundWebhookFunction"),
         ("PATCH", "/conversations/{id}", "AgentReplyFunction"),
+        (
+            "POST",
+            "/conversations/{id}/attachments",
+            "AgentReplyFunction",
+        ),
         ("POST", "/conversations/{id}/messages", "AgentReplyFunction"),
         ("POST", "/conversations/{id}/notes", "AgentReplyFunction"),
         ("POST", "/webhooks/telegram", "InboundWebhookFunction"),

@@ -348,6 +348,43 @@ async fn a_customers_photo_reaches_the_agent_on_the_local_stack() {
         .unwrap();
     assert_eq!(opened.status(), 200);
     assert_eq!(opened.bytes().await.unwrap().to_vec(), photo);
+
+    // The agent answers with a PDF: the upload target, the PUT, the reply naming it;
+    // the Graph sandbox's outbox shows the file.
+    let pdf = b"%PDF-1.4\n%%EOF\n".to_vec();
+    let target: Value = http
+        .post(format!("{base}/conversations/{conversation}/attachments"))
+        .bearer_auth(stack::DEV_AGENT_KEY)
+        .json(&serde_json::json!({"filename": "invoice.pdf", "mime_type": "application/pdf", "size": pdf.len()}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut put = http
+        .put(target["upload"]["url"].as_str().expect("an upload URL"))
+        .body(pdf.clone());
+    for (k, v) in target["upload"]["headers"].as_object().unwrap() {
+        put = put.header(k.as_str(), v.as_str().unwrap());
+    }
+    assert!(put.send().await.unwrap().status().is_success());
+    let sent = http
+        .post(format!("{base}/conversations/{conversation}/messages"))
+        .bearer_auth(stack::DEV_AGENT_KEY)
+        .json(&serde_json::json!({"text": "Your invoice", "attachments": [target["attachment"]["id"]]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 201);
+    let outbox = kit::outbox(&http, &base).await;
+    let last = outbox.last().expect("the reply");
+    assert_eq!(last["text"], "Your invoice");
+    assert_eq!(last["attachments"][0]["filename"], "invoice.pdf");
+    assert_eq!(
+        last["attachments"][0]["sha256"],
+        asyncdesk::media::sha256_hex(&pdf)
+    );
     stack.stop();
 }
 

@@ -649,3 +649,112 @@ async fn erasing_a_conversation_deletes_its_files() {
     assert_eq!(body["erased"]["media_deleted"], 1);
     assert!(rig.objects(&prefix).await.is_empty());
 }
+
+#[tokio::test]
+async fn every_type_of_every_messaging_channel_is_captured() {
+    let rig = rig().await;
+    let deps = kit::inbound(rig.table.store.clone());
+    let mut expected: Vec<(String, Vec<u8>, MediaKind)> = Vec::new();
+    // WhatsApp: image, video, audio, a voice note, document, sticker.
+    for (i, (kind, mime, media_kind, extra)) in [
+        ("image", "image/jpeg", MediaKind::Image, json!({})),
+        ("video", "video/mp4", MediaKind::Video, json!({})),
+        ("audio", "audio/mpeg", MediaKind::Audio, json!({})),
+        (
+            "audio",
+            "audio/ogg; codecs=opus",
+            MediaKind::Voice,
+            json!({"voice": true}),
+        ),
+        (
+            "document",
+            "application/pdf",
+            MediaKind::Document,
+            json!({"filename": "a.pdf"}),
+        ),
+        ("sticker", "image/webp", MediaKind::Sticker, json!({})),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let bytes = format!("whatsapp {kind} {i}").into_bytes();
+        let id = format!("70{i}");
+        rig.graph.add_media(&id, &bytes, mime);
+        let mut media = json!({"id": id, "mime_type": mime, "sha256": b64_sha(&bytes)});
+        media
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        let wamid = format!("wamid.type{i}");
+        post_whatsapp(&rig, &wa_media("16505550009", &wamid, kind, media)).await;
+        expected.push((wamid, bytes, media_kind));
+    }
+    // Telegram: photo, document, voice, audio, video, video note, animation, sticker.
+    for (i, (field, media_kind)) in [
+        ("photo", MediaKind::Image),
+        ("document", MediaKind::Document),
+        ("voice", MediaKind::Voice),
+        ("audio", MediaKind::Audio),
+        ("video", MediaKind::Video),
+        ("video_note", MediaKind::Video),
+        ("animation", MediaKind::Animation),
+        ("sticker", MediaKind::Sticker),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let bytes = format!("telegram {field} {i}").into_bytes();
+        let file_id = format!("tg-file-{i}");
+        rig.bot
+            .add_file(&file_id, &bytes, &format!("files/{i}.bin"));
+        let file = json!({"file_id": file_id, "file_unique_id": format!("u{i}"), "file_size": bytes.len(), "duration": 3});
+        let mut message = json!({"message_id": 100 + i, "date": Utc::now().timestamp(),
+            "chat": {"id": 77, "type": "private", "first_name": "Ada"},
+            "from": {"id": 77, "is_bot": false, "first_name": "Ada"}});
+        message[field] = if field == "photo" {
+            json!([file])
+        } else {
+            file
+        };
+        let update = json!({"update_id": 500 + i, "message": message});
+        let (status, _) = kit::read(
+            inbound_webhook::handle(
+                &kit::telegram_post(&update, Some(kit::TG_SECRET)),
+                &deps,
+                Utc::now(),
+            )
+            .await,
+        );
+        assert_eq!(status, 200);
+        expected.push((format!("{}", 100 + i), bytes, media_kind));
+    }
+    rig.run_stream().await;
+    let all = rig.table.messages().await;
+    for (id, bytes, kind) in &expected {
+        let m = all
+            .iter()
+            .find(|m| m.id == *id || m.id.ends_with(&format!(":{id}")))
+            .unwrap_or_else(|| {
+                panic!(
+                    "message {id} in {:?}",
+                    all.iter().map(|m| &m.id).collect::<Vec<_>>()
+                )
+            });
+        let a = &attachments(m)[0];
+        assert_eq!(
+            (a.media_kind, a.state),
+            (*kind, Some(MediaState::Stored)),
+            "{id}: {a:?}"
+        );
+        assert_eq!(
+            a.sha256.as_deref(),
+            Some(asyncdesk::media::sha256_hex(bytes).as_str()),
+            "{id}"
+        );
+        assert_eq!(
+            &rig.object(a.key.as_deref().unwrap()).await,
+            bytes,
+            "{id}: the bytes"
+        );
+    }
+}

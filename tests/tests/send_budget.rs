@@ -21,6 +21,7 @@ fn outgoing(chat: i64, text: &str) -> Outgoing {
         author: Author::Agent("alice".into()),
         template: None,
         promise: None,
+        files: Vec::new(),
         text: text.to_string(),
         reply: None,
     }

@@ -52,10 +52,13 @@ pub async fn erase<S: ConversationStore, O>(
         Some(media) => {
             // The table's items are gone already: a bucket failure leaves the files
             // to the bucket's lifecycle (the answer counts what went).
-            match media
+            let files = media
                 .delete_prefix(&asyncdesk::media::conversation_prefix(&id))
-                .await
-            {
+                .await;
+            let uploads = media
+                .delete_prefix(&asyncdesk::media::uploads_prefix(&id))
+                .await;
+            match files.and_then(|f| uploads.map(|u| f + u)) {
                 Ok(n) => n,
                 Err(e) => {
                     warn!(conversation = %id, error = %e, "media not deleted; the bucket's lifecycle removes them");

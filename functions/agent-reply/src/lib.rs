@@ -9,6 +9,7 @@
 //!   channel, as a reply to their latest message; split where the channel allows)
 //! - `DELETE /customers/{id}/data` (admin scope: GDPR erasure of the conversation)
 
+mod attachments;
 mod erase;
 mod queue;
 mod reply;
@@ -46,6 +47,8 @@ pub struct Agent<S, O> {
     /// The media bucket: download URLs in thread answers, agents' uploads, and
     /// erasure of a conversation's files.
     pub media: Option<std::sync::Arc<dyn asyncdesk::ports::MediaStore>>,
+    /// The largest file an agent may upload (`MEDIA_MAX_FILE_MB`).
+    pub upload_limit: u64,
 }
 
 impl<S: ConversationStore, O: Outbound> Agent<S, O> {
@@ -57,6 +60,7 @@ impl<S: ConversationStore, O: Outbound> Agent<S, O> {
             hours: config.hours.clone(),
             objects: None,
             media: None,
+            upload_limit: config.media_limits.max_file_bytes,
         }
     }
 }
@@ -115,6 +119,9 @@ async fn route<S: ConversationStore, O: Outbound>(
         (["conversations"], "GET") => queue::list(req, deps, agent, now).await,
         (["conversations", id], "GET") => thread::thread(parse_id(id)?, req, deps, now).await,
         (["conversations", id], "PATCH") => change(parse_id(id)?, req, agent, deps, now).await,
+        (["conversations", id, "attachments"], "POST") => {
+            attachments::upload(parse_id(id)?, req, deps, now).await
+        }
         (["conversations", id, "notes"], "POST") => {
             note(parse_id(id)?, req, agent, deps, now).await
         }
@@ -128,6 +135,7 @@ async fn route<S: ConversationStore, O: Outbound>(
         (["conversations"], _)
         | (["conversations", _], _)
         | (["conversations", _, "messages"], _)
+        | (["conversations", _, "attachments"], _)
         | (["conversations", _, "notes"], _) => Err(ApiError::method_not_allowed()),
         _ => Err(ApiError::not_found("no such route")),
     }

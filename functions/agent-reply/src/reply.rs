@@ -20,8 +20,11 @@ use tracing::{info, warn};
 struct ReplyBody {
     /// A free-form reply; or
     text: Option<String>,
-    /// an approved template (WhatsApp; also outside the 24-hour window).
+    /// an approved template (channels with templates; also outside a reply window); or
     template: Option<asyncdesk::conversation::TemplateMessage>,
+    /// files uploaded through `POST /conversations/{id}/attachments`, `text` their
+    /// caption.
+    attachments: Option<Vec<String>>,
     /// The id of the newest message the agent saw: a newer customer message stops
     /// the reply (409 `conversation_changed`).
     based_on: Option<String>,
@@ -174,13 +177,24 @@ async fn reply<S: ConversationStore, O: Outbound>(
         ));
     }
     let caps = asyncdesk::channels::capabilities(channel);
+    let uploads = body.attachments.clone().unwrap_or_default();
+    if body.attachments.is_some() {
+        crate::attachments::check_ids(&uploads)?;
+    }
     let text = match (&body.text, &body.template) {
+        (_, Some(_)) if !uploads.is_empty() => {
+            return Err(ApiError::bad_request(
+                "a template carries no attachments; send them in a reply of their own",
+            ));
+        }
+        // With attachments the text is their caption, and may be left out.
+        (t, None) if !uploads.is_empty() => t.as_deref().unwrap_or_default().trim().to_string(),
         (Some(t), None) if !t.trim().is_empty() => t.trim().to_string(),
         (Some(_), None) => return Err(ApiError::bad_request("text must not be empty")),
         (None, Some(t)) => {
             if !caps.templates {
                 return Err(ApiError::bad_request(format!(
-                    "templates are a WhatsApp feature; {channel} takes text"
+                    "{channel} takes no templates; send text"
                 )));
             }
             if t.name.trim().is_empty() || t.language.trim().is_empty() {
@@ -192,11 +206,11 @@ async fn reply<S: ConversationStore, O: Outbound>(
         }
         _ => {
             return Err(ApiError::bad_request(
-                "send either {\"text\": \"...\"} or {\"template\": {\"name\", \"language\", \"parameters\"}}",
+                "send {\"text\": \"...\"}, {\"attachments\": [\"<id>\"], \"text\": \"<caption>\"} or {\"template\": {\"name\", \"language\", \"parameters\"}}",
             ));
         }
     };
-    // The channel's reply window: outside it only a template goes (WhatsApp, 24 h).
+    // The channel's reply window (its capabilities): outside it only a template goes.
     if let (Some(window), Some(last), None) = (
         caps.reply_window,
         conversation.last_inbound_at,
@@ -205,8 +219,12 @@ async fn reply<S: ConversationStore, O: Outbound>(
     {
         return Err(ApiError::new(
             409,
+            // The code the contract has always named (the one channel with a window).
             "whatsapp_window_closed",
-            "the 24-hour window since the customer's last message has closed; send an approved template instead",
+            format!(
+                "{channel}'s {}-hour window since the customer's last message has closed; send an approved template instead",
+                window.num_hours()
+            ),
         )
         .with_details(j!({ "window_closed_at": last + window })));
     }
@@ -240,6 +258,9 @@ async fn reply<S: ConversationStore, O: Outbound>(
             .with_details(j!({ "new_messages": newer })));
         }
     }
+    // The uploads, stored by content like every file of the conversation, checked
+    // against the channel's limits below before anything is sent.
+    let files = crate::attachments::load(&id, &uploads, deps).await?;
     let outgoing = Outgoing {
         conversation: conversation.id.clone(),
         // A customer message stored after this read keeps the conversation open.
@@ -251,13 +272,17 @@ async fn reply<S: ConversationStore, O: Outbound>(
         text,
         template: body.template.clone(),
         promise: None,
+        files,
         // Answers the customer's latest message (quoted, or threaded by mail headers,
         // where the channel can).
         reply: Some(ReplyContext::to_conversation(&conversation)),
     };
-    if let Err(e) = parts(&outgoing) {
-        return Err(ApiError::bad_request(e.provider_error().title));
+    match parts(&outgoing) {
+        Err(e @ SendError::Limit(_)) => return Err(e.into()),
+        Err(e) => return Err(ApiError::bad_request(e.provider_error().title)),
+        Ok(_) => {}
     }
+    deps.outbound.check(&outgoing)?;
     // Stored before it is sent: a store failure here is a 503 before anything went
     // out, so retrying is safe. After the send, a store failure must not invite a
     // retry (the customer would get the message twice): it is reported beside the

@@ -30,6 +30,7 @@ fn outgoing<S, O>(message: &Message, period: &OffHoursPeriod, deps: &AutoReply<S
         author: Author::AutoReply,
         template: None,
         promise: Some(period.reply_by),
+        files: Vec::new(),
         text: deps.hours.auto_reply_text(
             period,
             &Recipient {

@@ -190,6 +190,10 @@ impl Outbound for Channels {
     fn enabled(&self, channel: Channel) -> bool {
         self.sender(channel).is_ok()
     }
+
+    fn check(&self, message: &Outgoing) -> Result<(), SendError> {
+        self.sender(message.endpoint.channel)?.check(message)
+    }
 }
 
 /// Where every enabled channel serves its customers' files, by channel.

@@ -75,9 +75,18 @@ pub fn object_key(conversation: &ConversationId, sha256_hex: &str) -> String {
     format!("{}{sha256_hex}", conversation_prefix(conversation))
 }
 
-/// Where an agent's upload goes before it is sent.
+/// The prefix of agents' uploads (kept a day: the bucket's lifecycle).
+pub const UPLOADS: &str = "uploads/";
+
+/// The prefix of one conversation's uploads.
+pub fn uploads_prefix(conversation: &ConversationId) -> String {
+    format!("{UPLOADS}{conversation}/")
+}
+
+/// Where an agent's upload goes before it is sent (then it is stored by content
+/// like every file of the conversation).
 pub fn upload_key(conversation: &ConversationId, upload_id: &str) -> String {
-    format!("{}upload/{upload_id}", conversation_prefix(conversation))
+    format!("{}{upload_id}", uploads_prefix(conversation))
 }
 
 /// Hex SHA-256 of `bytes`.

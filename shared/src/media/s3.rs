@@ -2,7 +2,7 @@
 //! downloads (served with a safe type and disposition) and uploads (exact size and
 //! type), and the deletion of a conversation's objects at erasure.
 
-use crate::ports::{MediaStore, ObjectError, Serving, SignedUrl};
+use crate::ports::{MediaStore, ObjectError, ObjectInfo, Serving, SignedUrl};
 use async_trait::async_trait;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
@@ -69,8 +69,16 @@ pub fn content_disposition(filename: &str, inline: bool) -> String {
         })
         .filter(|c| !matches!(c, '"' | '\\'))
         .collect();
-    let encoded: String = filename
-        .bytes()
+    let kind = if inline { "inline" } else { "attachment" };
+    format!(
+        "{kind}; filename=\"{ascii}\"; filename*=UTF-8''{}",
+        percent_encode(filename)
+    )
+}
+
+/// `s` with every byte but letters, digits and ``!#$&+-.^_`|~`` as `%XX`.
+pub fn percent_encode(s: &str) -> String {
+    s.bytes()
         .map(|b| {
             if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
                 (b as char).to_string()
@@ -78,10 +86,32 @@ pub fn content_disposition(filename: &str, inline: bool) -> String {
                 format!("%{b:02X}")
             }
         })
-        .collect();
-    let kind = if inline { "inline" } else { "attachment" };
-    format!("{kind}; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+        .collect()
 }
+
+/// The reverse of [`percent_encode`] (invalid escapes kept as they are).
+pub fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2]))
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The metadata an upload's name travels in (`x-amz-meta-filename`).
+const FILENAME_META: &str = "filename";
 
 #[async_trait]
 impl MediaStore for S3Media {
@@ -89,7 +119,7 @@ impl MediaStore for S3Media {
         Ok(self.head(key).await?.is_some())
     }
 
-    async fn head(&self, key: &str) -> Result<Option<(u64, Option<String>)>, ObjectError> {
+    async fn head(&self, key: &str) -> Result<Option<ObjectInfo>, ObjectError> {
         match self
             .client
             .head_object()
@@ -98,10 +128,14 @@ impl MediaStore for S3Media {
             .send()
             .await
         {
-            Ok(out) => Ok(Some((
-                out.content_length().unwrap_or(0).max(0) as u64,
-                out.content_type().map(str::to_string),
-            ))),
+            Ok(out) => Ok(Some(ObjectInfo {
+                size: out.content_length().unwrap_or(0).max(0) as u64,
+                content_type: out.content_type().map(str::to_string),
+                filename: out
+                    .metadata()
+                    .and_then(|m| m.get(FILENAME_META))
+                    .map(|f| percent_decode(f)),
+            })),
             Err(SdkError::ServiceError(se)) if se.raw().status().as_u16() == 404 => Ok(None),
             Err(e) => Err(self.unavailable("head", e)),
         }
@@ -170,6 +204,7 @@ impl MediaStore for S3Media {
         Ok(SignedUrl {
             url: req.uri().to_string(),
             expires_at: now + chrono::Duration::seconds(DOWNLOAD_URL_SECS),
+            headers: Vec::new(),
         })
     }
 
@@ -178,8 +213,10 @@ impl MediaStore for S3Media {
         key: &str,
         content_type: &str,
         size: u64,
+        filename: &str,
         now: DateTime<Utc>,
     ) -> Result<SignedUrl, ObjectError> {
+        let name = percent_encode(filename);
         let req = self
             .client
             .put_object()
@@ -187,12 +224,17 @@ impl MediaStore for S3Media {
             .key(key)
             .content_type(content_type)
             .content_length(size as i64)
+            .metadata(FILENAME_META, &name)
             .presigned(presigning(now, UPLOAD_URL_SECS)?)
             .await
             .map_err(|e| self.unavailable("presign", e))?;
         Ok(SignedUrl {
             url: req.uri().to_string(),
             expires_at: now + chrono::Duration::seconds(UPLOAD_URL_SECS),
+            headers: vec![
+                ("Content-Type".into(), content_type.to_string()),
+                (format!("x-amz-meta-{FILENAME_META}"), name),
+            ],
         })
     }
 
@@ -247,5 +289,8 @@ mod tests {
             d.ends_with("filename*=UTF-8''Rechnung%20M%C3%A4rz%20%22x%22.pdf"),
             "{d}"
         );
+        for name in ["Rechnung März.pdf", "a%zz.pdf", "100%", "日本.txt"] {
+            assert_eq!(percent_decode(&percent_encode(name)), name);
+        }
     }
 }

@@ -47,11 +47,21 @@ pub trait MediaSource: Send + Sync {
     ) -> Result<Download, FetchError>;
 }
 
-/// A short-lived signed URL.
+/// A short-lived signed URL, and the headers a request to it must carry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignedUrl {
     pub url: String,
     pub expires_at: DateTime<Utc>,
+    pub headers: Vec<(String, String)>,
+}
+
+/// What the bucket knows of an object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectInfo {
+    pub size: u64,
+    pub content_type: Option<String>,
+    /// The name an upload was made with.
+    pub filename: Option<String>,
 }
 
 /// How a download is served.
@@ -75,8 +85,8 @@ pub trait MediaStore: Send + Sync {
     /// The bytes at `key`.
     async fn get(&self, key: &str) -> Result<Vec<u8>, ObjectError>;
 
-    /// The size and declared type of the object at `key`, if there is one.
-    async fn head(&self, key: &str) -> Result<Option<(u64, Option<String>)>, ObjectError>;
+    /// What the bucket knows of the object at `key`, if there is one.
+    async fn head(&self, key: &str) -> Result<Option<ObjectInfo>, ObjectError>;
 
     /// A URL that downloads `key` until `expires_at`, with the headers `serving`
     /// names.
@@ -87,12 +97,14 @@ pub trait MediaStore: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<SignedUrl, ObjectError>;
 
-    /// A URL that uploads exactly `size` bytes of `content_type` to `key`.
+    /// A URL that uploads exactly `size` bytes of `content_type` to `key`, named
+    /// `filename` (the headers it names must be sent as given).
     async fn upload_url(
         &self,
         key: &str,
         content_type: &str,
         size: u64,
+        filename: &str,
         now: DateTime<Utc>,
     ) -> Result<SignedUrl, ObjectError>;
 

@@ -36,6 +36,14 @@ pub struct Capabilities {
     pub delivery_receipts: bool,
     /// A reply can quote the customer's message it answers.
     pub replies_quote: bool,
+    /// Files one message carries (more go out as more messages, the caption with
+    /// the first).
+    pub files_per_message: usize,
+    /// Longest caption a file takes (characters).
+    pub max_caption_chars: usize,
+    /// A file the channel holds (sent or received before, its `file_id` in the
+    /// thread) is sent again by that id, without an upload.
+    pub resends_by_file_id: bool,
 }
 
 /// What an outgoing message answers: the customer message it replies to and, for
@@ -108,6 +116,45 @@ pub struct Outgoing {
     /// queue's order).
     pub promise: Option<DateTime<Utc>>,
     pub reply: Option<ReplyContext>,
+    /// Files to send, `text` their caption (an agent's attachments).
+    pub files: Vec<OutgoingFile>,
+}
+
+/// A file an agent sends: as the thread keeps it (stored in the media bucket), and
+/// its bytes.
+#[derive(Clone, PartialEq, Eq)]
+pub struct OutgoingFile {
+    /// `state` stored, `key`, the type read from the bytes, the safe name, size
+    /// and hash; `media_kind` what the channel sends it as.
+    pub attachment: crate::conversation::Attachment,
+    pub bytes: std::sync::Arc<Vec<u8>>,
+}
+
+impl OutgoingFile {
+    /// The type it is sent as.
+    pub fn mime_type(&self) -> &str {
+        self.attachment
+            .mime_type
+            .as_deref()
+            .unwrap_or("application/octet-stream")
+    }
+
+    pub fn filename(&self) -> &str {
+        self.attachment.filename.as_deref().unwrap_or("file")
+    }
+
+    pub fn size(&self) -> u64 {
+        self.bytes.len() as u64
+    }
+}
+
+impl std::fmt::Debug for OutgoingFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutgoingFile")
+            .field("attachment", &self.attachment)
+            .field("bytes", &self.bytes.len())
+            .finish()
+    }
 }
 
 /// What a channel returned for an accepted message.
@@ -120,6 +167,9 @@ pub struct SentMessage {
     /// The Message-ID the recipient sees, without brackets (email: SES's id at
     /// `email.amazonses.com`, or `<region>.amazonses.com` outside us-east-1).
     pub message_id: Option<String>,
+    /// The channel's id of the file it sent (Telegram: a file_id the bot can send
+    /// again without uploading).
+    pub file_id: Option<String>,
 }
 
 impl SentMessage {
@@ -128,6 +178,7 @@ impl SentMessage {
             provider_message_id: provider_message_id.into(),
             thread_keys: Vec::new(),
             message_id: None,
+            file_id: None,
         }
     }
 }
@@ -164,6 +215,10 @@ pub enum SendError {
     /// This deployment has no configuration for the channel.
     #[error("the {0} channel is not configured in this deployment")]
     NotConfigured(Channel),
+    /// The message is outside what the channel takes (a file's type or size, a
+    /// caption's length), found before anything was sent; names the limit.
+    #[error("{0}")]
+    Limit(String),
 }
 
 impl SendError {
@@ -177,6 +232,7 @@ impl SendError {
             SendError::Unavailable(_) => "unavailable",
             SendError::Unconfirmed(_) => "unconfirmed",
             SendError::NotConfigured(_) => "not_configured",
+            SendError::Limit(_) => "limit",
         }
     }
 
@@ -195,11 +251,13 @@ impl SendError {
             | SendError::Unreachable(e)
             | SendError::Unauthorized(e)
             | SendError::RateLimited { error: e, .. } => e.clone(),
-            SendError::Unavailable(m) | SendError::Unconfirmed(m) => ProviderError {
-                code: None,
-                title: m.clone(),
-                detail: None,
-            },
+            SendError::Unavailable(m) | SendError::Unconfirmed(m) | SendError::Limit(m) => {
+                ProviderError {
+                    code: None,
+                    title: m.clone(),
+                    detail: None,
+                }
+            }
             SendError::NotConfigured(_) => ProviderError {
                 code: None,
                 title: self.to_string(),
@@ -228,6 +286,12 @@ pub trait Outbound: Send + Sync {
 
     /// Whether this sender sends on `channel` (configured in this deployment).
     fn enabled(&self, channel: Channel) -> bool;
+
+    /// Checks `message` against the channel's limits before anything is sent
+    /// (`SendError::Limit` naming the limit); no request.
+    fn check(&self, _message: &Outgoing) -> Result<(), SendError> {
+        Ok(())
+    }
 }
 
 /// Why a webhook request was not accepted as the platform's.

@@ -19,6 +19,10 @@ pub struct BotApi {
     tokens: Vec<String>,
     /// Customers' files by file_id: bytes and file_path.
     files: HashMap<String, (Vec<u8>, String)>,
+    /// Files we sent, by the file_id given back.
+    sent_files: HashMap<String, crate::sandbox::FormField>,
+    /// Files received by multipart upload.
+    uploads: usize,
 }
 
 fn error(code: u16, description: &str) -> Response {
@@ -42,6 +46,11 @@ impl Sandbox<BotApi> {
     /// Sends to `group` answer 400 with `migrate_to_chat_id: supergroup`.
     pub fn migrate(&self, group: i64, supergroup: i64) {
         self.with_api(|b| b.migrated.insert(group, supergroup));
+    }
+
+    /// Files received by multipart upload (a file sent by its file_id is not one).
+    pub fn uploads(&self) -> usize {
+        self.with_api(|b| b.uploads)
     }
 
     /// A customer's file, served by `getFile` and `/file/bot<token>/<file_path>`.
@@ -110,9 +119,36 @@ impl ChannelApi for BotApi {
                     "parameters": {"retry_after": secs}}),
             );
         }
+        if let Some(fields) = crate::sandbox::form_fields(req) {
+            return self.send_file(recorded, method, &bot_id, &fields);
+        }
         let Ok(body) = serde_json::from_slice::<Value>(req.body()) else {
             return error(400, "Bad Request: invalid JSON");
         };
+        if let Some(field) = file_field(method)
+            && let Some(file_id) = body[field].as_str()
+        {
+            // A file sent again by its id: one we sent, or a customer's.
+            let known = self.sent_files.get(file_id).cloned().or_else(|| {
+                self.files
+                    .get(file_id)
+                    .map(|(bytes, _)| crate::sandbox::FormField {
+                        name: field.to_string(),
+                        filename: None,
+                        content_type: None,
+                        bytes: bytes.clone(),
+                    })
+            });
+            let Some(file) = known else {
+                return error(400, "Bad Request: wrong file identifier/HTTP URL specified");
+            };
+            let Some(chat) = body["chat_id"].as_i64() else {
+                return error(400, "Bad Request: chat not found");
+            };
+            let caption = body["caption"].as_str().unwrap_or_default().to_string();
+            let reply_to = body["reply_parameters"]["message_id"].as_i64();
+            return self.record_file(recorded, method, &bot_id, chat, caption, reply_to, file);
+        }
         match *method {
             "getFile" => {
                 let id = body["file_id"].as_str().unwrap_or_default();
@@ -168,6 +204,7 @@ impl ChannelApi for BotApi {
                     reply_to: reply_to.map(|r| r.to_string()),
                     at: Utc::now(),
                     headers: None,
+                    attachments: Vec::new(),
                 });
                 server::json_response(
                     200,
@@ -179,4 +216,105 @@ impl ChannelApi for BotApi {
             _ => error(404, "Not Found: method not found"),
         }
     }
+}
+
+impl BotApi {
+    /// `sendPhoto`, `sendDocument`, `sendVoice`, `sendAudio`, `sendVideo`,
+    /// `sendAnimation` as multipart: the file in the method's field, `chat_id`,
+    /// `caption` (at most 1024 characters), `reply_parameters` (JSON).
+    fn send_file(
+        &mut self,
+        recorded: &mut Recorded,
+        method: &str,
+        bot_id: &str,
+        fields: &[crate::sandbox::FormField],
+    ) -> Response {
+        let Some(field) = file_field(method) else {
+            return error(404, "Not Found: method not found");
+        };
+        let max = if field == "photo" { 10 << 20 } else { 50 << 20 };
+        let get = |n: &str| fields.iter().find(|f| f.name == n);
+        let Some(chat) = get("chat_id").and_then(|f| f.text().parse::<i64>().ok()) else {
+            return error(400, "Bad Request: chat not found");
+        };
+        let Some(file) = get(field).filter(|f| !f.bytes.is_empty()) else {
+            return error(
+                400,
+                &format!("Bad Request: there is no {field} in the request"),
+            );
+        };
+        if file.bytes.len() > max {
+            return error(413, "Request Entity Too Large");
+        }
+        let caption = get("caption").map(|c| c.text()).unwrap_or_default();
+        let reply_to = get("reply_parameters")
+            .and_then(|r| serde_json::from_str::<Value>(&r.text()).ok())
+            .and_then(|r| r["message_id"].as_i64());
+        self.uploads += 1;
+        let file = file.clone();
+        self.record_file(recorded, method, bot_id, chat, caption, reply_to, file)
+    }
+
+    /// Records a file sent to `chat` and answers as the Bot API does.
+    #[allow(clippy::too_many_arguments)]
+    fn record_file(
+        &mut self,
+        recorded: &mut Recorded,
+        method: &str,
+        bot_id: &str,
+        chat: i64,
+        caption: String,
+        reply_to: Option<i64>,
+        file: crate::sandbox::FormField,
+    ) -> Response {
+        let field = file_field(method).unwrap_or("document");
+        if self.blocked.contains(&chat) {
+            return error(403, "Forbidden: bot was blocked by the user");
+        }
+        if caption.chars().count() > 1024 {
+            return error(400, "Bad Request: message caption is too long");
+        }
+        let next = self.next_id.entry(chat).or_insert(1000);
+        *next += 1;
+        let id = *next;
+        recorded.sent.push(OutboxEntry {
+            id: id.to_string(),
+            channel: "telegram",
+            business_id: bot_id.to_string(),
+            to: chat.to_string(),
+            text: caption.clone(),
+            reply_to: reply_to.map(|r| r.to_string()),
+            at: Utc::now(),
+            headers: None,
+            attachments: vec![crate::sandbox::OutboxFile::of(
+                method,
+                file.filename.clone(),
+                file.content_type.clone(),
+                &file.bytes,
+            )],
+        });
+        let file_id = format!("sent-{chat}-{id}");
+        self.sent_files.insert(file_id.clone(), file);
+        let mut result = json!({"message_id": id, "date": Utc::now().timestamp(),
+            "chat": {"id": chat, "type": "private"}, "caption": caption});
+        result[field] = if field == "photo" {
+            json!([{"file_id": file_id, "file_unique_id": file_id, "width": 1, "height": 1}])
+        } else {
+            json!({"file_id": file_id, "file_unique_id": file_id})
+        };
+        server::json_response(200, &json!({"ok": true, "result": result}))
+    }
+}
+
+/// The file field of a Bot API send method.
+fn file_field(method: &str) -> Option<&'static str> {
+    Some(match method {
+        "sendPhoto" => "photo",
+        "sendDocument" => "document",
+        "sendVoice" => "voice",
+        "sendAudio" => "audio",
+        "sendVideo" => "video",
+        "sendAnimation" => "animation",
+        _ => return None,
+    })
 }

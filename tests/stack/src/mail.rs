@@ -9,6 +9,7 @@ use asyncdesk::conversation::Channel;
 use asyncdesk::objects::S3Objects;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use mail_parser::MimeHeaders;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -347,6 +348,20 @@ pub async fn outbox(endpoint: &str, from: &str) -> Vec<crate::sandbox::OutboxEnt
                     .and_then(|d| chrono::DateTime::from_timestamp(d.to_timestamp(), 0))
                     .unwrap_or_else(chrono::Utc::now),
                 headers: Some(headers),
+                attachments: parsed
+                    .attachments()
+                    .map(|a| {
+                        crate::sandbox::OutboxFile::of(
+                            "attachment",
+                            a.attachment_name().map(str::to_string),
+                            a.content_type().map(|c| match c.subtype() {
+                                Some(sub) => format!("{}/{}", c.ctype(), sub),
+                                None => c.ctype().to_string(),
+                            }),
+                            a.contents(),
+                        )
+                    })
+                    .collect(),
             }
         })
         .collect()

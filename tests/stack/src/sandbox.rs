@@ -4,6 +4,7 @@
 
 use crate::server::{self, Request, Response};
 use chrono::{DateTime, Utc};
+use mail_parser::MimeHeaders;
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::VecDeque;
@@ -26,6 +27,97 @@ pub struct OutboxEntry {
     /// Email: the subject and the header fields that thread and mark it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub headers: Option<std::collections::BTreeMap<String, String>>,
+    /// The files it carried (`text` is then their caption).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<OutboxFile>,
+}
+
+/// A file a sandbox received with a message.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct OutboxFile {
+    /// As the channel sends it (WhatsApp `image`, Telegram `sendPhoto`...).
+    pub kind: String,
+    pub filename: Option<String>,
+    pub mime_type: Option<String>,
+    pub size: usize,
+    /// Hex SHA-256 of the bytes received.
+    pub sha256: String,
+}
+
+impl OutboxFile {
+    pub fn of(
+        kind: &str,
+        filename: Option<String>,
+        mime_type: Option<String>,
+        bytes: &[u8],
+    ) -> Self {
+        use sha2::Digest;
+        OutboxFile {
+            kind: kind.to_string(),
+            filename,
+            mime_type,
+            size: bytes.len(),
+            sha256: hex_digest(&sha2::Sha256::digest(bytes)),
+        }
+    }
+}
+
+fn hex_digest(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// One field of a `multipart/form-data` request.
+#[derive(Debug, Clone)]
+pub struct FormField {
+    pub name: String,
+    pub filename: Option<String>,
+    pub content_type: Option<String>,
+    pub bytes: Vec<u8>,
+}
+
+impl FormField {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.bytes).into_owned()
+    }
+}
+
+/// The fields of a `multipart/form-data` request (read as the MIME it is), or
+/// `None` when it is not one.
+pub fn form_fields(req: &Request) -> Option<Vec<FormField>> {
+    let content_type = req
+        .headers()
+        .get("content-type")?
+        .to_str()
+        .ok()?
+        .to_string();
+    if !content_type
+        .to_ascii_lowercase()
+        .starts_with("multipart/form-data")
+    {
+        return None;
+    }
+    let mut mime = format!("Content-Type: {content_type}\r\n\r\n").into_bytes();
+    mime.extend_from_slice(req.body());
+    let parsed = mail_parser::MessageParser::default().parse(&mime)?;
+    let fields = parsed
+        .parts
+        .iter()
+        .skip(1)
+        .filter_map(|part| {
+            let disposition = part.content_disposition()?;
+            let name = disposition.attribute("name")?.to_string();
+            Some(FormField {
+                name,
+                filename: disposition.attribute("filename").map(str::to_string),
+                content_type: part.content_type().map(|c| match c.subtype() {
+                    Some(sub) => format!("{}/{}", c.ctype(), sub),
+                    None => c.ctype().to_string(),
+                }),
+                bytes: part.contents().to_vec(),
+            })
+        })
+        .collect();
+    Some(fields)
 }
 
 /// What every channel sandbox records, and the answers it was told to give.
@@ -203,6 +295,8 @@ pub struct GraphApi {
     authorizations: Vec<String>,
     /// Customers' media by media id: bytes and type.
     media: std::collections::HashMap<String, (Vec<u8>, String)>,
+    /// Our uploads (`POST /{phone_number_id}/media`) by media id.
+    uploads: std::collections::HashMap<String, FormField>,
     base: String,
 }
 
@@ -307,6 +401,11 @@ impl ChannelApi for GraphApi {
         if let Some(resp) = self.media(recorded, &segments, req) {
             return resp;
         }
+        if let [_, "media"] = segments.as_slice()
+            && req.method() == http::Method::POST
+        {
+            return self.upload(recorded, req);
+        }
         let [phone_number_id, "messages"] = segments.as_slice() else {
             return graph_error(400, 100, "Unsupported request: unknown path");
         };
@@ -347,14 +446,43 @@ impl ChannelApi for GraphApi {
                 ))
             })
             .flatten();
+        // A file we uploaded, by its id, with its caption.
+        let kind = body["type"].as_str().unwrap_or_default().to_string();
+        let mut attachments = Vec::new();
+        let mut caption = None;
+        if ["image", "video", "audio", "document"].contains(&kind.as_str()) {
+            let Some(file) = body[&kind]["id"]
+                .as_str()
+                .and_then(|id| self.uploads.get(id))
+            else {
+                return graph_error(400, 131053, "Media upload error: unknown media id");
+            };
+            if kind == "audio" && body[&kind].get("caption").is_some() {
+                return graph_error(400, 100, "(#100) audio takes no caption");
+            }
+            let filename = body[&kind]["filename"]
+                .as_str()
+                .map(str::to_string)
+                .or(file.filename.clone());
+            attachments.push(OutboxFile::of(
+                &kind,
+                filename,
+                file.content_type.clone(),
+                &file.bytes,
+            ));
+            caption = Some(body[&kind]["caption"].as_str().unwrap_or_default());
+        }
         let (Some("whatsapp"), Some(to), Some(text)) = (
             body["messaging_product"].as_str(),
             body["to"].as_str(),
-            template_text.as_deref().or(if body["type"] == "text" {
-                body["text"]["body"].as_str()
-            } else {
-                None
-            }),
+            template_text
+                .as_deref()
+                .or(caption)
+                .or(if body["type"] == "text" {
+                    body["text"]["body"].as_str()
+                } else {
+                    None
+                }),
         ) else {
             return graph_error(400, 100, "(#100) Invalid parameter");
         };
@@ -371,10 +499,50 @@ impl ChannelApi for GraphApi {
             reply_to: None,
             at: Utc::now(),
             headers: None,
+            attachments,
         });
         server::json_response(
             200,
             &json!({"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": to}], "messages": [{"id": id}]}),
         )
+    }
+}
+
+impl GraphApi {
+    /// `POST /{phone_number_id}/media` (multipart: `messaging_product`, `type`,
+    /// `file`): the media id to send it by.
+    fn upload(&mut self, recorded: &mut Recorded, req: &Request) -> Response {
+        let auth = req
+            .headers()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        if !auth.starts_with("Bearer ") {
+            return graph_error(401, 190, "Invalid OAuth access token");
+        }
+        if let Some((status, body)) = recorded.failures.pop_front()
+            && status != 0
+        {
+            return server::json_response(status, &body);
+        }
+        let Some(fields) = form_fields(req) else {
+            return graph_error(400, 100, "(#100) the upload must be multipart/form-data");
+        };
+        let field = |n: &str| fields.iter().find(|f| f.name == n);
+        let (Some(product), Some(_), Some(file)) =
+            (field("messaging_product"), field("type"), field("file"))
+        else {
+            return graph_error(
+                400,
+                100,
+                "(#100) messaging_product, type and file are required",
+            );
+        };
+        if product.text() != "whatsapp" || file.bytes.is_empty() {
+            return graph_error(400, 100, "(#100) Invalid parameter");
+        }
+        let id = format!("{}", 9_000_000_000u64 + self.uploads.len() as u64);
+        self.uploads.insert(id.clone(), file.clone());
+        server::json_response(200, &json!({ "id": id }))
     }
 }

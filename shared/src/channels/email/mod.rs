@@ -30,6 +30,9 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     delivery_receipts: true,
     // Replies thread by In-Reply-To / References instead of quoting.
     replies_quote: false,
+    files_per_message: 10,
+    max_caption_chars: 100_000,
+    resends_by_file_id: false,
 };
 
 /// The channel's plug-in (its line in `channels::Registry`).

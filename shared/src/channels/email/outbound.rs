@@ -85,6 +85,23 @@ pub fn reply_subject(subject: Option<&str>, auto: bool) -> String {
     if auto { format!("Auto: {re}") } else { re }
 }
 
+/// The largest mail SES sends (after Base64, headers included).
+pub const MAX_MAIL_BYTES: u64 = 40 * 1024 * 1024;
+
+/// SES's limit: the whole mail, files Base64-encoded (4 bytes for 3, plus line
+/// breaks), within 40 MB.
+pub fn check(message: &Outgoing) -> Result<(), SendError> {
+    let files: u64 = message.files.iter().map(|f| f.size()).sum();
+    let encoded = files.div_ceil(3) * 4 * 78 / 76 + message.text.len() as u64 + 16 * 1024;
+    if encoded > MAX_MAIL_BYTES {
+        return Err(SendError::Limit(format!(
+            "a mail through SES is at most 40 MB; these files make {:.1} MB once encoded",
+            encoded as f64 / (1024.0 * 1024.0)
+        )));
+    }
+    Ok(())
+}
+
 /// The raw MIME of `message` from `settings`' mailbox.
 pub fn build_mime(message: &Outgoing, settings: &EmailSettings) -> Result<Vec<u8>, SendError> {
     let auto = message.author == Author::AutoReply;
@@ -103,6 +120,13 @@ pub fn build_mime(message: &Outgoing, settings: &EmailSettings) -> Result<Vec<u8
         .reply_to(reply_to.as_str())
         .subject(reply_subject(reply.subject.as_deref(), auto))
         .text_body(message.text.as_str());
+    for file in &message.files {
+        builder = builder.attachment(
+            file.mime_type().to_string(),
+            file.filename().to_string(),
+            file.bytes.as_ref().clone(),
+        );
+    }
     // Only valid msg-ids are echoed, never header text as it came.
     if let Some(parent) = reply.in_reply_to.as_deref().and_then(valid_msg_id) {
         builder = builder.in_reply_to(parent);
@@ -210,6 +234,10 @@ impl crate::ports::Outbound for SesSender {
         channel == crate::conversation::Channel::Email
     }
 
+    fn check(&self, message: &Outgoing) -> Result<(), SendError> {
+        check(message)
+    }
+
     async fn send(&self, message: &Outgoing) -> Result<SentMessage, SendError> {
         let mime = build_mime(message, &self.settings)?;
         let raw = RawMessage::builder()
@@ -252,7 +280,45 @@ impl crate::ports::Outbound for SesSender {
             provider_message_id: id.to_string(),
             thread_keys: vec![ses_key(id)],
             message_id: Some(format!("{id}@{host}")),
+            file_id: None,
         })
+    }
+}
+
+#[cfg(test)]
+mod limit_tests {
+    use super::*;
+    use crate::conversation::{Attachment, Channel, Endpoint, MediaKind};
+    use crate::ports::OutgoingFile;
+    use std::sync::Arc;
+
+    #[test]
+    fn the_whole_mail_stays_within_ses_40_mb_once_encoded() {
+        let endpoint = Endpoint {
+            channel: Channel::Email,
+            business_id: "support@acme.example".into(),
+            customer_id: "ada@example.org".into(),
+        };
+        let with = |sizes: &[usize]| Outgoing {
+            conversation: endpoint.conversation_id(),
+            covers: None,
+            endpoint: endpoint.clone(),
+            author: Author::Agent("a".into()),
+            text: "here".into(),
+            template: None,
+            promise: None,
+            reply: None,
+            files: sizes
+                .iter()
+                .map(|n| OutgoingFile {
+                    attachment: Attachment::pending(MediaKind::Document, None),
+                    bytes: Arc::new(vec![0; *n]),
+                })
+                .collect(),
+        };
+        assert!(check(&with(&[10 << 20, 10 << 20])).is_ok());
+        let err = check(&with(&[15 << 20, 15 << 20])).unwrap_err();
+        assert!(err.to_string().contains("at most 40 MB"), "{err}");
     }
 }
 
@@ -289,6 +355,7 @@ mod tests {
             text: "Grüße, we are on it.".into(),
             template: None,
             promise: None,
+            files: Vec::new(),
             reply: Some(ReplyContext {
                 provider_message_id: Some("m2@example.org".into()),
                 subject: Some("Re: Rückerstattung".into()),

@@ -5,6 +5,7 @@
 pub mod inbound;
 pub mod media;
 pub mod outbound;
+mod outbound_media;
 pub mod verify;
 
 use super::Plugin;
@@ -29,6 +30,9 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     templates: false,
     delivery_receipts: false,
     replies_quote: true,
+    files_per_message: 1,
+    max_caption_chars: 1024,
+    resends_by_file_id: true,
 };
 
 /// The channel's plug-in (its line in `channels::Registry`).

@@ -22,22 +22,22 @@ pub struct TelegramClient {
 }
 
 #[derive(Deserialize)]
-struct ApiResponse {
-    ok: bool,
-    result: Option<Value>,
-    error_code: Option<i64>,
-    description: Option<String>,
-    parameters: Option<ResponseParameters>,
+pub(super) struct ApiResponse {
+    pub(super) ok: bool,
+    pub(super) result: Option<Value>,
+    pub(super) error_code: Option<i64>,
+    pub(super) description: Option<String>,
+    pub(super) parameters: Option<ResponseParameters>,
 }
 
 #[derive(Deserialize)]
-struct ResponseParameters {
-    retry_after: Option<u64>,
-    migrate_to_chat_id: Option<i64>,
+pub(super) struct ResponseParameters {
+    pub(super) retry_after: Option<u64>,
+    pub(super) migrate_to_chat_id: Option<i64>,
 }
 
 /// What one Bot API call came back with.
-enum Answer {
+pub(super) enum Answer {
     Ok(Value),
     Failed {
         status: u16,
@@ -54,7 +54,7 @@ impl TelegramClient {
         }
     }
 
-    async fn call(&self, method: &str, body: &Value) -> Result<Answer, SendError> {
+    pub(super) async fn call(&self, method: &str, body: &Value) -> Result<Answer, SendError> {
         let url = format!("{}/bot{}/{method}", self.api_base, self.token.secret());
         let resp = self.http.post(url).json(body).send().await.map_err(|e| {
             if e.is_connect() {
@@ -140,7 +140,11 @@ impl TelegramClient {
 
 /// Sorts a failed Bot API call: the HTTP status (= `error_code`) first, then the
 /// description for the 403s that mean the customer is gone.
-fn classify(status: u16, retry_after: Option<u64>, api: Option<&ApiResponse>) -> SendError {
+pub(super) fn classify(
+    status: u16,
+    retry_after: Option<u64>,
+    api: Option<&ApiResponse>,
+) -> SendError {
     let error = ProviderError {
         code: api
             .and_then(|a| a.error_code)
@@ -175,6 +179,10 @@ impl crate::ports::Outbound for TelegramClient {
         channel == crate::conversation::Channel::Telegram
     }
 
+    fn check(&self, message: &Outgoing) -> Result<(), SendError> {
+        super::outbound_media::check(message)
+    }
+
     async fn send(&self, message: &Outgoing) -> Result<SentMessage, SendError> {
         let chat_id: i64 = message.endpoint.customer_id.parse().map_err(|_| {
             SendError::Rejected(ProviderError {
@@ -188,6 +196,9 @@ impl crate::ports::Outbound for TelegramClient {
             .as_ref()
             .and_then(|r| r.provider_message_id.as_deref())
             .and_then(message_id_in_chat);
+        if let Some(file) = message.files.first() {
+            return self.send_file(chat_id, file, &message.text, reply_to).await;
+        }
         self.send_message(chat_id, &message.text, reply_to).await
     }
 }

@@ -99,7 +99,7 @@ impl WhatsAppClient {
         .await
     }
 
-    async fn send_message(
+    pub(super) async fn send_message(
         &self,
         phone_number_id: &str,
         to: &str,
@@ -165,19 +165,24 @@ impl WhatsAppClient {
                 .id;
             return Ok(SentMessage::new(id));
         }
-        let graph = serde_json::from_slice::<GraphErrorBody>(&bytes)
-            .ok()
-            .map(|b| b.error);
-        let error = ProviderError {
-            code: graph.as_ref().and_then(|g| g.code).map(|c| c.to_string()),
-            title: graph
-                .as_ref()
-                .and_then(|g| g.message.clone())
-                .unwrap_or_else(|| format!("HTTP {status}")),
-            detail: graph.and_then(|g| g.error_data?.details),
-        };
-        Err(classify(status.as_u16(), retry_after, error))
+        Err(classify_graph(status.as_u16(), retry_after, &bytes))
     }
+}
+
+/// Sorts a Graph API error answer (its status and body).
+pub(super) fn classify_graph(status: u16, retry_after: Option<u64>, body: &[u8]) -> SendError {
+    let graph = serde_json::from_slice::<GraphErrorBody>(body)
+        .ok()
+        .map(|b| b.error);
+    let error = ProviderError {
+        code: graph.as_ref().and_then(|g| g.code).map(|c| c.to_string()),
+        title: graph
+            .as_ref()
+            .and_then(|g| g.message.clone())
+            .unwrap_or_else(|| format!("HTTP {status}")),
+        detail: graph.and_then(|g| g.error_data?.details),
+    };
+    classify(status, retry_after, error)
 }
 
 /// Sorts a Graph API error by what to do about it: Meta asks to decide on `code`
@@ -228,7 +233,21 @@ impl crate::ports::Outbound for WhatsAppClient {
         channel == crate::conversation::Channel::Whatsapp
     }
 
+    fn check(&self, message: &Outgoing) -> Result<(), SendError> {
+        super::outbound_media::check(message)
+    }
+
     async fn send(&self, message: &Outgoing) -> Result<SentMessage, SendError> {
+        if let Some(file) = message.files.first() {
+            return self
+                .send_file(
+                    &message.endpoint.business_id,
+                    &message.endpoint.customer_id,
+                    file,
+                    &message.text,
+                )
+                .await;
+        }
         match &message.template {
             Some(t) => {
                 self.send_template(
