@@ -204,6 +204,9 @@ pub struct AgentConfig {
     pub media_bucket: Option<String>,
     /// `MEDIA_MAX_FILE_MB`: the largest upload.
     pub media_limits: crate::media::MediaLimits,
+    /// `MEDIA_DOWNLOAD_BASE`: where download URLs point (the CloudFront
+    /// distribution that adds the security headers); unset: S3's own URLs.
+    pub media_download_base: Option<String>,
 }
 
 impl AgentConfig {
@@ -220,6 +223,10 @@ impl AgentConfig {
                 None => None,
             },
             media_limits: crate::media::MediaLimits::load(env)?,
+            media_download_base: match crate::env::optional(env, "MEDIA_DOWNLOAD_BASE") {
+                Some(_) => Some(crate::env::base_url(env, "MEDIA_DOWNLOAD_BASE", "")?),
+                None => None,
+            },
         })
     }
 }

@@ -110,6 +110,7 @@ fn functions_get_the_environment_their_config_needs() {
         "AUTO_REPLY_HOURLY_CAP" => "1000".to_string(),
         "MESSAGE_RETENTION_DAYS" => "0".to_string(),
         "MEDIA_BUCKET" => "asyncdesk-media".to_string(),
+        "MEDIA_DOWNLOAD_BASE" => "https://d111111abcdef8.cloudfront.net".to_string(),
         "MEDIA_MAX_FILE_MB" => "25".to_string(),
         "MEDIA_MAX_MESSAGE_MB" => "50".to_string(),
         _ => "set".to_string(),
@@ -148,6 +149,26 @@ fn functions_get_the_environment_their_config_needs() {
         agent.contains_key("MEDIA_BUCKET"),
         "download URLs and erasure"
     );
+    assert!(
+        agent.contains_key("MEDIA_DOWNLOAD_BASE"),
+        "downloads with security headers"
+    );
+    let cdn = serde_yaml::to_string(
+        template
+            .resources()
+            .find(|(r, _)| *r == "MediaDistribution")
+            .map(|(_, v)| v)
+            .expect("the download distribution"),
+    )
+    .unwrap();
+    for managed in [
+        // SecurityHeadersPolicy (nosniff), CachingDisabled, AllViewerExceptHostHeader.
+        "67f7725c-6f97-4210-82d7-5512b31e9d03",
+        "4135ea2d-6df8-44a3-9df3-4b5a84be39ad",
+        "b689b0a8-53d0-40ab-baf2-68738e2966ac",
+    ] {
+        assert!(cdn.contains(managed), "{managed}: {cdn}");
+    }
     let media = env_of("MediaCaptureFunction");
     let objects: std::sync::Arc<dyn asyncdesk::ports::ObjectReader> =
         std::sync::Arc::new(NoObjects);

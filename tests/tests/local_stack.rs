@@ -341,12 +341,19 @@ async fn a_customers_photo_reaches_the_agent_on_the_local_stack() {
         tokio::time::sleep(Duration::from_millis(300)).await;
     };
     assert_eq!(attachment["state"], "stored", "{attachment}");
-    let opened = http
-        .get(attachment["url"].as_str().expect("a download URL"))
-        .send()
-        .await
-        .unwrap();
+    let url = attachment["url"].as_str().expect("a download URL");
+    // Through the stand-in of the template's CloudFront distribution, which adds
+    // the security headers S3 cannot send.
+    assert!(url.starts_with(&format!("{base}/dev/cdn/")), "{url}");
+    let opened = http.get(url).send().await.unwrap();
     assert_eq!(opened.status(), 200);
+    assert_eq!(opened.headers()["x-content-type-options"], "nosniff");
+    assert!(
+        opened.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
     assert_eq!(opened.bytes().await.unwrap().to_vec(), photo);
 
     // The agent answers with a PDF: the upload target, the PUT, the reply naming it;

@@ -33,9 +33,10 @@ async fn main() -> Result<(), Error> {
         agent.objects = Some(Arc::new(asyncdesk::objects::S3Objects::from_config(&sdk)));
     }
     if let Some(bucket) = &config.media_bucket {
-        agent.media = Some(Arc::new(asyncdesk::media::s3::S3Media::from_config(
-            &sdk, bucket,
-        )));
+        agent.media = Some(Arc::new(
+            asyncdesk::media::s3::S3Media::from_config(&sdk, bucket)
+                .with_download_base(config.media_download_base.clone()),
+        ));
     }
     let deps = Arc::new(agent);
     lambda_http::run(service_fn(move |req: Request| {

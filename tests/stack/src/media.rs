@@ -131,3 +131,51 @@ pub fn dev_media(req: &Request, graph: &GraphSandbox, bot: &BotSandbox) -> Respo
         ),
     }
 }
+
+/// The prefix under which the local stack plays the download distribution.
+pub const CDN_PREFIX: &str = "/dev/cdn";
+
+/// `GET /dev/cdn/<path>?<query>`: what the template's CloudFront distribution does
+/// with a download URL. The path and query go to S3 (here moto at `endpoint`) as
+/// they are, so the presigned signature decides; the answer comes back with the
+/// managed SecurityHeadersPolicy's headers added, nothing cached.
+pub async fn cdn(req: &Request, endpoint: &str) -> Response {
+    if req.method() != http::Method::GET && req.method() != http::Method::HEAD {
+        return server::json_response(405, &json!({"message": "GET or HEAD"}));
+    }
+    let rest = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or_default()
+        .strip_prefix(CDN_PREFIX)
+        .unwrap_or("/");
+    let origin = match reqwest::Client::new()
+        .request(req.method().clone(), format!("{endpoint}{rest}"))
+        .send()
+        .await
+    {
+        Ok(r) => r,
+        Err(_) => return server::json_response(502, &json!({"message": "origin unreachable"})),
+    };
+    let mut resp = http::Response::builder().status(origin.status().as_u16());
+    for name in [
+        "content-type",
+        "content-disposition",
+        "cache-control",
+        "etag",
+        "last-modified",
+    ] {
+        if let Some(v) = origin.headers().get(name) {
+            resp = resp.header(name, v.as_bytes());
+        }
+    }
+    let resp = resp
+        .header("x-content-type-options", "nosniff")
+        .header("strict-transport-security", "max-age=31536000")
+        .header("x-frame-options", "SAMEORIGIN")
+        .header("referrer-policy", "strict-origin-when-cross-origin")
+        .header("x-xss-protection", "1; mode=block");
+    let body = origin.bytes().await.unwrap_or_default();
+    resp.body(body).expect("a valid response")
+}

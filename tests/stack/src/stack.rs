@@ -89,6 +89,7 @@ impl Settings {
             "MEDIA_BUCKET",
             "MEDIA_MAX_FILE_MB",
             "MEDIA_MAX_MESSAGE_MB",
+            "MEDIA_DOWNLOAD_BASE",
             "AWS_ENDPOINT_URL",
             "AWS_ENDPOINT_URL_DYNAMODB",
         ] {
@@ -174,6 +175,13 @@ pub async fn start(mut settings: Settings) -> Result<RunningStack, BoxError> {
         settings.set(
             "TELEGRAM_API_BASE",
             format!("{base_url}{BOT_SANDBOX_PREFIX}"),
+        );
+    }
+    // Downloads through the stand-in of the template's CloudFront distribution.
+    if settings.get("MEDIA_DOWNLOAD_BASE").is_none() {
+        settings.set(
+            "MEDIA_DOWNLOAD_BASE",
+            format!("{base_url}{}", crate::media::CDN_PREFIX),
         );
     }
 
@@ -266,7 +274,9 @@ pub async fn start(mut settings: Settings) -> Result<RunningStack, BoxError> {
     if let Some(email) = &email {
         agent.objects = Some(Arc::new(email.objects.clone()));
     }
-    agent.media = Some(Arc::new(media_bucket));
+    agent.media = Some(Arc::new(
+        media_bucket.with_download_base(agent_config.media_download_base.clone()),
+    ));
     let agent = Arc::new(agent);
     // The template's schedule: snoozed conversations reopen when their time comes.
     let sweeper = {
@@ -315,17 +325,22 @@ pub async fn start(mut settings: Settings) -> Result<RunningStack, BoxError> {
     };
 
     let api_routes = Arc::new(template.http_routes());
+    let cdn_origin = endpoint.clone();
     let routes = move |req: Request| {
-        let (inbound, agent, sandboxes, api_routes, email) = (
+        let (inbound, agent, sandboxes, api_routes, email, moto_endpoint) = (
             inbound.clone(),
             agent.clone(),
             sandboxes.clone(),
             api_routes.clone(),
             email.clone(),
+            cdn_origin.clone(),
         );
         async move {
             if req.uri().path() == "/dev/media" {
                 return crate::media::dev_media(&req, &sandboxes.graph, &sandboxes.bot);
+            }
+            if req.uri().path().starts_with(crate::media::CDN_PREFIX) {
+                return crate::media::cdn(&req, &moto_endpoint).await;
             }
             if req.uri().path() == "/dev/email" {
                 return match (&email, req.method().as_str()) {

@@ -55,8 +55,18 @@ impl TelegramClient {
     }
 
     pub(super) async fn call(&self, method: &str, body: &Value) -> Result<Answer, SendError> {
+        self.post(method, |r| r.json(body)).await
+    }
+
+    /// POSTs to Bot API method `method` with the body `with` adds (JSON or
+    /// multipart). The token is in the URL: no reqwest error text reaches an error.
+    pub(super) async fn post(
+        &self,
+        method: &str,
+        with: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+    ) -> Result<Answer, SendError> {
         let url = format!("{}/bot{}/{method}", self.api_base, self.token.secret());
-        let resp = self.http.post(url).json(body).send().await.map_err(|e| {
+        let resp = with(self.http.post(url)).send().await.map_err(|e| {
             if e.is_connect() {
                 SendError::Unavailable(format!("Telegram API unreachable ({method})"))
             } else if e.is_timeout() {

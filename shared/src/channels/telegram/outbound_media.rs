@@ -4,7 +4,7 @@
 
 use super::TelegramClient;
 use super::inbound::provider_id;
-use super::outbound::{Answer, ApiResponse, classify};
+use super::outbound::{Answer, classify};
 use crate::media::essence;
 use crate::ports::{Outgoing, OutgoingFile, SendError, SentMessage};
 use serde_json::json;
@@ -111,31 +111,7 @@ impl TelegramClient {
                 json!({ "message_id": id, "allow_sending_without_reply": true }).to_string(),
             );
         }
-        let url = format!("{}/bot{}/{method}", self.api_base, self.token.secret());
-        // The token is in the URL: no reqwest error text reaches an error.
-        let resp = self
-            .http
-            .post(url)
-            .multipart(form)
-            .send()
-            .await
-            .map_err(|e| {
-                if e.is_connect() {
-                    SendError::Unavailable(format!("Telegram API unreachable ({method})"))
-                } else {
-                    SendError::Unconfirmed(format!("Telegram API request failed ({method})"))
-                }
-            })?;
-        let status = resp.status().as_u16();
-        let bytes = resp.bytes().await.map_err(|_| {
-            SendError::Unconfirmed(format!("Telegram API response cut off ({method})"))
-        })?;
-        let answer = match serde_json::from_slice::<ApiResponse>(&bytes).ok() {
-            Some(a) if a.ok && (200..300).contains(&status) => {
-                Answer::Ok(a.result.unwrap_or(serde_json::Value::Null))
-            }
-            body => Answer::Failed { status, body },
-        };
+        let answer = self.post(method, |r| r.multipart(form)).await?;
         sent(chat_id, field, answer)
     }
 }
