@@ -15,4 +15,5 @@ pub mod email_rig;
 pub mod fuzz;
 pub mod hooked;
 pub mod kit;
+pub mod media_rig;
 pub mod proxy;

@@ -6,10 +6,13 @@
 
 pub mod aws;
 pub mod bot_sandbox;
+pub mod dev_email;
 pub mod filter;
+pub mod graph_sandbox;
 pub mod mail;
 pub mod media;
 pub mod retry_queue;
+pub mod routes;
 pub mod sandbox;
 pub mod server;
 pub mod stack;

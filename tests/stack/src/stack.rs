@@ -6,7 +6,7 @@
 
 use crate::bot_sandbox::BotSandbox;
 use crate::sandbox::GraphSandbox;
-use crate::server::{self, Request, Response};
+use crate::server::{self, Request};
 use crate::template::Template;
 use crate::tools::MotoServer;
 use crate::{BoxError, aws, stream};
@@ -15,7 +15,6 @@ use asyncdesk::auth::hash_key;
 use asyncdesk::channels::email::EmailSettings;
 use asyncdesk::config::{AgentConfig, AutoReplyConfig, EmailInboundConfig, InboundConfig};
 use asyncdesk::conversation::Channel;
-use asyncdesk::objects::S3Objects;
 use asyncdesk::store::dynamo::DynamoStore;
 use inbound_webhook::Inbound;
 use off_hours_auto_reply::AutoReply;
@@ -164,7 +163,7 @@ pub async fn start(mut settings: Settings) -> Result<RunningStack, BoxError> {
         .await
         .map_err(|e| format!("PORT: cannot listen on 127.0.0.1:{port}: {e}"))?;
     let base_url = format!("http://{}", listener.local_addr()?);
-    let sandboxed = Sandboxed {
+    let sandboxed = crate::routes::Sandboxed {
         whatsapp: settings.get("WHATSAPP_API_BASE").is_none(),
         telegram: settings.get("TELEGRAM_API_BASE").is_none(),
     };
@@ -315,7 +314,7 @@ pub async fn start(mut settings: Settings) -> Result<RunningStack, BoxError> {
             }
         }))
     };
-    let sandboxes = Sandboxes {
+    let sandboxes = crate::routes::Sandboxes {
         graph: sandbox.clone(),
         bot: bot_sandbox.clone(),
         enabled: sandboxed,
@@ -344,7 +343,7 @@ pub async fn start(mut settings: Settings) -> Result<RunningStack, BoxError> {
             }
             if req.uri().path() == "/dev/email" {
                 return match (&email, req.method().as_str()) {
-                    (Some(email), "POST") => dev_email(req, email).await,
+                    (Some(email), "POST") => crate::dev_email::dev_email(req, email).await,
                     (Some(_), _) => {
                         server::json_response(405, &json!({"message": "POST a raw RFC 822 mail"}))
                     }
@@ -354,7 +353,7 @@ pub async fn start(mut settings: Settings) -> Result<RunningStack, BoxError> {
                     ),
                 };
             }
-            route(req, &api_routes, &inbound, &agent, &sandboxes).await
+            crate::routes::route(req, &api_routes, &inbound, &agent, &sandboxes).await
         }
     };
     let server_task = server::serve(listener, routes);
@@ -395,207 +394,4 @@ pub async fn start(mut settings: Settings) -> Result<RunningStack, BoxError> {
             .collect(),
         _moto: moto,
     })
-}
-
-/// Whether `path` matches a template path such as `/conversations/{id}/messages`.
-fn path_matches(pattern: &str, path: &str) -> bool {
-    let (p, a): (Vec<&str>, Vec<&str>) = (pattern.split('/').collect(), path.split('/').collect());
-    p.len() == a.len()
-        && p.iter()
-            .zip(&a)
-            .all(|(p, a)| (p.starts_with('{') && p.ends_with('}') && !a.is_empty()) || p == a)
-}
-
-/// Which channel APIs the local server plays (those whose base URL is not set).
-#[derive(Clone, Copy)]
-struct Sandboxed {
-    whatsapp: bool,
-    telegram: bool,
-}
-
-#[derive(Clone)]
-struct Sandboxes {
-    graph: GraphSandbox,
-    bot: BotSandbox,
-    enabled: Sandboxed,
-    /// SES on the moto server, and our sending address.
-    ses: Option<(String, String)>,
-}
-
-impl Sandboxes {
-    /// Every channel's sent messages, oldest first.
-    async fn outbox(&self) -> Vec<crate::sandbox::OutboxEntry> {
-        let mut all = self.graph.outbox();
-        all.extend(self.bot.outbox());
-        if let Some((endpoint, from)) = &self.ses {
-            all.extend(crate::mail::outbox(endpoint, from).await);
-        }
-        all.sort_by_key(|e| e.at);
-        all
-    }
-}
-
-/// `POST /dev/email[?encoding=base64|utf8][&sns_message_id=...][&spf=&dkim=&dmarc=]`: the raw mail in
-/// the body goes to the inbound-email handler as SES receiving -> SNS delivers it.
-async fn dev_email(
-    req: Request,
-    email: &inbound_email::InboundEmail<DynamoStore, S3Objects>,
-) -> Response {
-    let query: HashMap<String, String> = req
-        .uri()
-        .query()
-        .map(|q| {
-            form_urlencoded::parse(q.as_bytes())
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect()
-        })
-        .unwrap_or_default();
-    let encoding = match query
-        .get("encoding")
-        .map(|e| e.to_ascii_lowercase())
-        .as_deref()
-    {
-        None | Some("base64") => crate::mail::Encoding::Base64,
-        Some("utf8" | "utf-8") => crate::mail::Encoding::Utf8,
-        Some(other) => {
-            return server::json_response(
-                400,
-                &json!({"message": format!("encoding must be base64 or utf8, not {other:?}")}),
-            );
-        }
-    };
-    if req.body().is_empty() {
-        return server::json_response(
-            400,
-            &json!({"message": "the body must be a raw RFC 822 mail"}),
-        );
-    }
-    let sns_id = query
-        .get("sns_message_id")
-        .cloned()
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let notification = crate::mail::received_notification_to(
-        req.body(),
-        encoding,
-        &format!("local-{}", uuid::Uuid::new_v4().simple()),
-        &email.settings.from.address,
-    );
-    // SES's checks: PASS unless the query says otherwise (`?spf=FAIL&dkim=FAIL&dmarc=FAIL`
-    // plays a forged sender; `dmarc=none` leaves DMARC out).
-    let verdict = |name: &str| {
-        query
-            .get(name)
-            .map_or("PASS".to_string(), |v| v.to_ascii_uppercase())
-    };
-    let dmarc = verdict("dmarc");
-    let notification = crate::mail::with_verdicts(
-        notification,
-        &verdict("spf"),
-        &verdict("dkim"),
-        (dmarc != "NONE").then_some(dmarc.as_str()),
-    );
-    // The envelope recipients: our addresses among To and Cc (SMTP RCPT TO),
-    // else our address.
-    let ours = crate::mail::local_recipients(req.body(), email.settings.from.domain());
-    let notification = if ours.is_empty() {
-        notification
-    } else {
-        let ours: Vec<&str> = ours.iter().map(String::as_str).collect();
-        crate::mail::with_recipients(notification, &ours)
-    };
-    let event = crate::mail::sns_event(&[(sns_id.as_str(), &notification)]);
-    match inbound_email::handle_event(event, email, chrono::Utc::now()).await {
-        // The receipt in its own field order, as the webhooks answer it.
-        Ok(summary) => http::Response::builder()
-            .status(200)
-            .header("content-type", "application/json")
-            .body(hyper::body::Bytes::from(
-                serde_json::to_vec(&summary.receipt).unwrap_or_default(),
-            ))
-            .expect("a valid response"),
-        // What Lambda would do: fail the invocation (and retry it).
-        Err(e) => server::json_response(500, &json!({"message": e.to_string()})),
-    }
-}
-
-/// Dispatches like the deployed HTTP API: only the template's routes reach a function.
-async fn route<S, O>(
-    req: Request,
-    api_routes: &[crate::template::Route],
-    inbound: &Inbound<S>,
-    agent: &Agent<S, O>,
-    sandboxes: &Sandboxes,
-) -> Response
-where
-    S: asyncdesk::ports::ConversationStore,
-    O: asyncdesk::ports::Outbound,
-{
-    let path = req.uri().path().to_string();
-    let now = chrono::Utc::now();
-    let function = api_routes
-        .iter()
-        .find(|r| r.method == req.method().as_str() && path_matches(&r.path, &path))
-        .map(|r| r.function.as_str());
-    match function {
-        Some("InboundWebhookFunction") => {
-            return server::from_lambda(
-                inbound_webhook::handle(&server::to_lambda(req), inbound, now).await,
-            );
-        }
-        Some("AgentReplyFunction") => {
-            return server::from_lambda(
-                agent_reply::handle(&server::to_lambda(req), agent, now).await,
-            );
-        }
-        // The same schedule as the agent function's (one BUSINESS_HOURS).
-        Some("AvailabilityFunction") => {
-            return server::from_lambda(availability::handle(
-                &server::to_lambda(req),
-                &agent.hours,
-                now,
-            ));
-        }
-        Some(other) => {
-            tracing::error!(
-                function = other,
-                "the template routes to a function the local stack does not know"
-            );
-            return server::json_response(500, &json!({"message": "Internal Server Error"}));
-        }
-        None => {}
-    }
-    let enabled = sandboxes.enabled;
-    if path == "/dev/outbox" && (enabled.whatsapp || enabled.telegram || sandboxes.ses.is_some()) {
-        return server::json_response(200, &json!({ "messages": sandboxes.outbox().await }));
-    }
-    if let Some(rest) = path
-        .strip_prefix(SANDBOX_PREFIX)
-        .filter(|_| enabled.whatsapp)
-    {
-        let resp = sandboxes.graph.handle(rest, &req);
-        if resp.status().is_success() && rest.ends_with("/messages") {
-            tracing::info!(
-                event = "outbox",
-                channel = "whatsapp",
-                "WhatsApp sandbox accepted a message (GET /dev/outbox)"
-            );
-        }
-        return resp;
-    }
-    if let Some(rest) = path
-        .strip_prefix(BOT_SANDBOX_PREFIX)
-        .filter(|_| enabled.telegram)
-    {
-        let resp = sandboxes.bot.handle(rest, &req);
-        if resp.status().is_success() && rest.ends_with("/sendMessage") {
-            tracing::info!(
-                event = "outbox",
-                channel = "telegram",
-                "Telegram sandbox accepted a message (GET /dev/outbox)"
-            );
-        }
-        return resp;
-    }
-    // API Gateway's own answer for a route it does not have.
-    server::json_response(404, &json!({"message": "Not Found"}))
 }

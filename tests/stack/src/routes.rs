@@ -1,0 +1,130 @@
+//! The local server's routes: the deployed API's routes (from the template) to the
+//! same handlers, `/dev/outbox`, and the channel sandboxes under their prefixes.
+
+use crate::bot_sandbox::BotSandbox;
+use crate::sandbox::GraphSandbox;
+use crate::server::{self, Request, Response};
+use crate::stack::{BOT_SANDBOX_PREFIX, SANDBOX_PREFIX};
+use agent_reply::Agent;
+use inbound_webhook::Inbound;
+use serde_json::json;
+
+/// Whether `path` matches a template path such as `/conversations/{id}/messages`.
+fn path_matches(pattern: &str, path: &str) -> bool {
+    let (p, a): (Vec<&str>, Vec<&str>) = (pattern.split('/').collect(), path.split('/').collect());
+    p.len() == a.len()
+        && p.iter()
+            .zip(&a)
+            .all(|(p, a)| (p.starts_with('{') && p.ends_with('}') && !a.is_empty()) || p == a)
+}
+
+/// Which channel APIs the local server plays (those whose base URL is not set).
+#[derive(Clone, Copy)]
+pub struct Sandboxed {
+    pub whatsapp: bool,
+    pub telegram: bool,
+}
+
+#[derive(Clone)]
+pub struct Sandboxes {
+    pub graph: GraphSandbox,
+    pub bot: BotSandbox,
+    pub enabled: Sandboxed,
+    /// SES on the moto server, and our sending address.
+    pub ses: Option<(String, String)>,
+}
+
+impl Sandboxes {
+    /// Every channel's sent messages, oldest first.
+    async fn outbox(&self) -> Vec<crate::sandbox::OutboxEntry> {
+        let mut all = self.graph.outbox();
+        all.extend(self.bot.outbox());
+        if let Some((endpoint, from)) = &self.ses {
+            all.extend(crate::mail::outbox(endpoint, from).await);
+        }
+        all.sort_by_key(|e| e.at);
+        all
+    }
+}
+
+/// Dispatches like the deployed HTTP API: only the template's routes reach a function.
+pub async fn route<S, O>(
+    req: Request,
+    api_routes: &[crate::template::Route],
+    inbound: &Inbound<S>,
+    agent: &Agent<S, O>,
+    sandboxes: &Sandboxes,
+) -> Response
+where
+    S: asyncdesk::ports::ConversationStore,
+    O: asyncdesk::ports::Outbound,
+{
+    let path = req.uri().path().to_string();
+    let now = chrono::Utc::now();
+    let function = api_routes
+        .iter()
+        .find(|r| r.method == req.method().as_str() && path_matches(&r.path, &path))
+        .map(|r| r.function.as_str());
+    match function {
+        Some("InboundWebhookFunction") => {
+            return server::from_lambda(
+                inbound_webhook::handle(&server::to_lambda(req), inbound, now).await,
+            );
+        }
+        Some("AgentReplyFunction") => {
+            return server::from_lambda(
+                agent_reply::handle(&server::to_lambda(req), agent, now).await,
+            );
+        }
+        // The same schedule as the agent function's (one BUSINESS_HOURS).
+        Some("AvailabilityFunction") => {
+            return server::from_lambda(availability::handle(
+                &server::to_lambda(req),
+                &agent.hours,
+                now,
+            ));
+        }
+        Some(other) => {
+            tracing::error!(
+                function = other,
+                "the template routes to a function the local stack does not know"
+            );
+            return server::json_response(500, &json!({"message": "Internal Server Error"}));
+        }
+        None => {}
+    }
+    let enabled = sandboxes.enabled;
+    if path == "/dev/outbox" && (enabled.whatsapp || enabled.telegram || sandboxes.ses.is_some()) {
+        return server::json_response(200, &json!({ "messages": sandboxes.outbox().await }));
+    }
+    if let Some(rest) = path
+        .strip_prefix(SANDBOX_PREFIX)
+        .filter(|_| enabled.whatsapp)
+    {
+        let resp = sandboxes.graph.handle(rest, &req);
+        if resp.status().is_success() && rest.ends_with("/messages") {
+            tracing::info!(
+                event = "outbox",
+                channel = "whatsapp",
+                "WhatsApp sandbox accepted a message (GET /dev/outbox)"
+            );
+        }
+        return resp;
+    }
+    if let Some(rest) = path
+        .strip_prefix(BOT_SANDBOX_PREFIX)
+        .filter(|_| enabled.telegram)
+    {
+        let resp = sandboxes.bot.handle(rest, &req);
+        if resp.status().is_success() && rest.ends_with("/sendMessage") {
+            tracing::info!(
+                event = "outbox",
+                channel = "telegram",
+                "Telegram sandbox accepted a message (GET /dev/outbox)"
+            );
+        }
+        return resp;
+    }
+    // API Gateway's own answer for a route it does not have.
+    server::json_response(404, &json!({"message": "Not Found"}))
+}
