@@ -207,6 +207,34 @@ pub struct AgentConfig {
     /// `MEDIA_DOWNLOAD_BASE`: where download URLs point (the CloudFront
     /// distribution that adds the security headers); unset: S3's own URLs.
     pub media_download_base: Option<String>,
+    /// `WHATSAPP_TEMPLATES`: the approved templates the desk offers outside the
+    /// 24-hour window.
+    pub templates: Vec<crate::channels::whatsapp::templates::ReplyTemplate>,
+}
+
+/// The desk function's configuration.
+#[derive(Debug, Clone)]
+pub struct DeskConfig {
+    /// The origin of `MEDIA_DOWNLOAD_BASE`, where image previews load from.
+    pub media_origin: Option<String>,
+}
+
+impl DeskConfig {
+    pub fn load(env: Lookup) -> Result<Self, ConfigError> {
+        let media_origin = match crate::env::optional(env, "MEDIA_DOWNLOAD_BASE") {
+            Some(_) => {
+                let base = crate::env::base_url(env, "MEDIA_DOWNLOAD_BASE", "")?;
+                // scheme://host[:port], without the path.
+                let after_scheme = base.find("://").map_or(0, |i| i + 3);
+                let end = base[after_scheme..]
+                    .find('/')
+                    .map_or(base.len(), |i| after_scheme + i);
+                Some(base[..end].to_string())
+            }
+            None => None,
+        };
+        Ok(DeskConfig { media_origin })
+    }
 }
 
 impl AgentConfig {
@@ -226,6 +254,11 @@ impl AgentConfig {
             media_download_base: match crate::env::optional(env, "MEDIA_DOWNLOAD_BASE") {
                 Some(_) => Some(crate::env::base_url(env, "MEDIA_DOWNLOAD_BASE", "")?),
                 None => None,
+            },
+            templates: match crate::env::optional(env, "WHATSAPP_TEMPLATES") {
+                Some(spec) => crate::channels::whatsapp::templates::parse(&spec)
+                    .map_err(|reason| ConfigError::new("WHATSAPP_TEMPLATES", reason))?,
+                None => Vec::new(),
             },
         })
     }

@@ -199,3 +199,27 @@ impl AutoReplyClaims for Hooked {
         self.inner.mark_flood(m).await
     }
 }
+
+#[async_trait]
+impl asyncdesk::ports::DeskStore for Hooked {
+    async fn saved_replies(&self) -> Result<Vec<asyncdesk::ports::SavedReply>, StoreError> {
+        self.inner.saved_replies().await
+    }
+    async fn put_saved_reply(
+        &self,
+        r: &asyncdesk::ports::SavedReply,
+        create: bool,
+    ) -> Result<(), StoreError> {
+        self.inner.put_saved_reply(r, create).await
+    }
+    async fn delete_saved_reply(&self, id: &str) -> Result<(), StoreError> {
+        self.inner.delete_saved_reply(id).await
+    }
+    async fn changed_since(
+        &self,
+        after: DateTime<Utc>,
+        limit: i32,
+    ) -> Result<asyncdesk::ports::Changes, StoreError> {
+        self.inner.changed_since(after, limit).await
+    }
+}

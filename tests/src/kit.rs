@@ -37,6 +37,7 @@ pub fn agent<S, O>(store: S, outbound: O) -> agent_reply::Agent<S, O> {
         objects: None,
         media: None,
         upload_limit: asyncdesk::media::MediaLimits::default().max_file_bytes,
+        templates: Vec::new(),
     }
 }
 

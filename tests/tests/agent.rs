@@ -36,6 +36,7 @@ async fn rig() -> Rig {
         objects: None,
         media: None,
         upload_limit: asyncdesk::media::MediaLimits::default().max_file_bytes,
+        templates: Vec::new(),
     };
     Rig {
         table,
@@ -456,6 +457,7 @@ async fn a_store_outage_after_the_send_neither_loses_the_reply_nor_invites_a_res
         objects: None,
         media: None,
         upload_limit: asyncdesk::media::MediaLimits::default().max_file_bytes,
+        templates: Vec::new(),
     };
     let req = kit::agent_request(
         "POST",

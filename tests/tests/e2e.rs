@@ -210,12 +210,30 @@ async fn webhook_to_auto_reply_to_agent_reply_through_the_local_stack() {
 
     // Every route of the deployed API is served locally by the same handlers.
     for route in Template::load().unwrap().http_routes() {
-        let path = route.path.replace("{id}", &id);
+        let mut path = route.path.replace("{proxy+}", "index.html");
+        if path.starts_with("/saved-replies/") {
+            // A saved reply of its own for each route that names one.
+            let created: Value = http
+                .post(format!("{base}/saved-replies"))
+                .header("authorization", &auth)
+                .json(&json!({"title": "t", "text": "x"}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            path = path.replace("{id}", created["saved_reply"]["id"].as_str().unwrap());
+        }
+        let path = path.replace("{id}", &id);
         let mut req = http
             .request(route.method.parse().unwrap(), format!("{base}{path}"))
             .header("authorization", &auth);
         if route.method == "POST" && path.starts_with("/conversations") {
             req = req.json(&json!({}));
+        }
+        if route.method == "PUT" {
+            req = req.json(&json!({"title": "t", "text": "y"}));
         }
         let status = req.send().await.unwrap().status().as_u16();
         assert_ne!(status, 404, "{} {} is not served", route.method, route.path);

@@ -50,7 +50,29 @@ fn table_matches_the_store_adapter() {
     use asyncdesk::lifecycle::keys::{AGENT_INDEX, DEADLINE_INDEX, STATUS_INDEX};
     use asyncdesk::store::state;
     let names: Vec<&str> = t.indexes.iter().map(|i| i.name.as_str()).collect();
-    assert_eq!(names, [STATUS_INDEX, DEADLINE_INDEX, AGENT_INDEX]);
+    assert_eq!(
+        names,
+        [
+            STATUS_INDEX,
+            DEADLINE_INDEX,
+            AGENT_INDEX,
+            items::CHANGE_INDEX
+        ]
+    );
+    // The desk's change feed: every conversation's key by its last write.
+    let feed = &t.indexes[3];
+    assert_eq!(
+        feed.key_schema,
+        [
+            (items::CH.to_string(), "HASH".to_string()),
+            ("updated_at".to_string(), "RANGE".to_string())
+        ]
+    );
+    assert_eq!(feed.projection, "KEYS_ONLY");
+    assert!(
+        t.attributes
+            .contains(&("updated_at".to_string(), "N".to_string()))
+    );
     for (index, (pk, sk)) in t.indexes.iter().zip([
         (state::SQ, state::SQ_AT),
         (state::DL, state::DL_AT),
@@ -113,6 +135,7 @@ fn functions_get_the_environment_their_config_needs() {
         "MEDIA_DOWNLOAD_BASE" => "https://d111111abcdef8.cloudfront.net".to_string(),
         "MEDIA_MAX_FILE_MB" => "25".to_string(),
         "MEDIA_MAX_MESSAGE_MB" => "50".to_string(),
+        "WHATSAPP_TEMPLATES" => "[]".to_string(),
         _ => "set".to_string(),
     }
     };
@@ -245,9 +268,17 @@ fn api_routes_are_the_documented_ones() {
     routes.sort();
     let expected = [
         ("DELETE", "/customers/{id}/data", "AgentReplyFunction"),
+        ("DELETE", "/saved-replies/{id}", "AgentReplyFunction"),
+        ("DELETE", "/session", "AgentReplyFunction"),
         ("GET", "/availability", "AvailabilityFunction"),
+        ("GET", "/changes", "AgentReplyFunction"),
         ("GET", "/conversations", "AgentReplyFunction"),
         ("GET", "/conversations/{id}", "AgentReplyFunction"),
+        ("GET", "/desk", "DeskFunction"),
+        ("GET", "/desk/{proxy+}", "DeskFunction"),
+        ("GET", "/saved-replies", "AgentReplyFunction"),
+        ("GET", "/session", "AgentReplyFunction"),
+        ("GET", "/templates", "AgentReplyFunction"),
         ("GET", "/webhooks/whatsapp", "InboundWebhookFunction"),
         ("PATCH", "/conversations/{id}", "AgentReplyFunction"),
         (
@@ -257,8 +288,11 @@ fn api_routes_are_the_documented_ones() {
         ),
         ("POST", "/conversations/{id}/messages", "AgentReplyFunction"),
         ("POST", "/conversations/{id}/notes", "AgentReplyFunction"),
+        ("POST", "/saved-replies", "AgentReplyFunction"),
+        ("POST", "/session", "AgentReplyFunction"),
         ("POST", "/webhooks/telegram", "InboundWebhookFunction"),
         ("POST", "/webhooks/whatsapp", "InboundWebhookFunction"),
+        ("PUT", "/saved-replies/{id}", "AgentReplyFunction"),
     ];
     let expected: Vec<(String, String, String)> = expected
         .iter()
@@ -363,7 +397,7 @@ fn the_template_throttles_keeps_logs_and_raises_alarms() {
         })
         .map(|(id, _)| id.to_string())
         .collect();
-    assert_eq!(functions.len(), 6, "{functions:?}");
+    assert_eq!(functions.len(), 7, "{functions:?}");
     for f in &functions {
         let group = f.replace("Function", "LogGroup");
         assert!(

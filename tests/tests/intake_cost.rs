@@ -83,7 +83,10 @@ async fn an_inbound_message_costs_a_read_and_two_small_writes() {
         "message and conversation, each <= 1 KB"
     );
     assert_eq!(first.read_units, 0.5, "one eventually consistent read");
-    assert_eq!(first.index_write_units, 1.0, "its entry in the open queue");
+    assert_eq!(
+        first.index_write_units, 2.0,
+        "its entry in the open queue, its key in the desk's change feed"
+    );
 
     // The common case: another message to the open conversation.
     let (r, next, requests) = measure(
@@ -93,9 +96,10 @@ async fn an_inbound_message_costs_a_read_and_two_small_writes() {
     )
     .await;
     assert_eq!((r, requests), (Recorded::Stored, 3));
+    // No queue index; its key moves in the change feed (delete and put).
     assert_eq!(
         (next.write_units, next.index_write_units, next.read_units),
-        (2.0, 0.0, 0.5)
+        (2.0, 2.0, 0.5)
     );
 
     // Meta's redelivery: the read alone.
@@ -121,7 +125,7 @@ async fn an_inbound_message_costs_a_read_and_two_small_writes() {
     .await;
     assert_eq!(
         (telegram.write_units, telegram.index_write_units),
-        (2.0, 0.0)
+        (2.0, 2.0)
     );
     let (r, _, requests) = measure("Telegram, redelivered", &tg(2, 5101, 2, t(60)), t(90)).await;
     assert_eq!((r, requests), (Recorded::Duplicate, 1));

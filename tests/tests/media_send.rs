@@ -59,7 +59,7 @@ async fn rig() -> Rig {
     }
 }
 
-async fn call<S: asyncdesk::ports::ConversationStore, O: asyncdesk::ports::Outbound>(
+async fn call<S: agent_reply::Store, O: asyncdesk::ports::Outbound>(
     agent: &agent_reply::Agent<S, O>,
     method: &str,
     path: &str,
@@ -75,7 +75,7 @@ async fn call<S: asyncdesk::ports::ConversationStore, O: asyncdesk::ports::Outbo
 }
 
 /// Uploads `bytes` as `filename` of `mime` through the agent API's target; the id.
-async fn upload<S: asyncdesk::ports::ConversationStore, O: asyncdesk::ports::Outbound>(
+async fn upload<S: agent_reply::Store, O: asyncdesk::ports::Outbound>(
     agent: &agent_reply::Agent<S, O>,
     conversation: &str,
     filename: &str,

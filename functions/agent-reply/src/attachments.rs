@@ -3,13 +3,13 @@
 //! `attachments` loads those uploads, stores each by content like every file of the
 //! conversation, and hands them to the channel.
 
-use crate::{Agent, conversation_of, json_body};
+use crate::{Agent, Store, conversation_of, json_body};
 use asyncdesk::conversation::{Attachment, ConversationId, MediaState};
 use asyncdesk::http::{ApiError, json};
 use asyncdesk::media::{
     kind_of, mismatch, object_key, safe_filename, served_type, sha256_hex, sniff, upload_key,
 };
-use asyncdesk::ports::{ConversationStore, MediaStore, OutgoingFile};
+use asyncdesk::ports::{MediaStore, OutgoingFile};
 use chrono::{DateTime, Utc};
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
@@ -51,7 +51,7 @@ fn valid_type(t: &str) -> bool {
 }
 
 /// `POST /conversations/{id}/attachments` `{"filename", "mime_type", "size"}`.
-pub async fn upload<S: ConversationStore, O>(
+pub async fn upload<S: Store, O>(
     id: ConversationId,
     req: &Request,
     deps: &Agent<S, O>,
@@ -131,7 +131,7 @@ pub fn check_ids(ids: &[String]) -> Result<(), ApiError> {
 /// The uploads `ids` of conversation `id`, each stored at its content's key and
 /// typed from its bytes; on a channel that sends files again by id, with the id
 /// of the same bytes sent or received before (the newest 200 messages, 1 Query).
-pub async fn load<S: ConversationStore, O>(
+pub async fn load<S: Store, O>(
     id: &ConversationId,
     ids: &[String],
     deps: &Agent<S, O>,

@@ -2,15 +2,14 @@
 //! admin scope (`AGENT_API_KEYS` entry `agent=<hash>:admin`). Everything the
 //! conversation holds goes; an audit item keeps who erased what and when.
 
-use crate::Agent;
+use crate::{Agent, Store};
 use asyncdesk::conversation::ConversationId;
 use asyncdesk::http::{ApiError, json};
-use asyncdesk::ports::ConversationStore;
 use chrono::{DateTime, Utc};
 use lambda_http::{Body, Response};
 use tracing::warn;
 
-pub async fn erase<S: ConversationStore, O>(
+pub async fn erase<S: Store, O>(
     id: ConversationId,
     agent: &str,
     deps: &Agent<S, O>,

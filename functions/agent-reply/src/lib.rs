@@ -1,33 +1,49 @@
-//! The agent API: `Authorization: Bearer <key>` on every route (the public
-//! `GET /availability` is the availability function's).
-//! - `GET /conversations?status=open&limit=25&cursor=...` (waiting longest first)
-//! - `GET /conversations/{id}?limit=50&cursor=...&raw=false` (the conversation and
-//!   a page of its messages, newest first; a response stays under 1 MB)
-//! - `POST /conversations/{id}/notes` `{"text": "..."}` (an internal note)
-//! - `PATCH /conversations/{id}` `{"status", "snooze_until", "assignee", "priority"}`
-//! - `POST /conversations/{id}/messages` `{"text": "..."}` (send on the customer's
-//!   channel, as a reply to their latest message; split where the channel allows)
-//! - `DELETE /customers/{id}/data` (admin scope: GDPR erasure of the conversation)
+//! The agent API: `Authorization: Bearer <key>`, or the desk's session cookie with
+//! the `X-Asyncdesk-Desk` header, on every route but signing in (the public
+//! `GET /availability` is the availability function's). One file per route:
+//! - `session.rs`: `POST /session` (sign in with the key), `GET /session`, `DELETE /session`
+//! - `queue.rs`: `GET /conversations` (the queue, in promise order)
+//! - `thread.rs`: `GET /conversations/{id}` (the conversation and a page of messages)
+//! - `change.rs`: `PATCH /conversations/{id}` (status, snooze, assignee, priority)
+//! - `note.rs`: `POST /conversations/{id}/notes` (an internal note)
+//! - `reply.rs`: `POST /conversations/{id}/messages` (send on the customer's channel)
+//! - `attachments.rs`: `POST /conversations/{id}/attachments` (an upload URL)
+//! - `changes.rs`: `GET /changes?since=` (the desk's change feed)
+//! - `saved.rs`: `/saved-replies` (the team's snippets)
+//! - `templates.rs`: `GET /templates` (approved templates for closed windows)
+//! - `erase.rs`: `DELETE /customers/{id}/data` (admin: GDPR erasure)
+//!
+//! `idempotency.rs` makes sends happen once per `Idempotency-Key`.
 
 mod attachments;
+mod change;
+mod changes;
 mod erase;
+mod idempotency;
+mod note;
 mod queue;
 mod reply;
+mod saved;
+mod session;
+mod templates;
 mod thread;
 
 pub use queue::{queue_cursor, read_queue_cursor};
 
 use asyncdesk::auth::AgentKeys;
 use asyncdesk::config::AgentConfig;
-use asyncdesk::conversation::{Author, Conversation, ConversationId, Message};
+use asyncdesk::conversation::{Conversation, ConversationId};
 use asyncdesk::hours::BusinessHours;
-use asyncdesk::http::{ApiError, json, query_param};
-use asyncdesk::ports::{ConversationStore, Outbound, OutboundEffect};
+use asyncdesk::http::{ApiError, query_param};
+use asyncdesk::ports::{ConversationStore, DeskStore, Outbound};
 use chrono::{DateTime, Utc};
 use lambda_http::{Body, Request, Response};
-use serde::Deserialize;
 use serde_json::json as j;
-use tracing::info;
+
+/// What the agent API stores in: conversations, and the desk's saved replies and
+/// change feed.
+pub trait Store: ConversationStore + DeskStore {}
+impl<T: ConversationStore + DeskStore> Store for T {}
 
 pub const DEFAULT_PAGE_SIZE: u32 = 25;
 pub const MAX_PAGE_SIZE: u32 = 100;
@@ -49,9 +65,11 @@ pub struct Agent<S, O> {
     pub media: Option<std::sync::Arc<dyn asyncdesk::ports::MediaStore>>,
     /// The largest file an agent may upload (`MEDIA_MAX_FILE_MB`).
     pub upload_limit: u64,
+    /// The approved templates the desk offers outside a reply window.
+    pub templates: Vec<asyncdesk::channels::whatsapp::templates::ReplyTemplate>,
 }
 
-impl<S: ConversationStore, O: Outbound> Agent<S, O> {
+impl<S: Store, O: Outbound> Agent<S, O> {
     pub fn new(store: S, outbound: O, config: &AgentConfig) -> Self {
         Agent {
             store,
@@ -61,11 +79,12 @@ impl<S: ConversationStore, O: Outbound> Agent<S, O> {
             objects: None,
             media: None,
             upload_limit: config.media_limits.max_file_bytes,
+            templates: config.templates.clone(),
         }
     }
 }
 
-pub async fn handle<S: ConversationStore, O: Outbound>(
+pub async fn handle<S: Store, O: Outbound>(
     req: &Request,
     deps: &Agent<S, O>,
     now: DateTime<Utc>,
@@ -77,7 +96,7 @@ pub async fn handle<S: ConversationStore, O: Outbound>(
     asyncdesk::http::with_request_id(resp, &request_id)
 }
 
-async fn answer<S: ConversationStore, O: Outbound>(
+async fn answer<S: Store, O: Outbound>(
     req: &Request,
     deps: &Agent<S, O>,
     now: DateTime<Utc>,
@@ -100,34 +119,45 @@ fn http_value(s: &'static str) -> lambda_http::http::HeaderValue {
     lambda_http::http::HeaderValue::from_static(s)
 }
 
-async fn route<S: ConversationStore, O: Outbound>(
+async fn route<S: Store, O: Outbound>(
     req: &Request,
     deps: &Agent<S, O>,
     now: DateTime<Utc>,
 ) -> Result<Response<Body>, ApiError> {
-    let auth = req
-        .headers()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok());
-    let agent = deps.keys.authenticate(auth).ok_or_else(|| {
-        ApiError::unauthorized("a valid 'Authorization: Bearer <key>' header is required")
-    })?;
     let path = req.uri().path().trim_end_matches('/');
     let segments: Vec<&str> = path.split('/').skip(1).collect();
     let method = req.method().as_str();
+    // Signing in and out need no session.
     match (segments.as_slice(), method) {
+        (["session"], "POST") => return session::sign_in(req, deps, now).await,
+        (["session"], "DELETE") => return Ok(session::sign_out()),
+        _ => {}
+    }
+    let agent = session::caller(req, &deps.keys, now).ok_or_else(|| {
+        ApiError::unauthorized("a valid 'Authorization: Bearer <key>' header is required")
+    })?;
+    match (segments.as_slice(), method) {
+        (["session"], "GET") => session::current(req, agent, deps, now),
         (["conversations"], "GET") => queue::list(req, deps, agent, now).await,
         (["conversations", id], "GET") => thread::thread(parse_id(id)?, req, deps, now).await,
-        (["conversations", id], "PATCH") => change(parse_id(id)?, req, agent, deps, now).await,
+        (["conversations", id], "PATCH") => {
+            change::change(parse_id(id)?, req, agent, deps, now).await
+        }
         (["conversations", id, "attachments"], "POST") => {
             attachments::upload(parse_id(id)?, req, deps, now).await
         }
         (["conversations", id, "notes"], "POST") => {
-            note(parse_id(id)?, req, agent, deps, now).await
+            note::idempotent_note(parse_id(id)?, req, agent, deps, now).await
         }
         (["conversations", id, "messages"], "POST") => {
             reply::idempotent_reply(parse_id(id)?, req, agent, deps, now).await
         }
+        (["changes"], "GET") => changes::changes(req, deps, now).await,
+        (["saved-replies"], "GET") => saved::list(deps).await,
+        (["saved-replies"], "POST") => saved::create(req, agent, deps, now).await,
+        (["saved-replies", id], "PUT") => saved::replace(id, req, agent, deps, now).await,
+        (["saved-replies", id], "DELETE") => saved::delete(id, agent, deps).await,
+        (["templates"], "GET") => Ok(templates::list(deps)),
         (["customers", id, "data"], "DELETE") => {
             erase::erase(parse_id(id)?, agent, deps, now).await
         }
@@ -136,7 +166,12 @@ async fn route<S: ConversationStore, O: Outbound>(
         | (["conversations", _], _)
         | (["conversations", _, "messages"], _)
         | (["conversations", _, "attachments"], _)
-        | (["conversations", _, "notes"], _) => Err(ApiError::method_not_allowed()),
+        | (["conversations", _, "notes"], _)
+        | (["session"], _)
+        | (["changes"], _)
+        | (["saved-replies"], _)
+        | (["saved-replies", _], _)
+        | (["templates"], _) => Err(ApiError::method_not_allowed()),
         _ => Err(ApiError::not_found("no such route")),
     }
 }
@@ -148,6 +183,13 @@ pub(crate) fn view(
     now: DateTime<Utc>,
 ) -> serde_json::Value {
     let mut v = serde_json::to_value(c).unwrap_or_default();
+    // The customer's zone where their id tells it (a phone number's country).
+    if c.endpoint.channel == asyncdesk::conversation::Channel::Whatsapp
+        && let Some(zone) = asyncdesk::hours::CustomerZone::from_phone(&c.endpoint.customer_id)
+        && let Some(o) = v.as_object_mut()
+    {
+        o.insert("customer_zone".into(), j!(zone.as_string()));
+    }
     let window = asyncdesk::channels::capabilities(c.endpoint.channel).reply_window;
     if let (Some(window), Some(last), Some(o)) = (window, c.last_inbound_at, v.as_object_mut()) {
         let until = last + window;
@@ -187,7 +229,7 @@ pub(crate) fn missing(id: &ConversationId) -> ApiError {
 }
 
 /// The conversation, or 404.
-pub(crate) async fn conversation_of<S: ConversationStore, O>(
+pub(crate) async fn conversation_of<S: Store, O>(
     deps: &Agent<S, O>,
     id: &ConversationId,
 ) -> Result<Conversation, ApiError> {
@@ -197,137 +239,7 @@ pub(crate) async fn conversation_of<S: ConversationStore, O>(
         .ok_or_else(|| missing(id))
 }
 
-fn parse_id(raw: &str) -> Result<ConversationId, ApiError> {
+pub(crate) fn parse_id(raw: &str) -> Result<ConversationId, ApiError> {
     ConversationId::parse(raw)
         .ok_or_else(|| ApiError::not_found(format!("conversation {raw:?} not found")))
-}
-
-/// Snoozing is for up to a year.
-pub const MAX_SNOOZE_DAYS: i64 = 366;
-
-/// `PATCH /conversations/{id}`: status (`open`, `resolved`, `snoozed` with
-/// `snooze_until`), `assignee` (an agent id, `me`, or null), `priority`.
-async fn change<S: ConversationStore, O>(
-    id: ConversationId,
-    req: &Request,
-    agent: &str,
-    deps: &Agent<S, O>,
-    now: DateTime<Utc>,
-) -> Result<Response<Body>, ApiError> {
-    use asyncdesk::conversation::Priority;
-    use asyncdesk::ports::{StateChange, StatusChange};
-    let body: serde_json::Map<String, serde_json::Value> = json_body(req, "a JSON object")?;
-    let allowed = ["status", "snooze_until", "assignee", "priority"];
-    if let Some(unknown) = body.keys().find(|k| !allowed.contains(&k.as_str())) {
-        return Err(ApiError::bad_request(format!(
-            "unknown field {unknown:?}; one of status, snooze_until, assignee, priority"
-        )));
-    }
-    if body.is_empty() {
-        return Err(ApiError::bad_request("nothing to change"));
-    }
-    let mut change = StateChange::default();
-    let snooze_until = match body.get("snooze_until") {
-        None | Some(serde_json::Value::Null) => None,
-        Some(v) => Some(
-            v.as_str()
-                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-                .map(|t| t.with_timezone(&Utc))
-                .ok_or_else(|| ApiError::bad_request("snooze_until must be an RFC 3339 instant"))?,
-        ),
-    };
-    match body.get("status").map(|v| v.as_str()) {
-        None => {
-            if snooze_until.is_some() {
-                return Err(ApiError::bad_request(
-                    "snooze_until goes with \"status\": \"snoozed\"",
-                ));
-            }
-        }
-        Some(Some("open")) | Some(Some("resolved")) if snooze_until.is_some() => {
-            return Err(ApiError::bad_request(
-                "snooze_until goes with \"status\": \"snoozed\"",
-            ));
-        }
-        Some(Some("open")) => change.status = Some(StatusChange::Open),
-        Some(Some("resolved")) => change.status = Some(StatusChange::Resolved),
-        Some(Some("snoozed")) => {
-            let until = snooze_until.ok_or_else(|| {
-                ApiError::bad_request("\"status\": \"snoozed\" needs snooze_until")
-            })?;
-            if until <= now || until > now + chrono::Duration::days(MAX_SNOOZE_DAYS) {
-                return Err(ApiError::bad_request(
-                    "snooze_until must be in the future, within a year",
-                ));
-            }
-            change.status = Some(StatusChange::Snoozed { until });
-        }
-        _ => {
-            return Err(ApiError::bad_request(
-                "status must be open, resolved or snoozed",
-            ));
-        }
-    }
-    match body.get("assignee") {
-        None => {}
-        Some(serde_json::Value::Null) => change.assignee = Some(None),
-        Some(serde_json::Value::String(a)) if a == "me" => {
-            change.assignee = Some(Some(agent.to_string()))
-        }
-        Some(serde_json::Value::String(a)) if deps.keys.knows(a) => {
-            change.assignee = Some(Some(a.clone()))
-        }
-        Some(_) => {
-            return Err(ApiError::bad_request(
-                "assignee must be an agent id of AGENT_API_KEYS, \"me\" or null",
-            ));
-        }
-    }
-    match body.get("priority").map(|v| v.as_str()) {
-        None => {}
-        Some(Some("normal")) => change.priority = Some(Priority::Normal),
-        Some(Some("urgent")) => change.priority = Some(Priority::Urgent),
-        _ => return Err(ApiError::bad_request("priority must be normal or urgent")),
-    }
-    let conversation = deps.store.change_state(&id, &change, now).await?;
-    info!(event = "state", conversation = %id, agent, status = conversation.status.as_str(), "conversation changed");
-    Ok(json(200, &j!({ "conversation": view(&conversation, now) })))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NoteBody {
-    text: String,
-}
-
-/// An internal note: stored in the thread with the agent's id, never sent.
-async fn note<S: ConversationStore, O>(
-    id: ConversationId,
-    req: &Request,
-    agent: &str,
-    deps: &Agent<S, O>,
-    now: DateTime<Utc>,
-) -> Result<Response<Body>, ApiError> {
-    let body: NoteBody = json_body(req, "{\"text\": \"...\"}")?;
-    let text = body.text.trim();
-    if text.is_empty() || text.chars().count() > 20_000 {
-        return Err(ApiError::bad_request("text must be 1 to 20000 characters"));
-    }
-    let conversation = conversation_of(deps, &id).await?;
-    let mut note = Message::outbound(
-        &conversation.endpoint,
-        Author::Agent(agent.to_string()),
-        text,
-        now,
-    );
-    note.id = format!("note-{}", uuid::Uuid::new_v4().simple());
-    note.conversation_id = id.clone();
-    note.content = asyncdesk::conversation::Content::Note {
-        text: text.to_string(),
-    };
-    deps.store
-        .record_outbound(&note, OutboundEffect::KeepStatus, now)
-        .await?;
-    info!(event = "note", conversation = %id, agent, "internal note stored");
-    Ok(json(201, &j!({ "note": note })))
 }

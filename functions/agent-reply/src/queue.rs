@@ -1,12 +1,12 @@
 //! `GET /conversations`: the agents' queue, paged from the store's queue indexes in
 //! the order and with the filters asked for, and its cursors.
 
-use crate::reply::digest;
-use crate::{Agent, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, page_limit, view};
+use crate::idempotency::digest;
+use crate::{Agent, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Store, page_limit, view};
 use asyncdesk::conversation::{Conversation, ConversationStatus};
 use asyncdesk::hours::BusinessHours;
 use asyncdesk::http::{ApiError, json, query_param};
-use asyncdesk::ports::{AssigneeFilter, ConversationStore, Cursor, Order, QueueQuery};
+use asyncdesk::ports::{AssigneeFilter, Cursor, Order, QueueQuery};
 use chrono::{DateTime, Utc};
 use lambda_http::{Body, Request, Response};
 use serde_json::json as j;
@@ -69,7 +69,23 @@ pub fn read_queue_cursor(cursor: &str, listing: &str) -> Result<Cursor, ApiError
     Ok(parsed)
 }
 
-pub(crate) async fn list<S: ConversationStore, O>(
+/// A conversation as the queue (and the change feed) shows it: with when its
+/// answer is due and whether that has passed.
+pub(crate) fn row<S, O>(
+    c: &Conversation,
+    deps: &Agent<S, O>,
+    now: DateTime<Utc>,
+) -> serde_json::Value {
+    let mut v = view(c, now);
+    if let Some(o) = v.as_object_mut() {
+        let due = reply_due(c, &deps.hours);
+        o.insert("reply_due".into(), j!(due));
+        o.insert("overdue".into(), j!(due.is_some_and(|d| now > d)));
+    }
+    v
+}
+
+pub(crate) async fn list<S: Store, O>(
     req: &Request,
     deps: &Agent<S, O>,
     agent: &str,
@@ -160,15 +176,7 @@ pub(crate) async fn list<S: ConversationStore, O>(
     let conversations: Vec<serde_json::Value> = page
         .conversations
         .iter()
-        .map(|c| {
-            let mut v = view(c, now);
-            if let Some(o) = v.as_object_mut() {
-                let due = reply_due(c, &deps.hours);
-                o.insert("reply_due".into(), j!(due));
-                o.insert("overdue".into(), j!(due.is_some_and(|d| now > d)));
-            }
-            v
-        })
+        .map(|c| row(c, deps, now))
         .collect();
     let next_cursor = page.next.as_ref().map(|c| queue_cursor(&listing, c));
     Ok(json(

@@ -2,20 +2,19 @@
 //! first, each stored attachment with a short-lived download URL.
 
 use crate::{
-    Agent, DEFAULT_THREAD_PAGE, MAX_THREAD_PAGE, THREAD_PAGE_BYTES, missing, page_limit, view,
+    Agent, DEFAULT_THREAD_PAGE, MAX_THREAD_PAGE, Store, THREAD_PAGE_BYTES, missing, page_limit,
 };
 use asyncdesk::conversation::ConversationId;
 use asyncdesk::conversation::{MediaState, Message};
 use asyncdesk::http::{ApiError, json, query_param};
 use asyncdesk::media::{inline_safe, served_type};
-use asyncdesk::ports::ConversationStore;
 use asyncdesk::ports::{MediaStore, Serving};
 use chrono::{DateTime, Utc};
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json as j};
 use tracing::warn;
 
-pub(crate) async fn thread<S: ConversationStore, O>(
+pub(crate) async fn thread<S: Store, O>(
     id: ConversationId,
     req: &Request,
     deps: &Agent<S, O>,
@@ -64,7 +63,7 @@ pub(crate) async fn thread<S: ConversationStore, O>(
     }
     Ok(json(
         200,
-        &j!({ "conversation": view(&page.conversation, now), "messages": messages, "next_cursor": next_cursor }),
+        &j!({ "conversation": crate::queue::row(&page.conversation, deps, now), "messages": messages, "next_cursor": next_cursor }),
     ))
 }
 

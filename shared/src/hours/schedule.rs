@@ -183,6 +183,39 @@ impl BusinessHours {
             .map(|s| s.start)
     }
 
+    /// When to wake a conversation snoozed "to the next opening": the next time the
+    /// business opens after the current open stretch (or after `at` when closed).
+    pub fn next_opening(&self, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let a = self.availability(at);
+        match (a.open, a.closes_at) {
+            (true, Some(close)) => self.next_open(close),
+            (true, None) => None,
+            (false, _) => a.next_open,
+        }
+    }
+
+    /// When to wake a conversation snoozed "to the next business day": the first
+    /// opening on a later local date than `at`'s.
+    pub fn next_business_day(&self, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let tomorrow = self.local_date(at).succ_opt()?;
+        let midnight = tomorrow.and_hms_opt(0, 0, 0)?;
+        // A midnight that a DST change skips: the earliest instant of that date.
+        let start = (0..4)
+            .find_map(|h| {
+                chrono::TimeZone::from_local_datetime(
+                    &self.timezone,
+                    &(midnight + Duration::hours(h)),
+                )
+                .earliest()
+            })?
+            .with_timezone(&Utc);
+        // An open stretch that runs through midnight counts from midnight.
+        if self.is_open(start) {
+            return Some(start);
+        }
+        self.next_open(start)
+    }
+
     /// Everything the schedule says about `at`.
     pub fn availability(&self, at: DateTime<Utc>) -> Availability {
         let mut stretches = self.stretches_around(at).skip_while(|s| s.end <= at);

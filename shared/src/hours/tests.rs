@@ -514,3 +514,21 @@ fn searches_stop_at_the_horizon() {
         (true, None, Some(utc("2026-11-01T00:30:00Z")))
     );
 }
+
+#[test]
+fn snooze_targets_follow_the_schedule() {
+    let h = hours(BERLIN);
+    // Monday 2026-11-23 10:00 local (open): the next opening is Tuesday 08:00, after
+    // Monday's close; so is the next business day.
+    let mon = utc("2026-11-23T09:00:00Z");
+    assert_eq!(h.next_opening(mon), Some(utc("2026-11-24T07:00:00Z")));
+    assert_eq!(h.next_business_day(mon), Some(utc("2026-11-24T07:00:00Z")));
+    // Tuesday at lunch (closed): the next opening is 13:00 the same day; the next
+    // business day is the following Monday.
+    let lunch = utc("2026-11-24T11:30:00Z");
+    assert_eq!(h.next_opening(lunch), Some(utc("2026-11-24T12:00:00Z")));
+    assert_eq!(
+        h.next_business_day(lunch),
+        Some(utc("2026-11-30T07:00:00Z"))
+    );
+}

@@ -12,10 +12,12 @@ use thiserror::Error;
 
 mod autoreply;
 mod channels;
+mod desk;
 mod media;
 mod queue;
 pub use autoreply::*;
 pub use channels::*;
+pub use desk::*;
 pub use media::*;
 pub use queue::*;
 

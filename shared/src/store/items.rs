@@ -11,6 +11,9 @@
 //! - dedupe:       `pk = DEDUPE#<channel>#<business id>#<key>`, `sk = DEDUPE` (TTL)
 //! - provider id link: `pk = PMSG#<channel>#<business id>#<provider message id>`, `sk = PMSG` (TTL)
 //! - rejection:    `pk = REJECTED#<channel>`, `sk = <digest of the raw JSON>` (TTL)
+//! - saved reply:  `pk = SAVED_REPLIES`, `sk = <id>`
+//! - conversations' change feed: GSI `by_change` on `ch` (`CH#<shard>`) and
+//!   `updated_at`; every conversation write sets both (`change_shard`)
 
 use super::StoreError;
 use crate::conversation::{
@@ -33,6 +36,40 @@ pub const TYPE_AUTO_REPLY_CLAIM: &str = "auto_reply_claim";
 pub const TYPE_REJECTION: &str = "rejection";
 pub const TYPE_THREAD_LINK: &str = "thread_link";
 pub const TYPE_IDEMPOTENCY: &str = "idempotency_key";
+pub const TYPE_SAVED_REPLY: &str = "saved_reply";
+pub const SAVED_REPLIES_PK: &str = "SAVED_REPLIES";
+/// The change feed's index, its partition attribute and how many partitions it has
+/// (each takes up to 1,000 conversation writes a second).
+pub const CHANGE_INDEX: &str = "by_change";
+pub const CH: &str = "ch";
+pub const CHANGE_SHARDS: u8 = 4;
+
+/// A conversation's partition of the change feed, from its id.
+pub fn change_shard(id: &ConversationId) -> String {
+    let last = id.as_str().bytes().last().unwrap_or(0);
+    format!("CH#{}", last % CHANGE_SHARDS)
+}
+
+/// A saved reply as stored.
+#[derive(Serialize, Deserialize)]
+pub struct SavedReplyItem {
+    pub pk: String,
+    pub sk: String,
+    pub item_type: String,
+    #[serde(flatten)]
+    pub reply: crate::ports::SavedReply,
+}
+
+impl SavedReplyItem {
+    pub fn new(reply: &crate::ports::SavedReply) -> Self {
+        SavedReplyItem {
+            pk: SAVED_REPLIES_PK.into(),
+            sk: reply.id.clone(),
+            item_type: TYPE_SAVED_REPLY.into(),
+            reply: reply.clone(),
+        }
+    }
+}
 
 pub fn conversation_pk(id: &ConversationId) -> String {
     format!("CONV#{id}")

@@ -5,6 +5,7 @@
 mod claims;
 mod cursors;
 mod deliveries;
+mod desk;
 pub mod dynamo;
 mod edits;
 mod erase;

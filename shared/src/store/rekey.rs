@@ -57,6 +57,7 @@ impl DynamoStore {
                     && text(state::AQ) == k.agent.as_ref().map(|a| a.partition.clone())
                     && text(state::AQ_AT) == k.agent.as_ref().map(|a| a.sort.clone())
                     && !item.contains_key(state::LEGACY_QUEUE)
+                    && text(CH) == Some(change_shard(&id))
                     && rev.is_some();
                 if right {
                     done.unchanged += 1;
@@ -64,6 +65,8 @@ impl DynamoStore {
                 }
                 let mut e = Expr::default();
                 state::write(&mut e, &id, &st, rev.map_or(0, |r| r + 1));
+                // The change feed's partition, on items older than the feed.
+                e.set(CH, AttributeValue::S(change_shard(&id)));
                 state::expect_rev(&mut e, rev);
                 let result = self
                     .client

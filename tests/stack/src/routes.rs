@@ -9,8 +9,12 @@ use agent_reply::Agent;
 use inbound_webhook::Inbound;
 use serde_json::json;
 
-/// Whether `path` matches a template path such as `/conversations/{id}/messages`.
+/// Whether `path` matches a template path such as `/conversations/{id}/messages`
+/// (or `/desk/{proxy+}`, any non-empty rest).
 fn path_matches(pattern: &str, path: &str) -> bool {
+    if let Some(prefix) = pattern.strip_suffix("{proxy+}") {
+        return path.len() > prefix.len() && path.starts_with(prefix);
+    }
     let (p, a): (Vec<&str>, Vec<&str>) = (pattern.split('/').collect(), path.split('/').collect());
     p.len() == a.len()
         && p.iter()
@@ -53,10 +57,11 @@ pub async fn route<S, O>(
     api_routes: &[crate::template::Route],
     inbound: &Inbound<S>,
     agent: &Agent<S, O>,
+    desk: &desk::Desk,
     sandboxes: &Sandboxes,
 ) -> Response
 where
-    S: asyncdesk::ports::ConversationStore,
+    S: asyncdesk::ports::ConversationStore + asyncdesk::ports::DeskStore,
     O: asyncdesk::ports::Outbound,
 {
     let path = req.uri().path().to_string();
@@ -75,6 +80,9 @@ where
             return server::from_lambda(
                 agent_reply::handle(&server::to_lambda(req), agent, now).await,
             );
+        }
+        Some("DeskFunction") => {
+            return server::from_lambda(desk::handle(&server::to_lambda(req), desk));
         }
         // The same schedule as the agent function's (one BUSINESS_HOURS).
         Some("AvailabilityFunction") => {

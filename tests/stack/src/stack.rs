@@ -48,6 +48,12 @@ pub fn dev_defaults() -> Vec<(&'static str, String)> {
             r#"{"timezone":"Europe/Berlin","weekly":{"mon":["09:00-17:00"],"tue":["09:00-12:30","13:30-17:00"],"wed":["09:00-17:00"],"thu":["09:00-17:00"],"fri":["09:00-15:00"]},"first_response_minutes":60,"auto_reply":{"default":"Thanks for your message. We're away right now; we'll reply by {reply_by}."}}"#.into(),
         ),
         ("MEDIA_BUCKET", crate::media::DEV_BUCKET.into()),
+        // A template to try the desk's closed-window flow with (the WhatsApp sandbox
+        // takes any).
+        (
+            "WHATSAPP_TEMPLATES",
+            r#"[{"name":"follow_up","language":"en_US","parameters":1,"text":"Hello {{1}}, we have an update on your request. Reply to continue."}]"#.into(),
+        ),
         // The dev agent may also erase (admin scope), to try it locally.
         ("AGENT_API_KEYS", format!("dev={}:admin", hash_key(DEV_AGENT_KEY))),
     ]
@@ -89,6 +95,7 @@ impl Settings {
             "MEDIA_MAX_FILE_MB",
             "MEDIA_MAX_MESSAGE_MB",
             "MEDIA_DOWNLOAD_BASE",
+            "WHATSAPP_TEMPLATES",
             "AWS_ENDPOINT_URL",
             "AWS_ENDPOINT_URL_DYNAMODB",
         ] {
@@ -277,6 +284,8 @@ pub async fn start(mut settings: Settings) -> Result<RunningStack, BoxError> {
         media_bucket.with_download_base(agent_config.media_download_base.clone()),
     ));
     let agent = Arc::new(agent);
+    // The desk's page; its previews load from /dev/cdn, the same origin.
+    let desk = Arc::new(desk::Desk::new(&asyncdesk::config::DeskConfig::load(&env)?));
     // The template's schedule: snoozed conversations reopen when their time comes.
     let sweeper = {
         let store = store.clone();
@@ -326,9 +335,10 @@ pub async fn start(mut settings: Settings) -> Result<RunningStack, BoxError> {
     let api_routes = Arc::new(template.http_routes());
     let cdn_origin = endpoint.clone();
     let routes = move |req: Request| {
-        let (inbound, agent, sandboxes, api_routes, email, moto_endpoint) = (
+        let (inbound, agent, desk, sandboxes, api_routes, email, moto_endpoint) = (
             inbound.clone(),
             agent.clone(),
+            desk.clone(),
             sandboxes.clone(),
             api_routes.clone(),
             email.clone(),
@@ -353,7 +363,7 @@ pub async fn start(mut settings: Settings) -> Result<RunningStack, BoxError> {
                     ),
                 };
             }
-            crate::routes::route(req, &api_routes, &inbound, &agent, &sandboxes).await
+            crate::routes::route(req, &api_routes, &inbound, &agent, &desk, &sandboxes).await
         }
     };
     let server_task = server::serve(listener, routes);

@@ -70,9 +70,54 @@ pub fn ensure_python_tools() -> Result<(), BoxError> {
     Ok(())
 }
 
+/// What the browser tests add to `.venv`: Playwright (driving the system's Debian
+/// Chromium; no browser download) and axe-core (vendored by axe-playwright-python).
+pub const BROWSER_PIP_PACKAGES: &[&str] = &["playwright==1.65.2", "axe-playwright-python==0.1.8"];
+
+/// The system Chromium (`CHROMIUM`, else Debian's `/usr/bin/chromium`), if any.
+pub fn chromium() -> Option<PathBuf> {
+    let path = std::env::var_os("CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+    path.exists().then_some(path)
+}
+
+/// Installs the browser tests' packages into `.venv` unless they are there.
+pub fn ensure_browser_tools() -> Result<(), BoxError> {
+    ensure_python_tools()?;
+    let marker = workspace_root().join(".venv").join(format!(
+        ".asyncdesk-browser-{:016x}",
+        digest(BROWSER_PIP_PACKAGES)
+    ));
+    if marker.exists() {
+        return Ok(());
+    }
+    let lock = std::fs::File::create(workspace_root().join(".venv.lock"))?;
+    lock.lock()?;
+    if marker.exists() {
+        return Ok(());
+    }
+    eprintln!(
+        "asyncdesk: installing {} into .venv (first run only)...",
+        BROWSER_PIP_PACKAGES.join(", ")
+    );
+    run(
+        Command::new(venv_bin("pip"))
+            .args(["install", "--quiet", "--disable-pip-version-check"])
+            .args(BROWSER_PIP_PACKAGES),
+        "pip install (browser tests)",
+    )?;
+    std::fs::write(&marker, BROWSER_PIP_PACKAGES.join("\n"))?;
+    Ok(())
+}
+
 fn pins_digest() -> u64 {
+    digest(PIP_PACKAGES)
+}
+
+fn digest(packages: &[&str]) -> u64 {
     // FNV-1a: stable across runs and Rust versions.
-    PIP_PACKAGES
+    packages
         .join("\n")
         .bytes()
         .fold(0xcbf29ce484222325, |h, b| {

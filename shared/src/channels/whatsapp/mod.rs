@@ -6,6 +6,7 @@ pub mod inbound;
 pub mod media;
 pub mod outbound;
 mod outbound_media;
+pub mod templates;
 pub mod verify;
 
 use super::Plugin;

@@ -2,6 +2,8 @@
 //! Only hashes are configured; a presented bearer key is hashed and compared in
 //! constant time against every configured hash.
 
+pub mod session;
+
 use sha2::{Digest, Sha256};
 
 #[derive(Clone, PartialEq, Eq)]
@@ -77,17 +79,27 @@ impl AgentKeys {
         self.admins.iter().any(|a| a == agent)
     }
 
-    /// The agent an `Authorization` header value belongs to, if any.
     /// Whether `agent` is one of the configured agent ids.
     pub fn knows(&self, agent: &str) -> bool {
         self.keys.iter().any(|(id, _)| id == agent)
     }
 
+    /// The stored hash of `agent`'s key (what signs its desk sessions).
+    pub(crate) fn hash_of(&self, agent: &str) -> Option<&[u8; 32]> {
+        self.keys.iter().find(|(id, _)| id == agent).map(|(_, h)| h)
+    }
+
+    /// The agent an `Authorization` header value belongs to, if any.
     pub fn authenticate(&self, authorization: Option<&str>) -> Option<&str> {
         let (scheme, key) = authorization?.trim().split_once(' ')?;
         if !scheme.eq_ignore_ascii_case("bearer") {
             return None;
         }
+        self.agent_of_key(key)
+    }
+
+    /// The agent a presented key belongs to, if any.
+    pub fn agent_of_key(&self, key: &str) -> Option<&str> {
         let key = key.trim();
         if key.is_empty() {
             return None;

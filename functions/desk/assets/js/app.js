@@ -1,0 +1,90 @@
+// asyncdesk: the agents' desk. Wires the modules together.
+import { initActions } from './actions.js';
+import { onUnauthorized } from './api.js';
+import { initChanges, startChanges, stopChanges } from './changes.js';
+import { initCompose, renderMode } from './compose.js';
+import { closeConversation, hashConversation, initConversation, openConversation, renderHeader } from './conversation.js';
+import { $ } from './dom.js';
+import { clearAllDrafts } from './drafts.js';
+import { initKeys } from './keys.js';
+import { focusSelected, initQueue, loadQueue, refreshTimes, resetQueue } from './queue.js';
+import { initSaved } from './saved.js';
+import { currentSession, initSession, showDesk, showSignIn } from './session.js';
+import { state } from './state.js';
+import { clearError, initStatus, reportError } from './status.js';
+import { initThread, refreshTimes as refreshMessageTimes } from './thread.js';
+
+let reopen = null; // the conversation to reopen after signing in again
+
+async function signedIn(session) {
+  const again = state.agent === null && reopen;
+  state.agent = session.agent;
+  state.admin = !!session.admin;
+  clearError();
+  showDesk(session);
+  startChanges();
+  await loadQueue({ keepSelection: !!again });
+  if (!state.agent) return;
+  const id = reopen || hashConversation();
+  reopen = null;
+  if (id) openConversation(id, { focus: false });
+  if (document.activeElement === document.body || document.activeElement === $('key') || !document.activeElement) {
+    if (id) $('conv-title').focus();
+    else focusSelected();
+  }
+}
+
+function signedOut() {
+  stopChanges();
+  state.agent = null;
+  reopen = null;
+  clearAllDrafts();
+  closeConversation(false);
+  resetQueue();
+  for (const d of document.querySelectorAll('dialog[open]')) d.close();
+  showSignIn();
+}
+
+// Any 401: back to the sign-in form. Drafts stay (in sessionStorage and in the boxes).
+onUnauthorized(() => {
+  if (!state.agent) return;
+  reopen = state.open && state.open.id;
+  stopChanges();
+  state.agent = null;
+  for (const d of document.querySelectorAll('dialog[open]')) d.close();
+  showSignIn('Your session has ended. Sign in again to continue — your drafts are kept.');
+});
+
+function tick() {
+  if (!state.agent) return;
+  refreshTimes();
+  if (state.open) {
+    renderHeader();
+    renderMode();
+    refreshMessageTimes();
+  }
+}
+
+async function boot() {
+  initStatus();
+  initSession({ signedIn, signedOut });
+  initQueue((id) => openConversation(id, { focus: true }));
+  initConversation();
+  initThread();
+  initCompose();
+  initActions();
+  initSaved();
+  initKeys();
+  initChanges();
+  setInterval(tick, 30000);
+  try {
+    const s = await currentSession();
+    if (s) signedIn(s);
+    else showSignIn();
+  } catch (e) {
+    showSignIn();
+    reportError(e, 'Could not check the session');
+  }
+}
+
+boot();
