@@ -334,6 +334,26 @@ def desktop(p):
     link = photo.locator("xpath=ancestor::a[1]")
     assert link.get_attribute("href").startswith(BASE + "/dev/cdn"), link.get_attribute("href")
 
+    step("Tab reaches the controls, each with a visible focus")
+    page.locator("body").click(position={"x": 5, "y": 5})
+    seen = set()
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        focused = page.evaluate("""() => {
+            const e = document.activeElement;
+            if (!e || e === document.body) return null;
+            const s = getComputedStyle(e);
+            const name = e.getAttribute('aria-label') || e.textContent.trim().slice(0, 30) || e.id;
+            return {tag: e.tagName, name, outline: s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0,
+                    shadow: s.boxShadow !== 'none'};
+        }""")
+        if not focused:
+            continue
+        assert focused["outline"] or focused["shadow"], f"no visible focus on {focused}"
+        seen.add(focused["name"])
+    for control in ["Send reply", "Add note", "Resolve", "Insert saved reply"]:
+        assert any(control in n for n in seen), (control, sorted(seen))
+
     step("by keyboard only: j/k and Enter open, r, the text, Ctrl+Enter, e (<= 5 keys)")
     # j/k move the selection; from a fresh load the first due row is selected.
     page.keyboard.press("Escape")
