@@ -210,6 +210,9 @@ pub struct AgentConfig {
     /// `WHATSAPP_TEMPLATES`: the approved templates the desk offers outside the
     /// 24-hour window.
     pub templates: Vec<crate::channels::whatsapp::templates::ReplyTemplate>,
+    /// `DESK_SESSION_SECRET`: signs the desk's sessions (with each key's hash);
+    /// unset, the desk cannot be signed in to.
+    pub desk_session_secret: Option<crate::auth::session::SessionSecret>,
 }
 
 /// The desk function's configuration.
@@ -253,6 +256,13 @@ impl AgentConfig {
             media_limits: crate::media::MediaLimits::load(env)?,
             media_download_base: match crate::env::optional(env, "MEDIA_DOWNLOAD_BASE") {
                 Some(_) => Some(crate::env::base_url(env, "MEDIA_DOWNLOAD_BASE", "")?),
+                None => None,
+            },
+            desk_session_secret: match crate::env::optional(env, "DESK_SESSION_SECRET") {
+                Some(s) => Some(
+                    crate::auth::session::SessionSecret::new(&s)
+                        .map_err(|reason| ConfigError::new("DESK_SESSION_SECRET", reason))?,
+                ),
                 None => None,
             },
             templates: match crate::env::optional(env, "WHATSAPP_TEMPLATES") {

@@ -17,6 +17,7 @@ pub const SECRET_NAMES: &[&str] = &[
     "TELEGRAM_BOT_TOKEN",
     "TELEGRAM_WEBHOOK_SECRET",
     "AGENT_API_KEYS",
+    "DESK_SESSION_SECRET",
 ];
 
 /// At most this many names go in one GetParameters call (SSM's limit).

@@ -38,6 +38,7 @@ pub fn agent<S, O>(store: S, outbound: O) -> agent_reply::Agent<S, O> {
         media: None,
         upload_limit: asyncdesk::media::MediaLimits::default().max_file_bytes,
         templates: Vec::new(),
+        session_secret: None,
     }
 }
 

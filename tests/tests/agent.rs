@@ -37,6 +37,7 @@ async fn rig() -> Rig {
         media: None,
         upload_limit: asyncdesk::media::MediaLimits::default().max_file_bytes,
         templates: Vec::new(),
+        session_secret: None,
     };
     Rig {
         table,
@@ -458,6 +459,7 @@ async fn a_store_outage_after_the_send_neither_loses_the_reply_nor_invites_a_res
         media: None,
         upload_limit: asyncdesk::media::MediaLimits::default().max_file_bytes,
         templates: Vec::new(),
+        session_secret: None,
     };
     let req = kit::agent_request(
         "POST",

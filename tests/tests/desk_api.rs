@@ -35,6 +35,10 @@ async fn rig() -> Rig {
         hash_key("bob-key")
     ))
     .unwrap();
+    deps.session_secret = Some(
+        asyncdesk::auth::session::SessionSecret::new("desk-api-test-secret-0123456789abcdef")
+            .unwrap(),
+    );
     deps.templates = whatsapp::templates::parse(
         r#"[{"name":"follow_up","language":"en_US","parameters":1,"text":"Hi {{1}}"}]"#,
     )
@@ -162,6 +166,7 @@ async fn a_desk_session_works_only_from_the_desk_and_dies_with_the_key() {
     assert_eq!(s, 401);
     let mut rotated = kit::agent(rig.table.store.clone(), Channels::default());
     rotated.keys = AgentKeys::parse(&format!("alice={}", hash_key("alice-new-key"))).unwrap();
+    rotated.session_secret = rig.deps.session_secret.clone();
     let resp = handle(
         &desk_request("GET", "/session", Some(&cookie), None),
         &rotated,
@@ -169,6 +174,35 @@ async fn a_desk_session_works_only_from_the_desk_and_dies_with_the_key() {
     )
     .await;
     assert_eq!(resp.status(), 401);
+
+    // Another secret (rotated, or another deployment's) ends every session; without
+    // one the desk cannot be signed in to.
+    let mut resecret = kit::agent(rig.table.store.clone(), Channels::default());
+    resecret.keys = rig.deps.keys.clone();
+    resecret.session_secret = Some(
+        asyncdesk::auth::session::SessionSecret::new("another-secret-0123456789abcdefghij")
+            .unwrap(),
+    );
+    let resp = handle(
+        &desk_request("GET", "/session", Some(&cookie), None),
+        &resecret,
+        Utc::now(),
+    )
+    .await;
+    assert_eq!(resp.status(), 401);
+    let unset = kit::agent(rig.table.store.clone(), Channels::default());
+    let (s, b) = kit::read(
+        handle(
+            &desk_request("POST", "/session", None, Some(json!({ "key": KEY }))),
+            &unset,
+            Utc::now(),
+        )
+        .await,
+    );
+    assert_eq!(
+        (s, b["error"]["code"].as_str()),
+        (403, Some("desk_not_configured"))
+    );
 
     // Signing out clears the cookie.
     let (s, _, cleared) = call_at(

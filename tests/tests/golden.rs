@@ -58,7 +58,14 @@ fn item_json(
     let v: serde_dynamo::Item = item.clone().into();
     let json: Value = serde_dynamo::from_item(v).unwrap();
     let mut sorted = serde_json::Map::new();
-    let mut keys: Vec<_> = json.as_object().unwrap().keys().cloned().collect();
+    // When the change feed saw the write: the clock at the write, not the story's.
+    let mut keys: Vec<_> = json
+        .as_object()
+        .unwrap()
+        .keys()
+        .filter(|k| k.as_str() != asyncdesk::store::items::CH_AT)
+        .cloned()
+        .collect();
     keys.sort();
     for k in keys {
         sorted.insert(k.clone(), json[&k].clone());

@@ -65,13 +65,13 @@ fn table_matches_the_store_adapter() {
         feed.key_schema,
         [
             (items::CH.to_string(), "HASH".to_string()),
-            ("updated_at".to_string(), "RANGE".to_string())
+            (items::CH_AT.to_string(), "RANGE".to_string())
         ]
     );
     assert_eq!(feed.projection, "KEYS_ONLY");
     assert!(
         t.attributes
-            .contains(&("updated_at".to_string(), "N".to_string()))
+            .contains(&(items::CH_AT.to_string(), "N".to_string()))
     );
     for (index, (pk, sk)) in t.indexes.iter().zip([
         (state::SQ, state::SQ_AT),
@@ -136,6 +136,7 @@ fn functions_get_the_environment_their_config_needs() {
         "MEDIA_MAX_FILE_MB" => "25".to_string(),
         "MEDIA_MAX_MESSAGE_MB" => "50".to_string(),
         "WHATSAPP_TEMPLATES" => "[]".to_string(),
+        "DESK_SESSION_SECRET" => "a-session-secret-of-32-characters-or-more".to_string(),
         _ => "set".to_string(),
     }
     };

@@ -123,6 +123,7 @@ fn no_secret_is_in_a_functions_environment_and_each_reads_only_its_own() {
                 "WHATSAPP_ACCESS_TOKEN",
                 "TELEGRAM_BOT_TOKEN",
                 "AGENT_API_KEYS",
+                "DESK_SESSION_SECRET",
             ][..],
         ),
         ("InboundEmailFunction", &[][..]),

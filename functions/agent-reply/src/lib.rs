@@ -67,6 +67,8 @@ pub struct Agent<S, O> {
     pub upload_limit: u64,
     /// The approved templates the desk offers outside a reply window.
     pub templates: Vec<asyncdesk::channels::whatsapp::templates::ReplyTemplate>,
+    /// Signs the desk's sessions (`DESK_SESSION_SECRET`); `None`: no desk sign-in.
+    pub session_secret: Option<asyncdesk::auth::session::SessionSecret>,
 }
 
 impl<S: Store, O: Outbound> Agent<S, O> {
@@ -80,6 +82,7 @@ impl<S: Store, O: Outbound> Agent<S, O> {
             media: None,
             upload_limit: config.media_limits.max_file_bytes,
             templates: config.templates.clone(),
+            session_secret: config.desk_session_secret.clone(),
         }
     }
 }
@@ -133,9 +136,10 @@ async fn route<S: Store, O: Outbound>(
         (["session"], "DELETE") => return Ok(session::sign_out()),
         _ => {}
     }
-    let agent = session::caller(req, &deps.keys, now).ok_or_else(|| {
-        ApiError::unauthorized("a valid 'Authorization: Bearer <key>' header is required")
-    })?;
+    let agent =
+        session::caller(req, &deps.keys, deps.session_secret.as_ref(), now).ok_or_else(|| {
+            ApiError::unauthorized("a valid 'Authorization: Bearer <key>' header is required")
+        })?;
     match (segments.as_slice(), method) {
         (["session"], "GET") => session::current(req, agent, deps, now),
         (["conversations"], "GET") => queue::list(req, deps, agent, now).await,

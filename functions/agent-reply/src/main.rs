@@ -19,6 +19,7 @@ async fn main() -> Result<(), Error> {
             "WHATSAPP_ACCESS_TOKEN",
             "TELEGRAM_BOT_TOKEN",
             "AGENT_API_KEYS",
+            "DESK_SESSION_SECRET",
         ],
     )
     .await?;

@@ -8,7 +8,8 @@
 use crate::{Agent, Store, json_body};
 use asyncdesk::auth::AgentKeys;
 use asyncdesk::auth::session::{
-    self, DESK_HEADER, SESSION_HOURS, clear_cookie, from_cookie_header, mint, set_cookie,
+    self, DESK_HEADER, SESSION_HOURS, SessionSecret, clear_cookie, from_cookie_header, mint,
+    set_cookie,
 };
 use asyncdesk::http::{ApiError, json};
 use chrono::{DateTime, Utc};
@@ -32,6 +33,7 @@ fn from_the_desk(req: &Request) -> bool {
 pub(crate) fn caller<'k>(
     req: &Request,
     keys: &'k AgentKeys,
+    secret: Option<&SessionSecret>,
     now: DateTime<Utc>,
 ) -> Option<&'k str> {
     let bearer = req
@@ -44,13 +46,22 @@ pub(crate) fn caller<'k>(
     if !from_the_desk(req) {
         return None;
     }
+    session_of(req, keys, secret?, now).map(|(agent, _)| agent)
+}
+
+/// The first valid session among the request's cookies.
+fn session_of<'k>(
+    req: &Request,
+    keys: &'k AgentKeys,
+    secret: &SessionSecret,
+    now: DateTime<Utc>,
+) -> Option<(&'k str, DateTime<Utc>)> {
     req.headers()
         .get_all("cookie")
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find_map(from_cookie_header)
-        .and_then(|token| session::verify(keys, token, now))
-        .map(|(agent, _)| agent)
+        .flat_map(from_cookie_header)
+        .find_map(|token| session::verify(secret, keys, token, now))
 }
 
 #[derive(Deserialize)]
@@ -79,6 +90,13 @@ pub(crate) async fn sign_in<S: Store, O>(
             "sign in from the desk (the X-Asyncdesk-Desk header, same origin)",
         ));
     }
+    let Some(secret) = &deps.session_secret else {
+        return Err(ApiError::new(
+            403,
+            "desk_not_configured",
+            "desk sign-in needs DESK_SESSION_SECRET (docs/desk.md)",
+        ));
+    };
     let body: SignIn = json_body(req, "{\"key\": \"...\"}")?;
     let Some(agent) = deps.keys.agent_of_key(&body.key) else {
         warn!(
@@ -88,7 +106,7 @@ pub(crate) async fn sign_in<S: Store, O>(
         return Err(ApiError::unauthorized("that agent key is not valid"));
     };
     let expires = now + chrono::Duration::hours(SESSION_HOURS);
-    let token = mint(&deps.keys, agent, expires).expect("a known agent has a key hash");
+    let token = mint(secret, &deps.keys, agent, expires).expect("a known agent has a key hash");
     info!(event = "sign_in", agent, "desk session started");
     let mut resp = json(200, &who(agent, deps, Some(expires)));
     resp.headers_mut().insert(
@@ -108,13 +126,10 @@ pub(crate) fn current<S, O>(
     deps: &Agent<S, O>,
     now: DateTime<Utc>,
 ) -> Result<Response<Body>, ApiError> {
-    let expires = req
-        .headers()
-        .get_all("cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(from_cookie_header)
-        .and_then(|t| session::verify(&deps.keys, t, now))
+    let expires = deps
+        .session_secret
+        .as_ref()
+        .and_then(|secret| session_of(req, &deps.keys, secret, now))
         .map(|(_, until)| until);
     Ok(json(200, &who(agent, deps, expires)))
 }
@@ -145,19 +160,35 @@ mod tests {
     fn a_cookie_counts_only_from_the_desk_and_a_bearer_key_always() {
         let keys = AgentKeys::parse(&format!("alice={}", hash_key("k-alice"))).unwrap();
         let now = Utc::now();
-        let token = mint(&keys, "alice", now + chrono::Duration::hours(1)).unwrap();
-        let cookie = format!("asyncdesk_desk={token}");
+        let secret = SessionSecret::new("a-test-secret-of-at-least-32-characters").unwrap();
+        let token = mint(&secret, &keys, "alice", now + chrono::Duration::hours(1)).unwrap();
+        let cookie = format!("__Host-asyncdesk_desk={token}");
         let desk = [("cookie", cookie.as_str()), (DESK_HEADER, "1")];
-        assert_eq!(caller(&request(&desk), &keys, now), Some("alice"));
+        assert_eq!(
+            caller(&request(&desk), &keys, Some(&secret), now),
+            Some("alice")
+        );
         let same_origin = [desk[0], desk[1], ("sec-fetch-site", "same-origin")];
-        assert_eq!(caller(&request(&same_origin), &keys, now), Some("alice"));
+        assert_eq!(
+            caller(&request(&same_origin), &keys, Some(&secret), now),
+            Some("alice")
+        );
         // No desk header; another site; a bearer key that is wrong wins over a cookie.
-        assert_eq!(caller(&request(&desk[..1]), &keys, now), None);
+        assert_eq!(
+            caller(&request(&desk[..1]), &keys, Some(&secret), now),
+            None
+        );
         let cross = [desk[0], desk[1], ("sec-fetch-site", "cross-site")];
-        assert_eq!(caller(&request(&cross), &keys, now), None);
+        assert_eq!(caller(&request(&cross), &keys, Some(&secret), now), None);
         let wrong = [desk[0], desk[1], ("authorization", "Bearer nope")];
-        assert_eq!(caller(&request(&wrong), &keys, now), None);
+        assert_eq!(caller(&request(&wrong), &keys, Some(&secret), now), None);
         let bearer = [("authorization", "Bearer k-alice")];
-        assert_eq!(caller(&request(&bearer), &keys, now), Some("alice"));
+        assert_eq!(
+            caller(&request(&bearer), &keys, Some(&secret), now),
+            Some("alice")
+        );
+        // Without a secret no cookie counts; a bearer key still does.
+        assert_eq!(caller(&request(&desk), &keys, None, now), None);
+        assert_eq!(caller(&request(&bearer), &keys, None, now), Some("alice"));
     }
 }

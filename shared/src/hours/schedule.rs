@@ -209,8 +209,13 @@ impl BusinessHours {
                 .earliest()
             })?
             .with_timezone(&Utc);
-        // An open stretch that runs through midnight counts from midnight.
         if self.is_open(start) {
+            // Open at midnight: a stretch that began before `at` (an overnight shift
+            // in progress) is not the next day's; one that began since is.
+            let running = self.availability(start).closes_at;
+            if self.is_open(at) && self.availability(at).closes_at == running {
+                return self.next_open(running?);
+            }
             return Some(start);
         }
         self.next_open(start)

@@ -532,3 +532,22 @@ fn snooze_targets_follow_the_schedule() {
         Some(utc("2026-11-30T07:00:00Z"))
     );
 }
+
+#[test]
+fn the_next_business_day_is_not_the_night_shift_in_progress() {
+    let h = hours(
+        r#"{"timezone":"UTC","weekly":{"mon":["22:00-06:00"],"tue":["22:00-06:00"]},
+        "auto_reply":{"default":"x"}}"#,
+    );
+    // Monday 23:00, in the shift that runs into Tuesday: the next business day is
+    // Tuesday night's shift, not Tuesday 00:00.
+    assert_eq!(
+        h.next_business_day(utc("2026-11-23T23:00:00Z")),
+        Some(utc("2026-11-24T22:00:00Z"))
+    );
+    // Sunday 20:00 (closed): Monday's shift begins on a later date.
+    assert_eq!(
+        h.next_business_day(utc("2026-11-22T20:00:00Z")),
+        Some(utc("2026-11-23T22:00:00Z"))
+    );
+}

@@ -34,6 +34,7 @@ pub trait DeskStore: Send + Sync {
     async fn put_saved_reply(&self, reply: &SavedReply, create: bool) -> Result<(), StoreError>;
     /// Deletes one; `NotFound` when there is none.
     async fn delete_saved_reply(&self, id: &str) -> Result<(), StoreError>;
-    /// Conversations whose `updated_at` is after `after`, up to `limit` per shard.
+    /// Conversations written after `after` (by the clock at the write), up to
+    /// `limit` per feed partition.
     async fn changed_since(&self, after: DateTime<Utc>, limit: i32) -> Result<Changes, StoreError>;
 }

@@ -45,7 +45,9 @@ fn inbound_fields(
     // someone in copy answers.
     e.set_if_absent("customer_id", s(&m.endpoint.customer_id));
     e.set("updated_at", n(now.timestamp_millis()));
-    e.set(CH, s(change_shard(&m.conversation_id)));
+    for (attr, v) in feed_fields(&m.conversation_id) {
+        e.set(attr, v);
+    }
     e.set("last_message_at", n(m.sent_at.timestamp_millis()));
     e.set_if_absent("created_at", n(now.timestamp_millis()));
     e.set("group", AttributeValue::Bool(inbound.group));

@@ -12,8 +12,8 @@
 //! - provider id link: `pk = PMSG#<channel>#<business id>#<provider message id>`, `sk = PMSG` (TTL)
 //! - rejection:    `pk = REJECTED#<channel>`, `sk = <digest of the raw JSON>` (TTL)
 //! - saved reply:  `pk = SAVED_REPLIES`, `sk = <id>`
-//! - conversations' change feed: GSI `by_change` on `ch` (`CH#<shard>`) and
-//!   `updated_at`; every conversation write sets both (`change_shard`)
+//! - conversations' change feed: GSI `by_change` on `ch` (`CH#<shard>`) and `ch_at`
+//!   (when the write was made); every conversation write sets both (`feed_fields`)
 
 use super::StoreError;
 use crate::conversation::{
@@ -42,12 +42,30 @@ pub const SAVED_REPLIES_PK: &str = "SAVED_REPLIES";
 /// (each takes up to 1,000 conversation writes a second).
 pub const CHANGE_INDEX: &str = "by_change";
 pub const CH: &str = "ch";
+pub const CH_AT: &str = "ch_at";
 pub const CHANGE_SHARDS: u8 = 4;
 
 /// A conversation's partition of the change feed, from its id.
 pub fn change_shard(id: &ConversationId) -> String {
     let last = id.as_str().bytes().last().unwrap_or(0);
     format!("CH#{}", last % CHANGE_SHARDS)
+}
+
+/// The change feed's attributes, set by every write of a conversation: its
+/// partition, and when the write is made (the clock at the write, not the event's
+/// time: an agent's reply is written after its send, a delivery failure may be
+/// minutes old, and the feed is read by when writes land).
+pub fn feed_fields(
+    id: &ConversationId,
+) -> [(&'static str, aws_sdk_dynamodb::types::AttributeValue); 2] {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    [
+        (CH, AttributeValue::S(change_shard(id))),
+        (
+            CH_AT,
+            AttributeValue::N(Utc::now().timestamp_millis().to_string()),
+        ),
+    ]
 }
 
 /// A saved reply as stored.

@@ -20,10 +20,9 @@ fn n(v: impl ToString) -> AttributeValue {
 /// The conversation's fields an outbound message sets, besides the lifecycle.
 fn outbound_fields(e: &mut Expr, message: &Message, now: DateTime<Utc>, expires: Option<i64>) {
     e.set("updated_at", n(now.timestamp_millis()));
-    e.set(
-        CH,
-        AttributeValue::S(change_shard(&message.conversation_id)),
-    );
+    for (attr, v) in feed_fields(&message.conversation_id) {
+        e.set(attr, v);
+    }
     e.set("last_message_at", n(message.sent_at.timestamp_millis()));
     e.add("message_count", n(1));
     // The queue's preview: the newest message sent (notes are internal).

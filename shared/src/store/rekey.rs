@@ -66,7 +66,9 @@ impl DynamoStore {
                 let mut e = Expr::default();
                 state::write(&mut e, &id, &st, rev.map_or(0, |r| r + 1));
                 // The change feed's partition, on items older than the feed.
-                e.set(CH, AttributeValue::S(change_shard(&id)));
+                for (attr, v) in feed_fields(&id) {
+                    e.set(attr, v);
+                }
                 state::expect_rev(&mut e, rev);
                 let result = self
                     .client

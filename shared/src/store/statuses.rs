@@ -32,7 +32,9 @@ impl DynamoStore {
             "updated_at",
             AttributeValue::N(now.timestamp_millis().to_string()),
         );
-        e.set(CH, AttributeValue::S(change_shard(id)));
+        for (attr, v) in feed_fields(id) {
+            e.set(attr, v);
+        }
         state::write(&mut e, id, next, rev.map_or(0, |r| r + 1));
         state::expect_rev(&mut e, rev);
         let result = e

@@ -48,6 +48,11 @@ pub fn dev_defaults() -> Vec<(&'static str, String)> {
             r#"{"timezone":"Europe/Berlin","weekly":{"mon":["09:00-17:00"],"tue":["09:00-12:30","13:30-17:00"],"wed":["09:00-17:00"],"thu":["09:00-17:00"],"fri":["09:00-15:00"]},"first_response_minutes":60,"auto_reply":{"default":"Thanks for your message. We're away right now; we'll reply by {reply_by}."}}"#.into(),
         ),
         ("MEDIA_BUCKET", crate::media::DEV_BUCKET.into()),
+        // Signs the desk's sessions (in a deployment: a SecureString in SSM).
+        (
+            "DESK_SESSION_SECRET",
+            "dev-desk-session-secret-not-for-production".into(),
+        ),
         // A template to try the desk's closed-window flow with (the WhatsApp sandbox
         // takes any).
         (
@@ -96,6 +101,7 @@ impl Settings {
             "MEDIA_MAX_MESSAGE_MB",
             "MEDIA_DOWNLOAD_BASE",
             "WHATSAPP_TEMPLATES",
+            "DESK_SESSION_SECRET",
             "AWS_ENDPOINT_URL",
             "AWS_ENDPOINT_URL_DYNAMODB",
         ] {

@@ -58,4 +58,5 @@ export async function api(path, { method = 'GET', body, headers = {}, timeout = 
 export const enc = encodeURIComponent;
 
 // The request may or may not have been carried out: retrying with the same idempotency key is safe.
-export const uncertain = (e) => e.status === 0 || e.status >= 500 || e.status === 408 || e.status === 429;
+export const uncertain = (e) => e.status === 0 || e.status >= 500 || e.status === 408 || e.status === 429
+  || e.code === 'idempotency_in_progress';

@@ -14,6 +14,14 @@ let again = false;
 let lost = false; // an error happened: reload everything once the server answers again
 let timer = 0;
 
+const IN_FLIGHT = new Set(['sending', 'accepted', 'sent']);
+
+function settling(m) {
+  const age = Date.now() - Date.parse(m.stored_at || m.sent_at || 0);
+  if ((m.attachments || []).some((a) => a.state === 'pending')) return age < 600000;
+  return !!(m.delivery && IN_FLIGHT.has(m.delivery.state)) && age < 120000;
+}
+
 export function startChanges() {
   since = null;
   lost = false;
@@ -66,9 +74,10 @@ async function poll() {
       const o = state.open;
       const mine = o && list.filter((c) => c && c.id === o.id).pop();
       if (mine) applyConversation(mine);
-      // A customer's file is copied off the platform after the message arrives, and
-      // that changes only the message: re-read while the thread shows one pending.
-      else if (o && o.loaded && o.messages.some((m) => (m.attachments || []).some((a) => a.state === 'pending'))) {
+      // A customer's file is copied off the platform after the message arrives, and a
+      // delivery status changes only its message: re-read while the thread shows a
+      // recent one still on its way (a file for 10 minutes, a send for 2).
+      else if (o && o.loaded && o.messages.some(settling)) {
         await refreshOpen().catch(() => {});
       }
       // Re-read the queue every minute too (removals, a lagging index), unless the

@@ -1,6 +1,6 @@
 // Reply, note and template sending, with per-conversation drafts and idempotency keys.
 import { api, enc, uncertain } from './api.js';
-import { renderHeader } from './conversation.js';
+import { refreshOpen, renderHeader } from './conversation.js';
 import { $ } from './dom.js';
 import { getDraft, saveDraft, uuid } from './drafts.js';
 import { windowClosed } from './format.js';
@@ -13,6 +13,10 @@ let current = null; // the conversation the boxes belong to
 const flights = new Map(); // "id|kind" -> Promise<boolean>
 
 const WHAT = { reply: 'The reply', note: 'The note', template: 'The template' };
+// A send waits longer than the server's send budget (20 s) and its wait for a
+// first attempt still in flight (10 s): a timeout here is a real unknown.
+const SEND_TIMEOUT_MS = 35000;
+const sleep = (ms) => new Promise((r) => { setTimeout(r, ms); });
 
 export function bindCompose(id) {
   current = id;
@@ -77,6 +81,9 @@ export function send(kind) {
     }
     body = { text: part.text };
   }
+  // The same draft after an attempt whose outcome is unknown: the same body again.
+  const again = part.held && part.body && (kind === 'template' || part.body.text === part.text);
+  if (again) body = part.body;
   part.held = true;
   saveDraft(id);
   clearError();
@@ -85,12 +92,27 @@ export function send(kind) {
     try {
       // based_on names the newest message shown, so wait until the thread is there.
       const o = state.open && state.open.id === id ? state.open : null;
-      if (o && !o.loaded) await o.ready;
-      const b = o && o.loaded && kind !== 'note' && o.messages.length ? o.messages[o.messages.length - 1].id : null;
-      if (b) body.based_on = b;
-      const r = await api(path, { method: 'POST', body, headers: { 'Idempotency-Key': part.key } });
+      if (!again) {
+        if (o && !o.loaded) await o.ready;
+        const b = o && o.loaded && kind !== 'note' && o.messages.length ? o.messages[o.messages.length - 1].id : null;
+        if (b) body.based_on = b;
+        part.body = body;
+        saveDraft(id);
+      }
+      let r;
+      for (let attempt = 0; ; attempt++) {
+        try {
+          r = await api(path, { method: 'POST', body, headers: { 'Idempotency-Key': part.key }, timeout: SEND_TIMEOUT_MS });
+          break;
+        } catch (e) {
+          // The first attempt with this key is still running: ask again shortly.
+          if (e.code !== 'idempotency_in_progress' || attempt >= 4) throw e;
+          await sleep(2000);
+        }
+      }
       part.key = uuid();
       part.held = false;
+      part.body = null;
       part.text = '';
       saveDraft(id);
       if (current === id) {
@@ -123,12 +145,18 @@ function failed(e, id, kind, part) {
     showError(`${WHAT[kind]} may not have gone out: ${e.message} Check the thread, then send again — it will only be delivered once.`);
     return;
   }
-  // A definite refusal: nothing was sent, so the next attempt gets a fresh key.
+  // A definite answer: the next attempt is a new request, with a fresh key.
   part.key = uuid();
   part.held = false;
+  part.body = null;
   saveDraft(id);
   const here = state.open && state.open.id === id;
-  if (e.code === 'conversation_changed') {
+  if (e.code === 'idempotency_unresolved') {
+    // The first attempt stopped mid-way and may have gone out: show the thread as it
+    // is; sending again is a new message.
+    if (here) refreshOpen().catch(() => {});
+    showError(`${WHAT[kind]} may already have gone out (the first attempt did not finish). Check the thread: sending again sends it as a new message.`);
+  } else if (e.code === 'conversation_changed') {
     if (here) mergeMessages(e.details.new_messages || []);
     showError('The customer wrote again — read the new message(s) before sending. Your draft is kept.');
   } else if (e.code === 'whatsapp_window_closed') {

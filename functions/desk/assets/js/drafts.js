@@ -13,11 +13,14 @@ export function uuid() {
   return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
 }
 
-// held: a send with this key may have reached the server, so the key must survive a reload.
+// held: a send with this key may have reached the server, so the key must survive a
+// reload; body: the exact body sent with it (based_on included), sent again unchanged
+// so that the server answers the first attempt's result instead of sending twice.
 const part = (p) => ({
   text: (p && typeof p.text === 'string') ? p.text : '',
   key: (p && p.key) || uuid(),
   held: !!(p && p.held),
+  body: (p && p.held && p.body && typeof p.body === 'object') ? p.body : null,
 });
 const kept = (p) => p.text || p.held;
 
