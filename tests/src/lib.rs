@@ -9,6 +9,7 @@ pub use asyncdesk_stack::{
     template, tools, workspace_root,
 };
 
+pub mod agent_rig;
 pub mod capacity;
 pub mod charging;
 pub mod email_rig;

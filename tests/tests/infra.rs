@@ -475,17 +475,21 @@ fn the_stream_is_read_by_an_explicit_mapping_scoped_to_our_table() {
     assert_eq!(template.stream_consumers().unwrap().len(), 2);
 }
 
-/// The README's full BUSINESS_HOURS example is a valid configuration, and shows every
-/// feature it claims to.
+/// The full BUSINESS_HOURS example of docs/configuration.md is a valid
+/// configuration, and shows every feature it claims to.
 #[test]
-fn the_readme_business_hours_example_is_valid() {
-    let readme =
-        std::fs::read_to_string(asyncdesk_tests::workspace_root().join("README.md")).unwrap();
-    let section = &readme[readme.find("### Business hours").expect("the section")..];
+fn the_documented_business_hours_example_is_valid() {
+    let doc = std::fs::read_to_string(
+        asyncdesk_tests::workspace_root()
+            .join("docs")
+            .join("configuration.md"),
+    )
+    .unwrap();
+    let section = &doc[doc.find("## Business hours").expect("the section")..];
     let start = section.find("```json\n").expect("a JSON example") + "```json\n".len();
     let example = &section[start..start + section[start..].find("```").unwrap()];
     let hours = asyncdesk::hours::BusinessHours::from_json(example, chrono::Utc::now())
-        .unwrap_or_else(|e| panic!("the README example: {e}"));
+        .unwrap_or_else(|e| panic!("the documented example: {e}"));
     for feature in [
         "22:00-06:00",
         "\"from\"",

@@ -3,7 +3,7 @@
 //! auto-reply text in the business's and the customer's own time. Pure functions of
 //! (config, instant): nothing here reads the clock.
 //!
-//! The rules (README, "Business hours", states them the same way):
+//! The rules (docs/configuration.md, "Business hours", states them the same way):
 //! - The windows of local date D are its special hours if it has some, else none if D
 //!   is a closed holiday, else the weekly windows of D's weekday.
 //! - A window "s-e" on D opens at local D s and closes at local D e, or at local D+1 e
