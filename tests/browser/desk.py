@@ -13,6 +13,7 @@ import hmac
 import json
 import os
 import pathlib
+import re
 import sys
 import time
 import urllib.request
@@ -27,6 +28,8 @@ APP_SECRET = b"dev-app-secret"
 PHONE_NUMBER_ID = "1065"
 LIVE_SECONDS = 10  # the issue's bound for a change to show without a reload
 SERIOUS = {"serious", "critical"}
+# A loaded CI machine is slower than a desk: wait up to 10 s for what should show.
+expect.set_options(timeout=10_000)
 
 _wamid = [0]
 
@@ -53,28 +56,36 @@ def api(method, path, body=None):
     return http(method, path, body, {"authorization": f"Bearer {KEY}"})
 
 
-def customer_writes(number, name, text, ago_seconds=0):
-    """A WhatsApp customer message, as Meta posts it (signed)."""
+def whatsapp_message(number, name, message):
+    """A customer's WhatsApp message, posted as Meta posts it (signed)."""
     _wamid[0] += 1
+    message = {
+        "from": number,
+        "id": f"wamid.desk{int(time.time() * 1000)}x{_wamid[0]}",
+        "timestamp": str(int(time.time())),
+        **message,
+    }
     body = {
         "object": "whatsapp_business_account",
         "entry": [{"id": "1", "changes": [{"field": "messages", "value": {
             "messaging_product": "whatsapp",
             "metadata": {"display_phone_number": "15550001111", "phone_number_id": PHONE_NUMBER_ID},
             "contacts": [{"profile": {"name": name}, "wa_id": number}],
-            "messages": [{
-                "from": number,
-                "id": f"wamid.desk{int(time.time() * 1000)}x{_wamid[0]}",
-                "timestamp": str(int(time.time()) - ago_seconds),
-                "type": "text",
-                "text": {"body": text},
-            }],
+            "messages": [message],
         }}]}],
     }
     raw = json.dumps(body).encode()
     sig = "sha256=" + hmac.new(APP_SECRET, raw, hashlib.sha256).hexdigest()
     status, receipt = http("POST", "/webhooks/whatsapp", raw, {"x-hub-signature-256": sig})
     assert status == 200 and receipt["stored"] == 1, (status, receipt)
+
+
+def customer_writes(number, name, text, ago_seconds=0):
+    whatsapp_message(number, name, {
+        "timestamp": str(int(time.time()) - ago_seconds),
+        "type": "text",
+        "text": {"body": text},
+    })
 
 
 # A real 1x1 PNG: the browser must be able to draw the preview.
@@ -88,26 +99,10 @@ def customer_sends_photo(number, name, caption):
     status, media = http("POST", "/dev/media?channel=whatsapp&type=image/png", PNG,
                          {"content-type": "image/png"})
     assert status in (200, 201), (status, media)
-    _wamid[0] += 1
-    body = {
-        "object": "whatsapp_business_account",
-        "entry": [{"id": "1", "changes": [{"field": "messages", "value": {
-            "messaging_product": "whatsapp",
-            "metadata": {"display_phone_number": "15550001111", "phone_number_id": PHONE_NUMBER_ID},
-            "contacts": [{"profile": {"name": name}, "wa_id": number}],
-            "messages": [{
-                "from": number,
-                "id": f"wamid.deskphoto{int(time.time() * 1000)}x{_wamid[0]}",
-                "timestamp": str(int(time.time())),
-                "type": "image",
-                "image": {"id": media["id"], "mime_type": "image/png", "caption": caption},
-            }],
-        }}]}],
-    }
-    raw = json.dumps(body).encode()
-    sig = "sha256=" + hmac.new(APP_SECRET, raw, hashlib.sha256).hexdigest()
-    status, receipt = http("POST", "/webhooks/whatsapp", raw, {"x-hub-signature-256": sig})
-    assert status == 200 and receipt["stored"] == 1, (status, receipt)
+    whatsapp_message(number, name, {
+        "type": "image",
+        "image": {"id": media["id"], "mime_type": "image/png", "caption": caption},
+    })
 
 
 def outbox_texts(containing):
@@ -245,6 +240,11 @@ def desktop(p):
     expect(reply).to_have_value("")
 
     step("the customer writes during a draft: 409, the draft stays, nothing is sent")
+    # The page must not have seen the message yet (the agent is typing as it
+    # arrives): its reads are held while the customer writes and the agent sends.
+    def unseen(url):
+        return "/changes" in url or re.search(r"/conversations/[^/?]+\?", url) is not None
+    page.route(unseen, lambda route: route.abort())
     reply.fill("Anything else I can do?")
     customer_writes("4915112340001", "Ana", "Actually, can I change the address?")
     page.get_by_role("button", name="Send reply", exact=True).click()
@@ -252,6 +252,7 @@ def desktop(p):
     expect(region.get_by_role("article").filter(has_text="can I change the address?")).to_be_visible()
     expect(reply).to_have_value("Anything else I can do?")
     assert outbox_texts("Anything else I can do?") == []
+    page.unroute(unseen)
     page.get_by_role("button", name="Send reply", exact=True).click()
     expect(region.get_by_role("article").filter(has_text="Anything else I can do?")).to_be_visible()
     time.sleep(1)
@@ -380,7 +381,10 @@ def desktop(p):
     assert len(outbox_texts("Sorted, have a good day.")) == 1
     print(f"keys: {' '.join(keys)} ({len(keys)} plus the text)", flush=True)
 
-    assert not [e for e in errors if "401" not in e and "409" not in e], errors
+    # Expected: 401 before sign-in, 409 in the draft flow, and the reads the test
+    # held back on purpose (ERR_FAILED); nothing else.
+    expected = ("401", "409", "net::ERR_FAILED")
+    assert not [e for e in errors if not any(x in e for x in expected)], errors
     context.close()
     browser.close()
 

@@ -5,7 +5,7 @@ import { initChanges, startChanges, stopChanges } from './changes.js';
 import { initCompose, renderMode } from './compose.js';
 import { closeConversation, hashConversation, initConversation, openConversation, renderHeader } from './conversation.js';
 import { $ } from './dom.js';
-import { clearAllDrafts } from './drafts.js';
+import { claimDrafts, clearAllDrafts } from './drafts.js';
 import { initKeys } from './keys.js';
 import { focusSelected, initQueue, loadQueue, refreshTimes, resetQueue } from './queue.js';
 import { initSaved } from './saved.js';
@@ -17,6 +17,7 @@ import { initThread, refreshTimes as refreshMessageTimes } from './thread.js';
 let reopen = null; // the conversation to reopen after signing in again
 
 async function signedIn(session) {
+  if (claimDrafts(session.agent)) reopen = null; // another agent: a fresh desk
   const again = state.agent === null && reopen;
   state.agent = session.agent;
   state.admin = !!session.admin;

@@ -50,6 +50,26 @@ export function saveDraft(id) {
   }
 }
 
+// Drafts (and the keys they hold) belong to the agent who wrote them: another agent
+// signing in on this tab starts with none. Answers whether the owner changed.
+const OWNER = 'asyncdesk.drafts-owner';
+export function claimDrafts(agent) {
+  let owner = null;
+  try {
+    owner = sessionStorage.getItem(OWNER);
+  } catch {
+    owner = null;
+  }
+  const other = !!owner && owner !== agent;
+  if (other) clearAllDrafts();
+  try {
+    sessionStorage.setItem(OWNER, agent);
+  } catch {
+    // storage disabled: drafts live in memory only
+  }
+  return other;
+}
+
 export function clearAllDrafts() {
   memory.clear();
   try {

@@ -116,12 +116,19 @@ function byDue(a, b) {
 }
 
 // Apply /changes entries (and our own PATCH answers) to the loaded queue.
+const seen = new Map(); // conversation id -> the newest updated_at applied (ms)
+
 export function applyChanges(list) {
   const sorted = state.filters.status === 'open';
   let changed = false;
   const oldIndex = state.queue.findIndex((c) => c.id === state.selectedId);
   for (const ch of list) {
     if (!ch || !ch.id) continue;
+    // An answer that was already on its way when a newer one arrived (a poll that
+    // started before this agent's change) must not put the older state back.
+    const at = Date.parse(ch.updated_at || '') || 0;
+    if (at && (seen.get(ch.id) || 0) > at) continue;
+    if (at) seen.set(ch.id, at);
     const i = state.queue.findIndex((c) => c.id === ch.id);
     if (ch.removed || !matches(ch)) {
       if (i >= 0) {
