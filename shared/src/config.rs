@@ -109,6 +109,9 @@ pub struct AutoReplyConfig {
     /// The SQS queue that holds the next attempt of a send the channel refused for
     /// now (`AUTO_REPLY_RETRY_QUEUE_URL`); without it the stream retries the record.
     pub retry_queue_url: Option<String>,
+    /// The website chat's replies a visitor left behind go out by mail (with the
+    /// website chat and email both on).
+    pub continuity: Option<crate::channels::web::continuity::Continuity>,
 }
 
 impl AutoReplyConfig {
@@ -145,6 +148,7 @@ impl AutoReplyConfig {
             retry_queue_url: env("AUTO_REPLY_RETRY_QUEUE_URL")
                 .map(|v| v.trim().to_string())
                 .filter(|v| !v.is_empty()),
+            continuity: crate::channels::web::continuity::Continuity::load(env)?,
         })
     }
 }
@@ -186,6 +190,31 @@ impl AvailabilityConfig {
     pub fn load(env: Lookup) -> Result<Self, ConfigError> {
         Ok(AvailabilityConfig {
             hours: business_hours(env)?,
+        })
+    }
+}
+
+/// The widget function's configuration: the table, the schedule (its promise is
+/// the auto-reply's) and the widget's own settings.
+#[derive(Debug, Clone)]
+pub struct WidgetConfig {
+    pub table_name: String,
+    pub retention: Option<chrono::Duration>,
+    pub hours: BusinessHours,
+    /// `None` when `WIDGET_ORIGINS` is unset: no web chat in this deployment.
+    pub widget: Option<crate::channels::web::WidgetSettings>,
+}
+
+impl WidgetConfig {
+    pub fn load(env: Lookup) -> Result<Self, ConfigError> {
+        Ok(WidgetConfig {
+            table_name: table_name(env)?,
+            retention: retention(env)?,
+            hours: business_hours(env)?,
+            widget: match crate::env::optional(env, "WIDGET_ORIGINS") {
+                Some(_) => Some(crate::channels::web::WidgetSettings::load(env)?),
+                None => None,
+            },
         })
     }
 }

@@ -18,6 +18,8 @@ pub const SECRET_NAMES: &[&str] = &[
     "TELEGRAM_WEBHOOK_SECRET",
     "AGENT_API_KEYS",
     "DESK_SESSION_SECRET",
+    "WIDGET_SESSION_SECRET",
+    "WIDGET_IDENTITY_SECRET",
 ];
 
 /// At most this many names go in one GetParameters call (SSM's limit).

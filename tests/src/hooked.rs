@@ -223,3 +223,36 @@ impl asyncdesk::ports::DeskStore for Hooked {
         self.inner.changed_since(after, limit).await
     }
 }
+
+#[async_trait]
+impl asyncdesk::ports::WidgetStore for Hooked {
+    async fn thread_since(
+        &self,
+        id: &ConversationId,
+        since: Option<DateTime<Utc>>,
+        limit: u32,
+    ) -> Result<asyncdesk::ports::ThreadSince, StoreError> {
+        self.inner.thread_since(id, since, limit).await
+    }
+    async fn take(&self, key: &str, limit: u32, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        self.inner.take(key, limit, now).await
+    }
+}
+
+#[async_trait]
+impl asyncdesk::ports::WebMailStore for Hooked {
+    async fn due_mail_watches(
+        &self,
+        before: DateTime<Utc>,
+        limit: i32,
+    ) -> Result<Vec<asyncdesk::ports::MailWatch>, StoreError> {
+        self.inner.due_mail_watches(before, limit).await
+    }
+    async fn clear_mail_watch(
+        &self,
+        id: &ConversationId,
+        upto: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.inner.clear_mail_watch(id, upto).await
+    }
+}

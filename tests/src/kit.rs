@@ -64,6 +64,7 @@ pub fn auto_reply<S, O>(
         hourly_cap: off_hours_auto_reply::HourlyTokens::new(1000),
         own_addresses,
         retries: None,
+        continuity: None,
     }
 }
 

@@ -40,6 +40,7 @@ async fn rig() -> Rig {
         hourly_cap: off_hours_auto_reply::HourlyTokens::new(1000),
         own_addresses: Vec::new(),
         retries: None,
+        continuity: None,
     };
     Rig {
         table,
@@ -311,6 +312,7 @@ async fn one_auto_reply_per_night_and_one_for_a_whole_holiday_run_in_the_custome
         hourly_cap: off_hours_auto_reply::HourlyTokens::new(rig.deps.hourly_cap.cap()),
         own_addresses: Vec::new(),
         retries: None,
+        continuity: None,
     };
     let customer = "819012345678"; // Tokyo
     let mut n = 0;

@@ -137,6 +137,13 @@ fn functions_get_the_environment_their_config_needs() {
         "MEDIA_MAX_MESSAGE_MB" => "50".to_string(),
         "WHATSAPP_TEMPLATES" => "[]".to_string(),
         "DESK_SESSION_SECRET" => "a-session-secret-of-32-characters-or-more".to_string(),
+        "WIDGET_SESSION_SECRET" => "a-widget-secret-of-32-characters-or-more".to_string(),
+        "WIDGET_IDENTITY_SECRET" => "a-site-identity-secret-of-32-characters".to_string(),
+        "WIDGET_ORIGINS" => "https://shop.example".to_string(),
+        "WIDGET_WHEN_CLOSED" => "show".to_string(),
+        "WIDGET_BUSINESS_NAME" | "WIDGET_LAUNCHER_TEXT" | "WIDGET_TYPICAL_REPLY" => {
+            "Acme".to_string()
+        }
         _ => "set".to_string(),
     }
     };
@@ -217,6 +224,24 @@ fn functions_get_the_environment_their_config_needs() {
             .all(|k| !asyncdesk::secrets::SECRET_NAMES.contains(&k.as_str())),
         "the public function holds no secret: {public:?}"
     );
+    let widget = env_of("WidgetFunction");
+    let widget_config =
+        asyncdesk::config::WidgetConfig::load(&|k| widget.get(k).cloned()).expect("widget config");
+    assert!(
+        widget_config.widget.is_some(),
+        "the web chat is on with WidgetOrigins"
+    );
+    assert!(
+        !widget.contains_key("AGENT_API_KEYS")
+            && !widget.keys().any(|k| k.starts_with("WHATSAPP_")),
+        "least privilege: the public widget holds no agent key and no channel secret"
+    );
+    for env in [&auto, &agent] {
+        assert!(
+            env.contains_key("WIDGET_ORIGINS"),
+            "the sending functions deliver to web conversations"
+        );
+    }
     let email = env_of("InboundEmailFunction");
     let email_config =
         EmailInboundConfig::load(&|k| email.get(k).cloned()).expect("inbound-email config");
@@ -281,6 +306,12 @@ fn api_routes_are_the_documented_ones() {
         ("GET", "/session", "AgentReplyFunction"),
         ("GET", "/templates", "AgentReplyFunction"),
         ("GET", "/webhooks/whatsapp", "InboundWebhookFunction"),
+        ("GET", "/widget.js", "WidgetFunction"),
+        ("GET", "/widget/config", "WidgetFunction"),
+        ("GET", "/widget/messages", "WidgetFunction"),
+        ("OPTIONS", "/widget/config", "WidgetFunction"),
+        ("OPTIONS", "/widget/messages", "WidgetFunction"),
+        ("OPTIONS", "/widget/session", "WidgetFunction"),
         ("PATCH", "/conversations/{id}", "AgentReplyFunction"),
         (
             "POST",
@@ -293,6 +324,8 @@ fn api_routes_are_the_documented_ones() {
         ("POST", "/session", "AgentReplyFunction"),
         ("POST", "/webhooks/telegram", "InboundWebhookFunction"),
         ("POST", "/webhooks/whatsapp", "InboundWebhookFunction"),
+        ("POST", "/widget/messages", "WidgetFunction"),
+        ("POST", "/widget/session", "WidgetFunction"),
         ("PUT", "/saved-replies/{id}", "AgentReplyFunction"),
     ];
     let expected: Vec<(String, String, String)> = expected
@@ -388,6 +421,10 @@ fn the_template_throttles_keeps_logs_and_raises_alarms() {
         "POST /webhooks/whatsapp",
         "POST /webhooks/telegram",
         "GET /availability",
+        "GET /widget/messages",
+        "POST /widget/messages",
+        "POST /widget/session",
+        "GET /widget/config",
     ] {
         assert!(api.contains(route), "{route} has its own limit: {api}");
     }
@@ -398,7 +435,7 @@ fn the_template_throttles_keeps_logs_and_raises_alarms() {
         })
         .map(|(id, _)| id.to_string())
         .collect();
-    assert_eq!(functions.len(), 7, "{functions:?}");
+    assert_eq!(functions.len(), 8, "{functions:?}");
     for f in &functions {
         let group = f.replace("Function", "LogGroup");
         assert!(

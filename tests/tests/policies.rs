@@ -259,6 +259,7 @@ async fn auto_reply_policy_covers_claims_sends_and_retries() {
         hourly_cap: off_hours_auto_reply::HourlyTokens::new(1000),
         own_addresses: Vec::new(),
         retries: None,
+        continuity: None,
     };
     let event = rig.table.stream_event().await;
 

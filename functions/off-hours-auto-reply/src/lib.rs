@@ -15,18 +15,21 @@ pub use batch::{CONCURRENCY, handle_batch, handle_record, handle_retries};
 pub use decide::auto_reply_to;
 pub use tokens::HourlyTokens;
 
+use asyncdesk::channels::web::continuity::{self, Continuity};
 use asyncdesk::config::AutoReplyConfig;
 use asyncdesk::hours::BusinessHours;
 use asyncdesk::ports::{
     AutoReplyClaims, ConversationStore, Outbound, QueueError, RetryQueue, SendError, StoreError,
+    WebMailStore, WidgetStore,
 };
 use chrono::{DateTime, Duration, Utc};
 use std::sync::Arc;
 use tracing::{info, warn};
 
-/// The store the auto-reply needs: the conversation table and its claims.
-pub trait Store: ConversationStore + AutoReplyClaims {}
-impl<T: ConversationStore + AutoReplyClaims> Store for T {}
+/// The store the auto-reply needs: the conversation table, its claims, and (for
+/// the website chat's mail sweep) the visitors' threads and mail watches.
+pub trait Store: ConversationStore + AutoReplyClaims + WidgetStore + WebMailStore {}
+impl<T: ConversationStore + AutoReplyClaims + WidgetStore + WebMailStore> Store for T {}
 
 pub struct AutoReply<S, O> {
     pub store: S,
@@ -42,6 +45,9 @@ pub struct AutoReply<S, O> {
     /// Where a send the channel refused for now waits for its next attempt; without
     /// one, the stream retries the record.
     pub retries: Option<Arc<dyn RetryQueue>>,
+    /// The website chat's replies a visitor left behind, mailed by the schedule
+    /// (with the website chat and email on).
+    pub continuity: Option<Continuity>,
 }
 
 impl<S: Store, O: Outbound> AutoReply<S, O> {
@@ -55,6 +61,7 @@ impl<S: Store, O: Outbound> AutoReply<S, O> {
             hourly_cap: HourlyTokens::new(config.hourly_cap),
             own_addresses: config.own_addresses.clone(),
             retries: None,
+            continuity: config.continuity.clone(),
         }
     }
 
@@ -130,19 +137,32 @@ pub async fn handle_event<S: Store, O: Outbound>(
         return Ok(redrive(deps, now).await?);
     }
     if event.get("source").and_then(|s| s.as_str()) == Some("aws.events") {
-        let woken = deps.store.wake_snoozed(now).await?;
-        if woken > 0 {
-            info!(
-                event = "woken",
-                count = woken,
-                "snoozed conversations reopened"
-            );
-        }
-        return Ok(serde_json::json!({ "woken": woken }));
+        return Ok(schedule(deps, now).await?);
     }
     Err(RecordError::Unreadable(
         "neither a stream batch, the retry queue nor the schedule".into(),
     ))
+}
+
+/// The schedule (every minute): reopens the snoozed conversations that are due,
+/// and mails the website chat's replies a visitor left behind.
+pub async fn schedule<S: Store, O: Outbound>(
+    deps: &AutoReply<S, O>,
+    now: DateTime<Utc>,
+) -> Result<serde_json::Value, StoreError> {
+    let woken = deps.store.wake_snoozed(now).await?;
+    if woken > 0 {
+        info!(
+            event = "woken",
+            count = woken,
+            "snoozed conversations reopened"
+        );
+    }
+    let mailed = match &deps.continuity {
+        Some(c) => continuity::mail_unfetched(&deps.store, &deps.outbound, c, now).await?,
+        None => 0,
+    };
+    Ok(serde_json::json!({ "woken": woken, "mailed": mailed }))
 }
 
 /// `{"redrive": "auto-reply"}`: runs the messages whose auto-reply the stream gave

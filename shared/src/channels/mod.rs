@@ -8,6 +8,7 @@
 
 pub mod email;
 pub mod telegram;
+pub mod web;
 pub mod whatsapp;
 
 use crate::conversation::Channel;
@@ -20,7 +21,12 @@ use async_trait::async_trait;
 use std::sync::Arc;
 
 /// Every channel asyncdesk speaks. A new channel is one more element.
-pub type Registry = (whatsapp::WhatsApp, telegram::Telegram, email::Email);
+pub type Registry = (
+    whatsapp::WhatsApp,
+    telegram::Telegram,
+    email::Email,
+    web::Web,
+);
 
 /// A channel and its sender: the channel's own [`Outbound`] (there is one sending
 /// trait; a channel's sender is enabled for its channel only).

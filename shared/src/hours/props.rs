@@ -312,4 +312,22 @@ proptest! {
             }
         }
     }
+
+    /// A wait's business minutes are the minutes the rules say are open, counted
+    /// one by one; and the promise's wait is exactly `first_response_minutes`.
+    #[test]
+    fn open_time_is_the_open_minutes_counted_one_by_one((spec, t) in case(), minutes in 0i64..(2 * 1440)) {
+        if let Ok(h) = BusinessHours::from_json(&spec.json(), t) {
+            let counted = (0..minutes)
+                .filter(|m| spec.open(t + Duration::minutes(*m)))
+                .count() as i64;
+            prop_assert_eq!(h.open_time_between(t, t + Duration::minutes(minutes)).num_minutes(), counted);
+            if let Some(by) = h.reply_by(t) {
+                prop_assert_eq!(
+                    h.open_time_between(t, by).num_minutes(),
+                    i64::from(spec.first_response)
+                );
+            }
+        }
+    }
 }

@@ -247,6 +247,28 @@ impl BusinessHours {
         }
     }
 
+    /// Open time between `from` and `to`: how long a wait lasted in business time
+    /// (zero when `to` is not after `from`; up to the horizon).
+    pub fn open_time_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Duration {
+        let mut total = Duration::zero();
+        if to <= from {
+            return total;
+        }
+        for s in self.stretches_around(from) {
+            if s.start >= to {
+                break;
+            }
+            let (a, b) = (s.start.max(from), s.end.min(to));
+            if b > a {
+                total += b - a;
+            }
+            if !s.complete {
+                break;
+            }
+        }
+        total
+    }
+
     /// Reply-by for a message at `at`: `first_response_minutes` of open time from `at`
     /// (if open) or from the next opening.
     pub fn reply_by(&self, at: DateTime<Utc>) -> Option<DateTime<Utc>> {

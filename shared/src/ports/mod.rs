@@ -15,11 +15,13 @@ mod channels;
 mod desk;
 mod media;
 mod queue;
+mod widget;
 pub use autoreply::*;
 pub use channels::*;
 pub use desk::*;
 pub use media::*;
 pub use queue::*;
+pub use widget::*;
 
 // ---------------------------------------------------------------------------------
 // Objects (mail that SES stored in S3)
@@ -222,9 +224,9 @@ pub trait ConversationStore: Send + Sync {
     /// The conversations a mail may belong to, best first: the one `token` names,
     /// then those stored under `keys` in order (thread keys of an email thread), at
     /// most [`THREAD_CANDIDATES_MAX`], each with who takes part in it. Conversations
-    /// of another channel or business account are left out. One request for the
-    /// links (none without keys), one for the conversations (none when nothing is
-    /// found).
+    /// of another channel or business account are left out (but a mail may find a
+    /// website chat: our mail to a visitor who left). One request for the links
+    /// (none without keys), one for the conversations (none when nothing is found).
     async fn find_thread(
         &self,
         channel: Channel,

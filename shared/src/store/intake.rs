@@ -39,10 +39,11 @@ fn inbound_fields(
     let m = &inbound.message;
     e.set("item_type", s(TYPE_CONVERSATION));
     e.set("id", s(m.conversation_id.as_str()));
-    e.set("channel", s(m.endpoint.channel.as_str()));
-    e.set("business_id", s(&m.endpoint.business_id));
-    // The identity is the first message's: an email thread keeps its customer when
-    // someone in copy answers.
+    // The conversation's channel and identity are its first message's: a website
+    // chat stays one when the visitor answers our mail, and an email thread keeps its
+    // customer when someone in copy answers.
+    e.set_if_absent("channel", s(m.endpoint.channel.as_str()));
+    e.set_if_absent("business_id", s(&m.endpoint.business_id));
     e.set_if_absent("customer_id", s(&m.endpoint.customer_id));
     e.set("updated_at", n(now.timestamp_millis()));
     for (attr, v) in feed_fields(&m.conversation_id) {
@@ -87,6 +88,7 @@ fn inbound_fields(
         ("customer_username", &inbound.customer.username),
         ("customer_language", &inbound.customer.language),
         ("reply_address", &inbound.customer.reply_address),
+        ("contact_email", &inbound.customer.contact_email),
     ];
     for (attr, v) in profile {
         if let Some(v) = v {

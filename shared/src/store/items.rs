@@ -12,6 +12,10 @@
 //! - provider id link: `pk = PMSG#<channel>#<business id>#<provider message id>`, `sk = PMSG` (TTL)
 //! - rejection:    `pk = REJECTED#<channel>`, `sk = <digest of the raw JSON>` (TTL)
 //! - saved reply:  `pk = SAVED_REPLIES`, `sk = <id>`
+//! - widget rate counter: `pk = RATE#<scope>#<key digest>#<minute>`, `sk = RATE` (TTL)
+//! - first-answer sample: `pk = FIRSTREPLY`, `sk = <answered ms13>#<conversation id>` (TTL)
+//! - web mail watch: `pk = WEBMAIL#<conversation id>`, `sk = WATCH`, in `by_deadline` as
+//!   `dl = webmail#<shard>`, `dl_at = <oldest unfetched reply ms13>#<conversation id>` (TTL)
 //! - conversations' change feed: GSI `by_change` on `ch` (`CH#<shard>`) and `ch_at`
 //!   (when the write was made); every conversation write sets both (`feed_fields`)
 
@@ -37,6 +41,9 @@ pub const TYPE_REJECTION: &str = "rejection";
 pub const TYPE_THREAD_LINK: &str = "thread_link";
 pub const TYPE_IDEMPOTENCY: &str = "idempotency_key";
 pub const TYPE_SAVED_REPLY: &str = "saved_reply";
+pub const TYPE_RATE: &str = "rate";
+pub const TYPE_WEB_MAIL_WATCH: &str = "web_mail_watch";
+pub const TYPE_FIRST_REPLY: &str = "first_reply";
 pub const SAVED_REPLIES_PK: &str = "SAVED_REPLIES";
 /// The change feed's index, its partition attribute and how many partitions it has
 /// (each takes up to 1,000 conversation writes a second).
@@ -231,6 +238,8 @@ pub struct ConversationItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_address: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub related_to: Option<ConversationId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub our_message_id: Option<String>,
@@ -280,6 +289,7 @@ impl From<ConversationItem> for Conversation {
             message_count: i.message_count,
             unverified: i.unverified,
             reply_address: i.reply_address,
+            contact_email: i.contact_email,
             related_to: i.related_to,
             our_message_id: i.our_message_id,
             our_message_at: i.our_message_at,

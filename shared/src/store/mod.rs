@@ -22,6 +22,7 @@ pub mod rekey;
 pub mod state;
 mod statuses;
 mod threads;
+mod widget;
 
 pub use crate::ports::{
     ConversationStore, OutboundEffect, Recorded, StatusApplied, StoreError, Thread, ThreadPage,

@@ -103,7 +103,10 @@ impl DynamoStore {
             ) else {
                 continue;
             };
-            if ch != channel.as_str() || b != business_id {
+            // A mail may also answer a website chat we mailed (its participants
+            // then decide who may join it, as in any thread).
+            let continues_web = channel == Channel::Email && ch == Channel::Web.as_str();
+            if !continues_web && (ch != channel.as_str() || b != business_id) {
                 continue;
             }
             let participants = item

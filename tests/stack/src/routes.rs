@@ -51,19 +51,66 @@ impl Sandboxes {
     }
 }
 
+/// The functions behind the API's routes.
+pub struct Functions<'a, S, O> {
+    pub inbound: &'a Inbound<S>,
+    pub agent: &'a Agent<S, O>,
+    pub desk: &'a desk::Desk,
+    /// `None` without the website chat (WIDGET_ORIGINS).
+    pub widget: Option<&'a widget::Widget<S>>,
+}
+
+/// `/dev/site`: a demo shop page embedding the widget from this server's other
+/// name (`127.0.0.1` for the script, `localhost` for the page: two origins), under
+/// a strict CSP like a careful site's.
+pub fn demo_site(req: &Request, widget: bool) -> Response {
+    if !widget {
+        return server::json_response(
+            404,
+            &json!({"message": "the website chat is not configured (WIDGET_ORIGINS)"}),
+        );
+    }
+    let host = req
+        .headers()
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let port = host.rsplit_once(':').map_or("80", |(_, p)| p);
+    let origin = format!("http://127.0.0.1:{port}");
+    let csp = format!(
+        "default-src 'none'; script-src {origin}; connect-src {origin}; img-src {origin} data:; style-src 'none'"
+    );
+    http::Response::builder()
+        .status(200)
+        .header("content-type", "text/html; charset=utf-8")
+        .header("content-security-policy", csp)
+        .body(hyper::body::Bytes::from(
+            widget::DEMO_SITE.replace("{{WIDGET_ORIGIN}}", &origin),
+        ))
+        .expect("valid response")
+}
+
 /// Dispatches like the deployed HTTP API: only the template's routes reach a function.
 pub async fn route<S, O>(
     req: Request,
     api_routes: &[crate::template::Route],
-    inbound: &Inbound<S>,
-    agent: &Agent<S, O>,
-    desk: &desk::Desk,
+    functions: Functions<'_, S, O>,
     sandboxes: &Sandboxes,
 ) -> Response
 where
-    S: asyncdesk::ports::ConversationStore + asyncdesk::ports::DeskStore,
+    S: asyncdesk::ports::ConversationStore
+        + asyncdesk::ports::DeskStore
+        + asyncdesk::ports::WidgetStore
+        + asyncdesk::ports::WebMailStore
+        + asyncdesk::ports::FirstReplies,
     O: asyncdesk::ports::Outbound,
 {
+    let Functions {
+        inbound,
+        agent,
+        desk,
+        widget,
+    } = functions;
     let path = req.uri().path().to_string();
     let now = chrono::Utc::now();
     let function = api_routes
@@ -83,6 +130,13 @@ where
         }
         Some("DeskFunction") => {
             return server::from_lambda(desk::handle(&server::to_lambda(req), desk));
+        }
+        Some("WidgetFunction") => {
+            let req = server::to_lambda(req);
+            return server::from_lambda(match widget {
+                Some(widget) => widget::handle(&req, widget, now).await,
+                None => widget::not_configured(&req),
+            });
         }
         // The same schedule as the agent function's (one BUSINESS_HOURS).
         Some("AvailabilityFunction") => {

@@ -19,7 +19,7 @@ where
 {
     tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else {
+            let Ok((stream, peer)) = listener.accept().await else {
                 continue;
             };
             let handler = handler.clone();
@@ -39,7 +39,9 @@ where
                                 );
                             }
                         };
-                        let resp = handler(http::Request::from_parts(parts, bytes)).await;
+                        let mut req = http::Request::from_parts(parts, bytes);
+                        req.extensions_mut().insert(Peer(peer));
+                        let resp = handler(req).await;
                         Ok(resp.map(Full::new))
                     }
                 });
@@ -52,15 +54,33 @@ where
     })
 }
 
-/// The request as API Gateway (through lambda_http) hands it to a function.
+/// The client's address, as the server accepted it.
+#[derive(Debug, Clone, Copy)]
+pub struct Peer(pub std::net::SocketAddr);
+
+/// The request as API Gateway (through lambda_http) hands it to a function, with
+/// the client's address as its request context's `sourceIp`.
 pub fn to_lambda(req: Request) -> lambda_http::Request {
+    use lambda_http::RequestExt;
+    use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
+    use lambda_http::request::RequestContext;
     let (parts, body) = req.into_parts();
+    let peer = parts.extensions.get::<Peer>().copied();
     let body = if body.is_empty() {
         lambda_http::Body::Empty
     } else {
         lambda_http::Body::Binary(body.to_vec())
     };
-    http::Request::from_parts(parts, body)
+    let req = http::Request::from_parts(parts, body);
+    match peer {
+        Some(Peer(addr)) => {
+            let mut ctx = ApiGatewayV2httpRequestContext::default();
+            ctx.http.source_ip = Some(addr.ip().to_string());
+            ctx.http.method = req.method().clone();
+            req.with_request_context(RequestContext::ApiGatewayV2(ctx))
+        }
+        None => req,
+    }
 }
 
 pub fn from_lambda(resp: lambda_http::Response<lambda_http::Body>) -> Response {

@@ -25,7 +25,8 @@ use tokio::task::JoinHandle;
 
 /// The dev agent key printed at start; `AGENT_API_KEYS` defaults to its hash.
 pub const DEV_AGENT_KEY: &str = "dev-agent-key";
-/// How often the local stack wakes snoozed conversations (the template: every minute).
+/// How often the local stack runs the schedule (the template: every minute): wakes
+/// snoozed conversations, mails the website chat's unfetched replies.
 pub const SWEEP_SECS: u64 = 15;
 /// Path under which the local server plays the Graph API.
 pub const SANDBOX_PREFIX: &str = "/dev/graph";
@@ -59,6 +60,18 @@ pub fn dev_defaults() -> Vec<(&'static str, String)> {
             "WHATSAPP_TEMPLATES",
             r#"[{"name":"follow_up","language":"en_US","parameters":1,"text":"Hello {{1}}, we have an update on your request. Reply to continue."}]"#.into(),
         ),
+        // The website chat: visitors' tokens and the demo site's signed-in user
+        // (in a deployment: SecureStrings in SSM). WIDGET_ORIGINS defaults to the
+        // demo page's origin, http://localhost:<port> (/dev/site).
+        (
+            "WIDGET_SESSION_SECRET",
+            "dev-widget-session-secret-not-for-production".into(),
+        ),
+        (
+            "WIDGET_IDENTITY_SECRET",
+            "dev-widget-identity-secret-not-for-production".into(),
+        ),
+        ("WIDGET_BUSINESS_NAME", "Acme Support".into()),
         // The dev agent may also erase (admin scope), to try it locally.
         ("AGENT_API_KEYS", format!("dev={}:admin", hash_key(DEV_AGENT_KEY))),
     ]
@@ -102,6 +115,17 @@ impl Settings {
             "MEDIA_DOWNLOAD_BASE",
             "WHATSAPP_TEMPLATES",
             "DESK_SESSION_SECRET",
+            "WIDGET_ORIGINS",
+            "WIDGET_SESSION_SECRET",
+            "WIDGET_IDENTITY_SECRET",
+            "WIDGET_BUSINESS_NAME",
+            "WIDGET_LAUNCHER_TEXT",
+            "WIDGET_WHEN_CLOSED",
+            "WIDGET_TYPICAL_REPLY",
+            "WIDGET_VISITOR_MESSAGES_PER_MINUTE",
+            "WIDGET_IP_MESSAGES_PER_MINUTE",
+            "WIDGET_IP_SESSIONS_PER_MINUTE",
+            "WIDGET_MAIL_AFTER_SECONDS",
             "AWS_ENDPOINT_URL",
             "AWS_ENDPOINT_URL_DYNAMODB",
         ] {
@@ -188,6 +212,12 @@ pub async fn start(mut settings: Settings) -> Result<RunningStack, BoxError> {
             "TELEGRAM_API_BASE",
             format!("{base_url}{BOT_SANDBOX_PREFIX}"),
         );
+    }
+    // The demo site (/dev/site) is this server under another name: a real
+    // cross-origin embedding.
+    if settings.get("WIDGET_ORIGINS").is_none() {
+        let port = listener.local_addr()?.port();
+        settings.set("WIDGET_ORIGINS", format!("http://localhost:{port}"));
     }
     // Downloads through the stand-in of the template's CloudFront distribution.
     if settings.get("MEDIA_DOWNLOAD_BASE").is_none() {
@@ -292,23 +322,9 @@ pub async fn start(mut settings: Settings) -> Result<RunningStack, BoxError> {
     let agent = Arc::new(agent);
     // The desk's page; its previews load from /dev/cdn, the same origin.
     let desk = Arc::new(desk::Desk::new(&asyncdesk::config::DeskConfig::load(&env)?));
-    // The template's schedule: snoozed conversations reopen when their time comes.
-    let sweeper = {
-        let store = store.clone();
-        tokio::spawn(async move {
-            use asyncdesk::ports::ConversationStore;
-            loop {
-                tokio::time::sleep(std::time::Duration::from_secs(SWEEP_SECS)).await;
-                match store.wake_snoozed(chrono::Utc::now()).await {
-                    Ok(0) => {}
-                    Ok(n) => {
-                        tracing::info!(event = "woken", count = n, "snoozed conversations reopened")
-                    }
-                    Err(e) => tracing::warn!(error = %e, "snooze sweep failed"),
-                }
-            }
-        })
-    };
+    // The website chat's function, on the same table.
+    let widget_config = asyncdesk::config::WidgetConfig::load(&env)?;
+    let widget = Arc::new(widget::Widget::new(store.clone(), &widget_config));
     // The retry queue on the same server, fed to the function as Lambda would.
     let queue_name = format!("{}-auto-reply-retries", inbound_config.table_name);
     let queue = crate::retry_queue::LocalQueue::create(&endpoint, &queue_name).await?;
@@ -320,6 +336,23 @@ pub async fn start(mut settings: Settings) -> Result<RunningStack, BoxError> {
         )
         .with_retries(Arc::new(queue.adapter(&endpoint).await)),
     );
+    // The template's schedule: snoozed conversations reopen when their time comes,
+    // and the website chat's replies a visitor left behind are mailed.
+    let sweeper = {
+        let auto_reply = auto_reply.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(std::time::Duration::from_secs(SWEEP_SECS)).await;
+                match off_hours_auto_reply::schedule(&auto_reply, chrono::Utc::now()).await {
+                    Ok(done) if done != json!({"woken": 0, "mailed": 0}) => {
+                        tracing::info!(event = "swept", result = %done, "schedule ran")
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "schedule failed"),
+                }
+            }
+        })
+    };
     let retries = {
         let auto_reply = auto_reply.clone();
         tokio::spawn(crate::retry_queue::feed(queue, move |event| {
@@ -341,10 +374,11 @@ pub async fn start(mut settings: Settings) -> Result<RunningStack, BoxError> {
     let api_routes = Arc::new(template.http_routes());
     let cdn_origin = endpoint.clone();
     let routes = move |req: Request| {
-        let (inbound, agent, desk, sandboxes, api_routes, email, moto_endpoint) = (
+        let (inbound, agent, desk, widget, sandboxes, api_routes, email, moto_endpoint) = (
             inbound.clone(),
             agent.clone(),
             desk.clone(),
+            widget.clone(),
             sandboxes.clone(),
             api_routes.clone(),
             email.clone(),
@@ -369,7 +403,16 @@ pub async fn start(mut settings: Settings) -> Result<RunningStack, BoxError> {
                     ),
                 };
             }
-            crate::routes::route(req, &api_routes, &inbound, &agent, &desk, &sandboxes).await
+            if req.uri().path() == "/dev/site" {
+                return crate::routes::demo_site(&req, widget.is_some());
+            }
+            let functions = crate::routes::Functions {
+                inbound: &inbound,
+                agent: &agent,
+                desk: &desk,
+                widget: widget.as_ref().as_ref(),
+            };
+            crate::routes::route(req, &api_routes, functions, &sandboxes).await
         }
     };
     let server_task = server::serve(listener, routes);

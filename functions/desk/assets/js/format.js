@@ -124,5 +124,5 @@ export function fileSize(n) {
 
 export const displayName = (c) => (c && (c.customer_name || c.customer_id)) || 'Unknown customer';
 
-const CHANNELS = { whatsapp: 'WhatsApp', telegram: 'Telegram', email: 'Email' };
+const CHANNELS = { whatsapp: 'WhatsApp', telegram: 'Telegram', email: 'Email', web: 'Website chat' };
 export const channelLabel = (ch) => CHANNELS[ch] || ch || '';

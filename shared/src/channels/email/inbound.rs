@@ -281,6 +281,7 @@ pub fn parse_mail(
             username: None,
             language,
             reply_address: Some(reply_address),
+            contact_email: None,
         },
         dedupe_keys,
         blocked: None,

@@ -47,6 +47,9 @@ async fn main() {
     );
     println!("  Agent API:           {base}/conversations");
     println!("  Availability:        {base}/availability   (public)");
+    let named = base.replace("127.0.0.1", "localhost");
+    println!("  Desk:                {named}/desk");
+    println!("  Website chat demo:   {named}/dev/site   (the widget: {base}/widget.js)");
     println!("  Outbox (sandboxes):  {base}/dev/outbox");
     if dev_key {
         println!(
