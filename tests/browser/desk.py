@@ -20,36 +20,23 @@ import urllib.request
 
 from playwright.sync_api import expect, sync_playwright
 
+import common
+from common import axe_clean, launch, step
+
 BASE = os.environ["DESK_BASE_URL"].rstrip("/")
 KEY = os.environ["DESK_AGENT_KEY"]
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 SHOTS = pathlib.Path(os.environ.get("SCREENSHOTS", "target/desk-screenshots"))
 APP_SECRET = b"dev-app-secret"
 PHONE_NUMBER_ID = "1065"
 LIVE_SECONDS = 10  # the bound for a change to show without a reload
-SERIOUS = {"serious", "critical"}
 # A loaded CI machine is slower than a desk: wait up to 10 s for what should show.
 expect.set_options(timeout=10_000)
 
 _wamid = [0]
 
 
-def step(name):
-    print(f"--- {name}", flush=True)
-
-
 def http(method, path, body=None, headers=None):
-    data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
-    req = urllib.request.Request(BASE + path, data=data, method=method, headers=headers or {})
-    if data is not None:
-        req.add_header("content-type", "application/json")
-    try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            raw = resp.read()
-            return resp.status, (json.loads(raw) if raw else None)
-    except urllib.error.HTTPError as e:
-        raw = e.read()
-        return e.code, (json.loads(raw) if raw else None)
+    return common.http(BASE, method, path, body, headers)
 
 
 def api(method, path, body=None):
@@ -127,39 +114,6 @@ def wait_for_status(conversation_id, status, seconds=10):
             break
         time.sleep(0.3)
     assert now == status, f"{conversation_id} is {now}, not {status}"
-
-
-def axe_clean(page, view):
-    import axe_playwright_python
-
-    source = (pathlib.Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text()
-    # Evaluated through the DevTools protocol, which the page's CSP does not govern;
-    # the page itself never runs inline script.
-    page.evaluate(source)
-    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
-    bad = [
-        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
-        for v in result["violations"]
-        if v.get("impact") in SERIOUS
-    ]
-    assert not bad, f"axe-core on {view}: " + "; ".join(bad)
-    print(f"axe-core: {view}: no serious or critical violation", flush=True)
-
-
-def launch(p):
-    return p.chromium.launch(
-        executable_path=CHROMIUM,
-        headless=True,
-        args=[
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-        ],
-    )
 
 
 def sign_in(page):

@@ -23,11 +23,13 @@ from datetime import datetime
 
 from playwright.sync_api import expect, sync_playwright
 
+import common
+from common import axe_clean, step
+
 BASE = os.environ["WIDGET_BASE_URL"].rstrip("/")
 SITE = os.environ["SITE_URL"]
 SITE_ORIGIN = "/".join(SITE.split("/")[:3])
 KEY = os.environ["DESK_AGENT_KEY"]
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 SHOTS = pathlib.Path(os.environ.get("SCREENSHOTS", "target/widget-screenshots"))
 SCENARIO = os.environ.get("WIDGET_SCENARIO", "open")
 BUSINESS = os.environ.get("WIDGET_BUSINESS_NAME", "Acme Support")
@@ -36,7 +38,6 @@ OFFLINE_SECONDS = float(os.environ.get("WIDGET_OFFLINE_SECONDS", "60"))  # the i
 ZONE = "America/New_York"
 RUN = secrets.token_hex(3)  # makes this run's texts unique in a shared queue
 REPLY_BOUND_MS = 2000
-SERIOUS = {"serious", "critical"}
 # Console errors the open scenario causes on purpose: offline, and sends the test aborts.
 EXPECTED_ERRORS = ("net::ERR_INTERNET_DISCONNECTED", "net::ERR_NETWORK_CHANGED", "net::ERR_FAILED")
 # A loaded CI machine is slower than a laptop: wait up to 10 s for what should show.
@@ -55,69 +56,28 @@ LOG_HAS_JS = """(text) => {
 }"""
 
 
-def step(name):
-    print(f"--- {name}", flush=True)
-
-
 def http(method, path, body=None, headers=None):
-    data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
-    req = urllib.request.Request(BASE + path, data=data, method=method, headers=headers or {})
+    headers = dict(headers or {})
     if path.startswith("/widget"):
         # As the demo page's browser calls it: its origin, a browser's User-Agent.
-        req.add_header("origin", SITE_ORIGIN)
-        req.add_header("user-agent", "Mozilla/5.0 (X11; Linux x86_64) widget-test")
-    if data is not None:
-        req.add_header("content-type", "application/json")
-    try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            raw = resp.read()
-            return resp.status, (json.loads(raw) if raw else None)
-    except urllib.error.HTTPError as e:
-        raw = e.read()
-        try:
-            return e.code, (json.loads(raw) if raw else None)
-        except ValueError:
-            return e.code, raw.decode(errors="replace")
+        headers["origin"] = SITE_ORIGIN
+        headers["user-agent"] = "Mozilla/5.0 (X11; Linux x86_64) widget-test"
+    return common.http(BASE, method, path, body, headers)
 
 
 def api(method, path, body=None):
     return http(method, path, body, {"authorization": f"Bearer {KEY}"})
 
 
-def axe_clean(page, view):
-    import axe_playwright_python
-
-    source = (pathlib.Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text()
-    # Evaluated through the DevTools protocol, which the page's CSP does not govern;
-    # the page itself never runs inline script. axe.run(document) includes open shadow roots.
-    page.evaluate(source)
-    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
-    bad = [
-        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
-        for v in result["violations"]
-        if v.get("impact") in SERIOUS
-    ]
-    assert not bad, f"axe-core on {view}: " + "; ".join(bad)
-    print(f"axe-core: {view}: no serious or critical violation", flush=True)
-
-
 def launch(p):
-    return p.chromium.launch(
-        executable_path=CHROMIUM,
-        headless=True,
-        args=[
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
+    return common.launch(
+        p,
+        (
             # Background pages must keep their timers: the second tab polls too.
             "--disable-background-timer-throttling",
             "--disable-renderer-backgrounding",
             "--disable-backgrounding-occluded-windows",
-        ],
+        ),
     )
 
 

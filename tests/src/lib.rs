@@ -10,6 +10,7 @@ pub use asyncdesk_stack::{
 };
 
 pub mod agent_rig;
+pub mod browser;
 pub mod capacity;
 pub mod charging;
 pub mod email_rig;
@@ -18,3 +19,4 @@ pub mod hooked;
 pub mod kit;
 pub mod media_rig;
 pub mod proxy;
+pub mod widget_rig;

@@ -6,11 +6,10 @@
 
 use asyncdesk::channels::web::visitor::{WidgetSecret, user_hash};
 use asyncdesk_tests::kit;
-use asyncdesk_tests::stack::{self, DEV_AGENT_KEY, RunningStack, Settings};
+use asyncdesk_tests::stack::{self, RunningStack, Settings};
+use asyncdesk_tests::widget_rig::{self, ORIGIN, UA, agent};
 use serde_json::{Value, json};
 use std::collections::HashMap;
-
-const UA: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36";
 
 async fn start(extra: &[(&'static str, String)]) -> RunningStack {
     let mut overrides: HashMap<&str, String> = HashMap::from([
@@ -19,7 +18,7 @@ async fn start(extra: &[(&'static str, String)]) -> RunningStack {
             "TABLE_NAME",
             format!("asyncdesk-widget-{}", uuid::Uuid::new_v4().simple()),
         ),
-        ("WIDGET_ORIGINS", "https://shop.example".to_string()),
+        ("WIDGET_ORIGINS", ORIGIN.to_string()),
     ]);
     overrides.extend(extra.iter().cloned());
     stack::start(Settings::new(&|k| overrides.get(k).cloned()))
@@ -28,7 +27,6 @@ async fn start(extra: &[(&'static str, String)]) -> RunningStack {
 }
 
 struct Browser {
-    http: reqwest::Client,
     base: String,
     origin: String,
     ua: String,
@@ -37,9 +35,8 @@ struct Browser {
 impl Browser {
     fn new(base: &str) -> Self {
         Browser {
-            http: reqwest::Client::new(),
             base: base.to_string(),
-            origin: "https://shop.example".into(),
+            origin: ORIGIN.into(),
             ua: UA.into(),
         }
     }
@@ -52,29 +49,12 @@ impl Browser {
         body: Option<Value>,
         headers: &[(&str, String)],
     ) -> (u16, reqwest::header::HeaderMap, Value) {
-        let mut req = self
-            .http
-            .request(method.parse().unwrap(), format!("{}{path}", self.base))
-            .header("origin", &self.origin)
-            .header("user-agent", &self.ua);
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        for (k, v) in headers {
-            req = req.header(*k, v);
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.expect("the stack answers");
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let text = resp.text().await.unwrap();
-        (
-            status,
-            headers,
-            serde_json::from_str(&text).unwrap_or(Value::Null),
-        )
+        let page = widget_rig::Page {
+            base: &self.base,
+            origin: &self.origin,
+            user_agent: &self.ua,
+        };
+        widget_rig::visitor_call(&page, method, path, token, body, headers).await
     }
 
     async fn session(&self, body: Value) -> (u16, Value) {
@@ -115,18 +95,6 @@ impl Browser {
             .await;
         (s, v)
     }
-}
-
-async fn agent(base: &str, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-    let mut req = reqwest::Client::new()
-        .request(method.parse().unwrap(), format!("{base}{path}"))
-        .bearer_auth(DEV_AGENT_KEY);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let resp = req.send().await.unwrap();
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
 }
 
 fn texts(v: &Value) -> Vec<String> {

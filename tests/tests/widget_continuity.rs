@@ -3,13 +3,11 @@
 //! visitor's answer to that mail joins the same website conversation; a reply the
 //! widget fetched is never mailed.
 
-use asyncdesk_tests::stack::{self, DEV_AGENT_KEY, RunningStack, Settings};
+use asyncdesk_tests::stack::{self, RunningStack, Settings};
+use asyncdesk_tests::widget_rig::{self, ORIGIN, UA, agent};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
-
-const ORIGIN: &str = "https://shop.example";
-const UA: &str = "Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0";
 
 async fn start() -> RunningStack {
     let days: serde_json::Map<String, Value> = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -41,35 +39,13 @@ async fn widget(
     token: Option<&str>,
     body: Option<Value>,
 ) -> (u16, Value) {
-    let mut req = reqwest::Client::new()
-        .request(method.parse().unwrap(), format!("{base}{path}"))
-        .header("origin", ORIGIN)
-        .header("user-agent", UA);
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let resp = req.send().await.unwrap();
-    (
-        resp.status().as_u16(),
-        resp.json().await.unwrap_or(Value::Null),
-    )
-}
-
-async fn agent(base: &str, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-    let mut req = reqwest::Client::new()
-        .request(method.parse().unwrap(), format!("{base}{path}"))
-        .bearer_auth(DEV_AGENT_KEY);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let resp = req.send().await.unwrap();
-    (
-        resp.status().as_u16(),
-        resp.json().await.unwrap_or(Value::Null),
-    )
+    let page = widget_rig::Page {
+        base,
+        origin: ORIGIN,
+        user_agent: UA,
+    };
+    let (status, _, v) = widget_rig::visitor_call(&page, method, path, token, body, &[]).await;
+    (status, v)
 }
 
 /// A visitor who leaves `email` with their first message; their token and
