@@ -377,6 +377,24 @@ mod tests {
                 .channels
                 .enabled(crate::conversation::Channel::Whatsapp)
         );
+        // The website chat alone.
+        let pairs = [
+            ("TABLE_NAME", "asyncdesk"),
+            ("WIDGET_ORIGINS", "https://shop.example"),
+            ("WIDGET_SESSION_SECRET", "0123456789abcdef0123456789abcdef"),
+            ("AGENT_API_KEYS", keys.as_str()),
+            ("BUSINESS_HOURS", HOURS),
+        ];
+        let web_only = lookup(&pairs);
+        let agent = AgentConfig::load(&web_only).unwrap();
+        assert!(agent.channels.enabled(crate::conversation::Channel::Web));
+        let auto = AutoReplyConfig::load(&web_only).unwrap();
+        assert!(auto.channels.enabled(crate::conversation::Channel::Web));
+        assert!(auto.continuity.is_none(), "no mail without email");
+        assert!(WidgetConfig::load(&web_only).unwrap().widget.is_some());
+        // Its webhook function has no webhook: every /webhooks/<name> is a 404.
+        let inbound = InboundConfig::load(&web_only).unwrap();
+        assert!(inbound.webhooks.get("whatsapp").is_none());
         let pairs = [
             ("TABLE_NAME", "asyncdesk"),
             ("AGENT_API_KEYS", keys.as_str()),

@@ -16,7 +16,6 @@ import pathlib
 import re
 import sys
 import time
-import urllib.request
 
 from playwright.sync_api import expect, sync_playwright
 

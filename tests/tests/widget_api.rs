@@ -1,110 +1,13 @@
 //! The website chat's routes as a visitor's browser and an agent use them, over HTTP
 //! against the local stack (moto behind it): the script, the promise, sessions,
-//! messages stored once per client id, an agent's reply read back by the widget,
-//! notes kept from visitors, and every refusal: a foreign or missing origin, a
-//! forged token or `user_hash`, a crawler, the rate limits.
+//! messages stored once per client id, an agent's reply read back by the widget and
+//! delivered, notes kept from visitors, the measured typical answer, and refusals: a
+//! foreign or missing origin, a tampered token, a crawler, bad input. Signed-in
+//! users and the rate limits: `widget_abuse.rs`.
 
-use asyncdesk::channels::web::visitor::{WidgetSecret, user_hash};
 use asyncdesk_tests::kit;
-use asyncdesk_tests::stack::{self, RunningStack, Settings};
-use asyncdesk_tests::widget_rig::{self, ORIGIN, UA, agent};
+use asyncdesk_tests::widget_rig::{Browser, agent, open_all_week, start, texts};
 use serde_json::{Value, json};
-use std::collections::HashMap;
-
-async fn start(extra: &[(&'static str, String)]) -> RunningStack {
-    let mut overrides: HashMap<&str, String> = HashMap::from([
-        ("PORT", "0".to_string()),
-        (
-            "TABLE_NAME",
-            format!("asyncdesk-widget-{}", uuid::Uuid::new_v4().simple()),
-        ),
-        ("WIDGET_ORIGINS", ORIGIN.to_string()),
-    ]);
-    overrides.extend(extra.iter().cloned());
-    stack::start(Settings::new(&|k| overrides.get(k).cloned()))
-        .await
-        .expect("local stack starts")
-}
-
-struct Browser {
-    base: String,
-    origin: String,
-    ua: String,
-}
-
-impl Browser {
-    fn new(base: &str) -> Self {
-        Browser {
-            base: base.to_string(),
-            origin: ORIGIN.into(),
-            ua: UA.into(),
-        }
-    }
-
-    async fn call(
-        &self,
-        method: &str,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-        headers: &[(&str, String)],
-    ) -> (u16, reqwest::header::HeaderMap, Value) {
-        let page = widget_rig::Page {
-            base: &self.base,
-            origin: &self.origin,
-            user_agent: &self.ua,
-        };
-        widget_rig::visitor_call(&page, method, path, token, body, headers).await
-    }
-
-    async fn session(&self, body: Value) -> (u16, Value) {
-        let (s, _, v) = self
-            .call("POST", "/widget/session", None, Some(body), &[])
-            .await;
-        (s, v)
-    }
-
-    async fn token(&self) -> (String, String) {
-        let (s, v) = self.session(json!({})).await;
-        assert_eq!(s, 200, "{v}");
-        (
-            v["token"].as_str().unwrap().to_string(),
-            v["conversation_id"].as_str().unwrap().to_string(),
-        )
-    }
-
-    async fn send(&self, token: &str, client_id: &str, text: &str) -> (u16, Value) {
-        let (s, _, v) = self
-            .call(
-                "POST",
-                "/widget/messages",
-                Some(token),
-                Some(json!({"client_message_id": client_id, "text": text, "zone": "America/New_York"})),
-                &[],
-            )
-            .await;
-        (s, v)
-    }
-
-    async fn messages(&self, token: &str, since: Option<i64>) -> (u16, Value) {
-        let headers: Vec<(&str, String)> = since
-            .map(|s| vec![("x-widget-since", s.to_string())])
-            .unwrap_or_default();
-        let (s, _, v) = self
-            .call("GET", "/widget/messages", Some(token), None, &headers)
-            .await;
-        (s, v)
-    }
-}
-
-fn texts(v: &Value) -> Vec<String> {
-    v["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["text"].as_str().unwrap_or_default().to_string())
-        .collect()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_visitor_chats_and_an_agent_answers_through_the_widget_routes() {
@@ -310,121 +213,6 @@ async fn a_visitor_chats_and_an_agent_answers_through_the_widget_routes() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_signed_in_user_keeps_one_conversation_and_nobody_can_claim_it() {
-    let running = start(&[("BUSINESS_HOURS", open_all_week())]).await;
-    let browser = Browser::new(&running.base_url);
-    let identity = WidgetSecret::new("dev-widget-identity-secret-not-for-production").unwrap();
-    let hash = user_hash(&identity, "user-42");
-    let (s, laptop) = browser
-        .session(json!({"user_id": "user-42", "user_hash": hash}))
-        .await;
-    assert_eq!(
-        (s, laptop["identified"].clone()),
-        (200, json!(true)),
-        "{laptop}"
-    );
-    let (s, phone) = browser
-        .session(json!({"user_id": "user-42", "user_hash": hash.to_uppercase()}))
-        .await;
-    assert_eq!(s, 200);
-    assert_eq!(laptop["conversation_id"], phone["conversation_id"]);
-    let (s, _) = browser
-        .send(
-            laptop["token"].as_str().unwrap(),
-            "client-user-0001",
-            "from my laptop",
-        )
-        .await;
-    assert_eq!(s, 201);
-    let (_, v) = browser
-        .messages(phone["token"].as_str().unwrap(), None)
-        .await;
-    assert_eq!(texts(&v), ["from my laptop"]);
-    // Someone else's id with a made-up hash, or with user-42's hash.
-    for (id, h) in [
-        ("user-43", hash.clone()),
-        ("user-42", "0".repeat(64)),
-        ("user-42", String::new()),
-    ] {
-        let (s, v) = browser
-            .session(json!({"user_id": id, "user_hash": h}))
-            .await;
-        assert_eq!(
-            (s, v["error"]["code"].clone()),
-            (403, json!("user_hash_mismatch")),
-            "{id}"
-        );
-    }
-    let (s, v) = browser.session(json!({"user_id": "user-42"})).await;
-    assert_eq!(s, 403, "{v}");
-    running.stop();
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn the_limits_answer_429_with_retry_after() {
-    let running = start(&[
-        ("BUSINESS_HOURS", open_all_week()),
-        ("WIDGET_VISITOR_MESSAGES_PER_MINUTE", "3".to_string()),
-        ("WIDGET_IP_MESSAGES_PER_MINUTE", "5".to_string()),
-        ("WIDGET_IP_SESSIONS_PER_MINUTE", "4".to_string()),
-    ])
-    .await;
-    let browser = Browser::new(&running.base_url);
-    // The counters are per clock minute: start early in one.
-    let second = chrono::Utc::now().timestamp() % 60;
-    if second > 40 {
-        tokio::time::sleep(std::time::Duration::from_secs((61 - second) as u64)).await;
-    }
-    let (token, _) = browser.token().await;
-    let mut statuses = Vec::new();
-    for i in 0..4 {
-        let (s, _, _) = browser
-            .call(
-                "POST",
-                "/widget/messages",
-                Some(&token),
-                Some(json!({"client_message_id": format!("client-rate-{i:04}"), "text": format!("message {i}")})),
-                &[],
-            )
-            .await;
-        statuses.push(s);
-    }
-    // Per visitor: three a minute.
-    assert_eq!(statuses, [201, 201, 201, 429]);
-    let (token2, _) = browser.token().await;
-    // Per address: five a minute across visitors (3 so far, then 2, then refused).
-    let mut answers = Vec::new();
-    for i in 0..3 {
-        answers.push(
-            browser
-                .call(
-                    "POST",
-                    "/widget/messages",
-                    Some(&token2),
-                    Some(json!({"client_message_id": format!("client-ip-{i:04}"), "text": "hi"})),
-                    &[],
-                )
-                .await,
-        );
-    }
-    let refused = answers
-        .into_iter()
-        .find(|(s, _, _)| *s == 429)
-        .expect("the address's sixth message in a minute is refused");
-    let retry: u64 = refused.1["retry-after"].to_str().unwrap().parse().unwrap();
-    assert!((1..=60).contains(&retry), "{retry}");
-    assert_eq!(refused.2["error"]["code"], "rate_limited");
-    // New visitors from one address: four a minute.
-    let mut refused = false;
-    for _ in 0..6 {
-        let (s, _) = browser.session(json!({})).await;
-        refused |= s == 429;
-    }
-    assert!(refused, "new sessions from one address are limited");
-    running.stop();
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn closed_the_widget_and_the_auto_reply_make_the_same_promise() {
     let running = start(&[(
         "BUSINESS_HOURS",
@@ -525,15 +313,4 @@ async fn open_the_widget_says_how_soon_people_typically_answer() {
         "{status}"
     );
     running.stop();
-}
-
-/// Open around the clock, every day.
-fn open_all_week() -> String {
-    let days: serde_json::Map<String, Value> = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-        .iter()
-        .map(|d| (d.to_string(), json!(["00:00-24:00"])))
-        .collect();
-    json!({"timezone": "UTC", "weekly": days, "first_response_minutes": 15,
-        "auto_reply": {"default": "Away until {reply_by}."}})
-    .to_string()
 }

@@ -3,33 +3,17 @@
 //! visitor's answer to that mail joins the same website conversation; a reply the
 //! widget fetched is never mailed.
 
-use asyncdesk_tests::stack::{self, RunningStack, Settings};
+use asyncdesk_tests::stack::{self, RunningStack};
 use asyncdesk_tests::widget_rig::{self, ORIGIN, UA, agent};
 use serde_json::{Value, json};
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 async fn start() -> RunningStack {
-    let days: serde_json::Map<String, Value> = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-        .iter()
-        .map(|d| (d.to_string(), json!(["00:00-24:00"])))
-        .collect();
-    let overrides: HashMap<&str, String> = HashMap::from([
-        ("PORT", "0".to_string()),
-        (
-            "TABLE_NAME",
-            format!("asyncdesk-continuity-{}", uuid::Uuid::new_v4().simple()),
-        ),
-        ("WIDGET_ORIGINS", ORIGIN.to_string()),
+    widget_rig::start(&[
         ("WIDGET_MAIL_AFTER_SECONDS", "5".to_string()),
-        (
-            "BUSINESS_HOURS",
-            json!({"timezone": "UTC", "weekly": days, "auto_reply": {"default": "x"}}).to_string(),
-        ),
-    ]);
-    stack::start(Settings::new(&|k| overrides.get(k).cloned()))
-        .await
-        .expect("local stack starts")
+        ("BUSINESS_HOURS", widget_rig::open_all_week()),
+    ])
+    .await
 }
 
 async fn widget(
