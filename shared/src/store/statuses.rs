@@ -115,6 +115,29 @@ impl DynamoStore {
             .map(|_| ())
     }
 
+    /// The entries of the `by_deadline` partition `partition` whose `dl_at` sorts
+    /// before `bound`, at most `limit`: what is due, and only that, is read.
+    pub(super) async fn due_entries(
+        &self,
+        partition: &str,
+        bound: &str,
+        limit: i32,
+    ) -> Result<aws_sdk_dynamodb::operation::query::QueryOutput, StoreError> {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .index_name(DEADLINE_INDEX)
+            .key_condition_expression("#p = :p AND #s < :b")
+            .expression_attribute_names("#p", state::DL)
+            .expression_attribute_names("#s", state::DL_AT)
+            .expression_attribute_values(":p", AttributeValue::S(partition.to_string()))
+            .expression_attribute_values(":b", AttributeValue::S(bound.to_string()))
+            .limit(limit)
+            .send()
+            .await
+            .map_err(unavailable)
+    }
+
     /// Reopens the snoozed conversations that are due: reads only those (the wake
     /// partitions, up to `now`), at most `WAKE_BATCH` per shard.
     pub(super) async fn wake(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
@@ -122,19 +145,8 @@ impl DynamoStore {
         let bound = format!("{}~", ms13(now));
         for shard in 0..keys::SHARDS {
             let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(DEADLINE_INDEX)
-                .key_condition_expression("#p = :p AND #s < :b")
-                .expression_attribute_names("#p", state::DL)
-                .expression_attribute_names("#s", state::DL_AT)
-                .expression_attribute_values(":p", AttributeValue::S(keys::wake_partition(shard)))
-                .expression_attribute_values(":b", AttributeValue::S(bound.clone()))
-                .limit(WAKE_BATCH)
-                .send()
-                .await
-                .map_err(unavailable)?;
+                .due_entries(&keys::wake_partition(shard), &bound, WAKE_BATCH)
+                .await?;
             for entry in out.items() {
                 let Some(id) = entry
                     .get(state::DL_AT)

@@ -9,7 +9,7 @@ use super::expr::{Expr, condition_failed};
 use super::items::*;
 use super::state;
 use crate::conversation::{Author, Channel, ConversationId, DeliveryState, Message};
-use crate::lifecycle::keys::{self, DEADLINE_INDEX, ms13};
+use crate::lifecycle::keys::{self, ms13};
 use crate::ports::{FirstReplies, MailWatch, StoreError, ThreadSince, WebMailStore, WidgetStore};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::TransactWriteItem;
@@ -155,19 +155,8 @@ impl WebMailStore for DynamoStore {
         let mut due = Vec::new();
         for shard in 0..keys::SHARDS {
             let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(DEADLINE_INDEX)
-                .key_condition_expression("#p = :p AND #s < :b")
-                .expression_attribute_names("#p", state::DL)
-                .expression_attribute_names("#s", state::DL_AT)
-                .expression_attribute_values(":p", s(format!("webmail#{shard}")))
-                .expression_attribute_values(":b", s(ms13(before)))
-                .limit(limit)
-                .send()
-                .await
-                .map_err(unavailable)?;
+                .due_entries(&format!("webmail#{shard}"), &ms13(before), limit)
+                .await?;
             for entry in out.items() {
                 let Some((at, id)) = entry
                     .get(state::DL_AT)
