@@ -42,7 +42,7 @@ pub(crate) fn retention(env: Lookup) -> Result<Option<chrono::Duration>, ConfigE
 
 /// `BUSINESS_HOURS`, validated against the time the function starts (the one clock
 /// read of the time rules: the schedule must open within a year of it).
-fn business_hours(env: Lookup) -> Result<BusinessHours, ConfigError> {
+pub(crate) fn business_hours(env: Lookup) -> Result<BusinessHours, ConfigError> {
     BusinessHours::from_json(&required(env, "BUSINESS_HOURS")?, chrono::Utc::now())
         .map_err(|e| ConfigError::new(format!("BUSINESS_HOURS.{}", e.field), e.reason))
 }

@@ -19,6 +19,7 @@ pub mod media;
 pub mod metrics;
 pub mod objects;
 pub mod ports;
+pub mod reports;
 pub mod retries;
 pub mod sdk;
 pub mod secret;

@@ -325,6 +325,28 @@ impl TestTable {
     }
 }
 
+/// How many of a stream event's records are messages (the rest are conversation
+/// changes, for the reports' waits).
+pub fn message_records(event: &Event) -> usize {
+    event
+        .records
+        .iter()
+        .filter(|r| {
+            matches!(r.change.new_image.get("item_type"),
+                Some(serde_dynamo::AttributeValue::S(t)) if t == "message")
+        })
+        .count()
+}
+
+/// The event with its message records only (what the auto-reply's budget counts).
+pub fn messages_only(mut event: Event) -> Event {
+    event.records.retain(|r| {
+        matches!(r.change.new_image.get("item_type"),
+            Some(serde_dynamo::AttributeValue::S(t)) if t == "message")
+    });
+    event
+}
+
 /// A store whose DynamoDB endpoint refuses connections (an outage).
 pub async fn unreachable_store() -> DynamoStore {
     let sdk = aws::local_config(&format!("http://127.0.0.1:{}", tools::free_port())).await;

@@ -91,7 +91,7 @@ async fn off_hours_message_gets_exactly_one_auto_reply_per_period() {
 
     let event = rig.table.stream_event().await;
     assert_eq!(
-        event.records.len(),
+        kit::message_records(&event),
         2,
         "the filter passes new inbound messages only"
     );
@@ -183,7 +183,7 @@ async fn no_auto_reply_in_hours_for_old_messages_or_reactions() {
 
     let event = rig.table.stream_event().await;
     assert_eq!(
-        event.records.len(),
+        kit::message_records(&event),
         2,
         "the template's filter drops the reaction"
     );

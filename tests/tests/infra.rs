@@ -106,9 +106,9 @@ fn table_matches_the_store_adapter() {
         );
     }
     assert_eq!(t.ttl_attribute.as_deref(), Some(items::EXPIRES_AT));
-    assert!(
-        t.stream_view_type.contains("NEW_IMAGE"),
-        "the auto-reply reads the new image"
+    assert_eq!(
+        t.stream_view_type, "NEW_AND_OLD_IMAGES",
+        "the auto-reply reads the new image; the reports' waits both"
     );
 }
 
@@ -383,7 +383,7 @@ fn the_template_throttles_keeps_logs_and_raises_alarms() {
         })
         .map(|(id, _)| id.to_string())
         .collect();
-    assert_eq!(functions.len(), 8, "{functions:?}");
+    assert_eq!(functions.len(), 9, "{functions:?}");
     for f in &functions {
         let group = f.replace("Function", "LogGroup");
         assert!(
@@ -429,7 +429,8 @@ fn the_stream_is_read_by_an_explicit_mapping_scoped_to_our_table() {
     assert!(!text.contains("Type: DynamoDB"), "no SAM DynamoDB event");
     let (function, patterns) = template.stream_consumer().unwrap();
     assert_eq!(function, "OffHoursAutoReplyFunction");
-    assert_eq!(patterns.len(), 1);
+    // New messages that want an answer; conversations with a wait (the reports).
+    assert_eq!(patterns.len(), 3);
     let f = template
         .resources()
         .find(|(r, _)| *r == "OffHoursAutoReplyFunction")

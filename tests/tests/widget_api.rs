@@ -306,6 +306,14 @@ async fn open_the_widget_says_how_soon_people_typically_answer() {
         .await;
         assert_eq!(s, 201, "{v}");
     }
+    // The waits are recorded from the table's stream a moment later (the reports).
+    for _ in 0..100 {
+        let (_, waits) = agent(&base, "GET", "/reports/waits?outcome=answered", None).await;
+        if waits["waits"].as_array().is_some_and(|w| w.len() == 10) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
     let (s, _, status) = browser.call("GET", "/widget/config", None, None, &[]).await;
     assert_eq!(s, 200);
     assert_eq!(

@@ -8,8 +8,7 @@
 use crate::{Agent, Store, json_body};
 use asyncdesk::auth::AgentKeys;
 use asyncdesk::auth::session::{
-    self, DESK_HEADER, SESSION_HOURS, SessionSecret, clear_cookie, from_cookie_header, mint,
-    set_cookie,
+    self, SESSION_HOURS, SessionSecret, clear_cookie, mint, set_cookie,
 };
 use asyncdesk::http::{ApiError, json};
 use chrono::{DateTime, Utc};
@@ -18,15 +17,9 @@ use serde::Deserialize;
 use serde_json::json as j;
 use tracing::{info, warn};
 
-/// Whether the request may use a cookie: it carries the desk's header and does not
-/// come from another site.
+/// Whether the request may use a cookie (`session::from_the_desk`).
 fn from_the_desk(req: &Request) -> bool {
-    let site_ok = match req.headers().get("sec-fetch-site").map(|v| v.to_str()) {
-        None => true,
-        Some(Ok(site)) => site == "same-origin" || site == "none",
-        Some(Err(_)) => false,
-    };
-    site_ok && req.headers().get(DESK_HEADER).is_some()
+    session::from_the_desk(req.headers())
 }
 
 /// The agent a request authenticates as: a bearer key, or a desk session.
@@ -36,32 +29,16 @@ pub(crate) fn caller<'k>(
     secret: Option<&SessionSecret>,
     now: DateTime<Utc>,
 ) -> Option<&'k str> {
-    let bearer = req
-        .headers()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok());
-    if bearer.is_some() {
-        return keys.authenticate(bearer);
-    }
-    if !from_the_desk(req) {
-        return None;
-    }
-    session_of(req, keys, secret?, now).map(|(agent, _)| agent)
+    session::caller(req.headers(), keys, secret, now)
 }
 
-/// The first valid session among the request's cookies.
 fn session_of<'k>(
     req: &Request,
     keys: &'k AgentKeys,
     secret: &SessionSecret,
     now: DateTime<Utc>,
 ) -> Option<(&'k str, DateTime<Utc>)> {
-    req.headers()
-        .get_all("cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(from_cookie_header)
-        .find_map(|token| session::verify(secret, keys, token, now))
+    session::session_of(req.headers(), keys, secret, now)
 }
 
 #[derive(Deserialize)]
@@ -147,6 +124,7 @@ pub(crate) fn sign_out() -> Response<Body> {
 mod tests {
     use super::*;
     use asyncdesk::auth::hash_key;
+    use asyncdesk::auth::session::DESK_HEADER;
 
     fn request(headers: &[(&str, &str)]) -> Request {
         let mut b = lambda_http::http::Request::builder().uri("/conversations");

@@ -79,8 +79,12 @@ pub async fn handle_batch<S: Store, O: Outbound>(
     response
 }
 
-/// The customer a stream record's message comes from (`None`: not a message).
+/// The customer a stream record's message comes from, or the conversation a
+/// conversation item's change is about (`None`: neither).
 fn customer_of(record: &EventRecord) -> Option<String> {
+    if crate::waits::is_conversation(record) {
+        return crate::waits::conversation_of(record);
+    }
     let image = record.change.new_image.clone();
     let message = items::message_from_image(image).ok()??;
     Some(message.endpoint.conversation_id().as_str().to_string())
@@ -91,6 +95,9 @@ pub async fn handle_record<S: Store, O: Outbound>(
     deps: &AutoReply<S, O>,
     now: DateTime<Utc>,
 ) -> Result<Outcome, RecordError> {
+    if crate::waits::is_conversation(&record) {
+        return crate::waits::record(&record, deps).await;
+    }
     if record.event_name != "INSERT" {
         return Ok(Outcome::Skipped("not a new item"));
     }
@@ -134,7 +141,7 @@ fn emit(message: &Message, outcome: &Result<Outcome, RecordError>) {
             &[("Channel", channel), ("Reason", reason)],
             &[("AutoReplySkipped", 1)],
         ),
-        Ok(Outcome::SendRejected) | Err(_) => {}
+        Ok(Outcome::SendRejected | Outcome::Waits(_)) | Err(_) => {}
     }
 }
 

@@ -10,6 +10,7 @@ mod batch;
 mod decide;
 mod send;
 mod tokens;
+mod waits;
 
 pub use batch::{CONCURRENCY, handle_batch, handle_record, handle_retries};
 pub use decide::auto_reply_to;
@@ -20,16 +21,20 @@ use asyncdesk::config::AutoReplyConfig;
 use asyncdesk::hours::BusinessHours;
 use asyncdesk::ports::{
     AutoReplyClaims, ConversationStore, Outbound, QueueError, RetryQueue, SendError, StoreError,
-    WebMailStore, WidgetStore,
+    WaitStore, WebMailStore, WidgetStore,
 };
 use chrono::{DateTime, Duration, Utc};
 use std::sync::Arc;
 use tracing::{info, warn};
 
-/// The store the auto-reply needs: the conversation table, its claims, and (for
-/// the website chat's mail sweep) the visitors' threads and mail watches.
-pub trait Store: ConversationStore + AutoReplyClaims + WidgetStore + WebMailStore {}
-impl<T: ConversationStore + AutoReplyClaims + WidgetStore + WebMailStore> Store for T {}
+/// The store the auto-reply needs: the conversation table, its claims, (for the
+/// website chat's mail sweep) the visitors' threads and mail watches, and the
+/// reports' waits.
+pub trait Store:
+    ConversationStore + AutoReplyClaims + WidgetStore + WebMailStore + WaitStore
+{
+}
+impl<T: ConversationStore + AutoReplyClaims + WidgetStore + WebMailStore + WaitStore> Store for T {}
 
 pub struct AutoReply<S, O> {
     pub store: S,
@@ -85,6 +90,8 @@ pub enum Outcome {
         delay_secs: u64,
     },
     Skipped(&'static str),
+    /// A conversation's change, written to the reports' waits (how many changes).
+    Waits(usize),
 }
 
 #[derive(Debug, thiserror::Error)]

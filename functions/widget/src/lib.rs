@@ -18,15 +18,15 @@ use asyncdesk::channels::web::WidgetSettings;
 use asyncdesk::config::WidgetConfig;
 use asyncdesk::hours::BusinessHours;
 use asyncdesk::http::ApiError;
-use asyncdesk::ports::{ConversationStore, FirstReplies, WebMailStore, WidgetStore};
+use asyncdesk::ports::{ConversationStore, WaitStore, WebMailStore, WidgetStore};
 use chrono::{DateTime, Utc};
 use lambda_http::{Body, Request, Response};
 
 pub use script::{DEMO_SITE, WIDGET_JS};
 
 /// What the store must do for the widget.
-pub trait Store: ConversationStore + WidgetStore + WebMailStore + FirstReplies {}
-impl<T: ConversationStore + WidgetStore + WebMailStore + FirstReplies> Store for T {}
+pub trait Store: ConversationStore + WidgetStore + WebMailStore + WaitStore {}
+impl<T: ConversationStore + WidgetStore + WebMailStore + WaitStore> Store for T {}
 
 /// The handler's dependencies, built once at cold start.
 pub struct Widget<S> {

@@ -43,8 +43,8 @@ fn rfc3339(t: DateTime<Utc>) -> String {
 pub const MIN_SAMPLES: usize = 10;
 /// How far back first answers are measured.
 pub const SAMPLE_DAYS: i64 = 14;
-/// Most samples read.
-pub const MAX_SAMPLES: i32 = 500;
+/// Most waits read.
+pub const MAX_SAMPLES: usize = 1000;
 /// How long an instance keeps the measured figure.
 pub const MEASURE_EVERY_SECS: i64 = 300;
 
@@ -64,6 +64,16 @@ pub fn typical_minutes(
     secs.sort_unstable();
     let median = secs[secs.len() / 2];
     Some(((median + 59) / 60).max(1))
+}
+
+/// The (started, answered) times of the waits an agent answered: the first human
+/// answer to each wait, on any channel (the reports' waits, docs/reports.md).
+pub fn answered(waits: &[asyncdesk::reports::Wait]) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+    waits
+        .iter()
+        .filter(|w| w.outcome == Some(asyncdesk::reports::Outcome::Answered))
+        .filter_map(|w| Some((w.started_at, w.ended_at?)))
+        .collect()
 }
 
 /// "Typically replies in ~N min" (hours from two hours on).
@@ -143,8 +153,8 @@ async fn measured<S: Store>(deps: &Widget<S>, now: DateTime<Utc>) -> Option<i64>
         return minutes;
     }
     let since = now - chrono::Duration::days(SAMPLE_DAYS);
-    let minutes = match deps.store.first_replies(since, MAX_SAMPLES).await {
-        Ok(samples) => typical_minutes(&deps.hours, &samples),
+    let minutes = match deps.store.waits_page(since, now, None, MAX_SAMPLES).await {
+        Ok(page) => typical_minutes(&deps.hours, &answered(&page.waits)),
         Err(e) => {
             tracing::warn!(error = %e, "first answers not read");
             None

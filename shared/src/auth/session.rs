@@ -10,6 +10,7 @@
 use super::AgentKeys;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
+use lambda_http::http::HeaderMap;
 use sha2::Sha256;
 
 /// The cookie's name.
@@ -112,6 +113,50 @@ pub fn set_cookie(token: &str, expires: DateTime<Utc>, now: DateTime<Utc>) -> St
 /// The `Set-Cookie` value that removes the session.
 pub fn clear_cookie() -> String {
     format!("{COOKIE}=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Strict")
+}
+
+/// Whether a request may use a cookie: it carries the desk's header and does not
+/// come from another site (`Sec-Fetch-Site`).
+pub fn from_the_desk(headers: &HeaderMap) -> bool {
+    let site_ok = match headers.get("sec-fetch-site").map(|v| v.to_str()) {
+        None => true,
+        Some(Ok(site)) => site == "same-origin" || site == "none",
+        Some(Err(_)) => false,
+    };
+    site_ok && headers.get(DESK_HEADER).is_some()
+}
+
+/// The agent a request authenticates as: a bearer key, or a desk session (with the
+/// desk's header, from the same site).
+pub fn caller<'k>(
+    headers: &HeaderMap,
+    keys: &'k AgentKeys,
+    secret: Option<&SessionSecret>,
+    now: DateTime<Utc>,
+) -> Option<&'k str> {
+    let bearer = headers.get("authorization").and_then(|v| v.to_str().ok());
+    if bearer.is_some() {
+        return keys.authenticate(bearer);
+    }
+    if !from_the_desk(headers) {
+        return None;
+    }
+    session_of(headers, keys, secret?, now).map(|(agent, _)| agent)
+}
+
+/// The first valid session among a request's cookies, and when it ends.
+pub fn session_of<'k>(
+    headers: &HeaderMap,
+    keys: &'k AgentKeys,
+    secret: &SessionSecret,
+    now: DateTime<Utc>,
+) -> Option<(&'k str, DateTime<Utc>)> {
+    headers
+        .get_all("cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(from_cookie_header)
+        .find_map(|token| verify(secret, keys, token, now))
 }
 
 #[cfg(test)]

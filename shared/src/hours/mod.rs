@@ -137,6 +137,6 @@ impl BusinessHours {
 }
 
 #[cfg(test)]
-mod props;
+pub(crate) mod props;
 #[cfg(test)]
 mod tests;

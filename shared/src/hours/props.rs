@@ -26,13 +26,13 @@ const ZONES: &[&str] = &[
 
 /// A schedule as written in BUSINESS_HOURS, in minutes.
 #[derive(Debug, Clone)]
-struct Spec {
+pub(crate) struct Spec {
     zone: &'static str,
     /// Per weekday (Monday first): (start, end) minutes, end <= start = overnight.
     weekly: [Vec<(u32, u32)>; 7],
     /// Listed dates: None closed, Some(windows) special hours.
     holidays: BTreeMap<NaiveDate, Option<Vec<(u32, u32)>>>,
-    first_response: u32,
+    pub(crate) first_response: u32,
 }
 
 fn hhmm(m: u32) -> String {
@@ -40,7 +40,7 @@ fn hhmm(m: u32) -> String {
 }
 
 impl Spec {
-    fn json(&self) -> String {
+    pub(crate) fn json(&self) -> String {
         let days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
         let windows = |ws: &[(u32, u32)]| -> Vec<String> {
             ws.iter()
@@ -100,7 +100,7 @@ impl Spec {
     }
 
     /// The rules, read literally, for one instant.
-    fn open(&self, t: DateTime<Utc>) -> bool {
+    pub(crate) fn open(&self, t: DateTime<Utc>) -> bool {
         let d = t.with_timezone(&self.tz()).date_naive();
         for day in [d.pred_opt().unwrap(), d] {
             let midnight = day.and_time(NaiveTime::MIN);
@@ -166,7 +166,7 @@ fn transitions(tz: Tz, year: i32) -> Vec<DateTime<Utc>> {
     found
 }
 
-fn case() -> impl Strategy<Value = (Spec, DateTime<Utc>)> {
+pub(crate) fn case() -> impl Strategy<Value = (Spec, DateTime<Utc>)> {
     (
         0..ZONES.len(),
         prop::array::uniform7(day_windows()),

@@ -275,6 +275,43 @@ impl BusinessHours {
         self.availability(at).reply_by
     }
 
+    /// The reply-by `minutes` of open time would give a message at `at` (what
+    /// `reply_by` says with another `first_response_minutes`): the reports'
+    /// calibration asks it for every candidate target.
+    pub fn deadline_after(&self, at: DateTime<Utc>, minutes: u32) -> Option<DateTime<Utc>> {
+        let mut stretches = self.stretches_around(at).skip_while(|s| s.end <= at);
+        let first = stretches.next()?;
+        let from = if first.start <= at { at } else { first.start };
+        reply_by(
+            std::iter::once(first).chain(stretches),
+            from,
+            Duration::minutes(minutes.into()),
+        )
+    }
+
+    /// A short digest of what decides business time (zone, weekly windows, listed
+    /// dates, `first_response_minutes`): figures measured under other hours carry
+    /// another one, so the reports can tell and recompute them.
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut text = format!("{}|{}|", self.timezone.name(), self.first_response_minutes);
+        for day in &self.weekly {
+            for w in day {
+                text.push_str(&format!("{}-{},", w.start, w.end));
+            }
+            text.push(';');
+        }
+        for (date, windows) in &self.listed {
+            text.push_str(&format!("{date}:"));
+            for w in windows {
+                text.push_str(&format!("{}-{},", w.start, w.end));
+            }
+            text.push(';');
+        }
+        let digest = Sha256::digest(text.as_bytes());
+        digest[..6].iter().map(|b| format!("{b:02x}")).collect()
+    }
+
     /// Open, or the closed stretch `at` falls in with its promise.
     pub fn moment(&self, at: DateTime<Utc>) -> Moment {
         let a = self.availability(at);

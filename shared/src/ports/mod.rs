@@ -15,12 +15,14 @@ mod channels;
 mod desk;
 mod media;
 mod queue;
+mod reports;
 mod widget;
 pub use autoreply::*;
 pub use channels::*;
 pub use desk::*;
 pub use media::*;
 pub use queue::*;
+pub use reports::*;
 pub use widget::*;
 
 // ---------------------------------------------------------------------------------

@@ -60,16 +60,3 @@ pub trait WebMailStore: Send + Sync {
         upto: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
 }
-
-/// Samples of agents' first answers (a wait's start and its first human answer),
-/// written with the answer; what the widget's "typically replies in" is measured on.
-#[async_trait]
-pub trait FirstReplies: Send + Sync {
-    /// The newest samples answered after `since`, at most `limit`: (waited from,
-    /// answered at). One query.
-    async fn first_replies(
-        &self,
-        since: DateTime<Utc>,
-        limit: i32,
-    ) -> Result<Vec<(DateTime<Utc>, DateTime<Utc>)>, StoreError>;
-}

@@ -178,14 +178,10 @@ impl DynamoStore {
             items.extend(self.thread_links(&message, now)?);
             items.extend(self.mail_watch_write(&message, now)?);
             let conv_index = items.len();
-            let (conversation_write, ended) = self
-                .outbound_conversation_write(&message, effect, now)
-                .await?;
-            items.push(conversation_write);
-            // An agent's first answer to a wait: a sample of how long answers take.
-            if let Some(from) = ended {
-                items.push(self.first_reply_sample(&message, from, now)?);
-            }
+            items.push(
+                self.outbound_conversation_write(&message, effect, now)
+                    .await?,
+            );
             let failed = match self.transact(items).await {
                 Ok(()) => return Ok(()),
                 Err(TransactFailure::Store(e)) => return Err(e),

@@ -13,7 +13,7 @@
 //! - rejection:    `pk = REJECTED#<channel>`, `sk = <digest of the raw JSON>` (TTL)
 //! - saved reply:  `pk = SAVED_REPLIES`, `sk = <id>`
 //! - widget rate counter: `pk = RATE#<scope>#<key digest>#<minute>`, `sk = RATE` (TTL)
-//! - first-answer sample: `pk = FIRSTREPLY`, `sk = <answered ms13>#<conversation id>` (TTL)
+//! - wait (the reports'): `pk = WAITS#<yyyy-mm>`, `sk = <started ms13>#<conversation id>` (TTL; `waits.rs`)
 //! - web mail watch: `pk = WEBMAIL#<conversation id>`, `sk = WATCH`, in `by_deadline` as
 //!   `dl = webmail#<shard>`, `dl_at = <oldest unfetched reply ms13>#<conversation id>` (TTL)
 //! - conversations' change feed: GSI `by_change` on `ch` (`CH#<shard>`) and `ch_at`
@@ -43,7 +43,6 @@ pub const TYPE_IDEMPOTENCY: &str = "idempotency_key";
 pub const TYPE_SAVED_REPLY: &str = "saved_reply";
 pub const TYPE_RATE: &str = "rate";
 pub const TYPE_WEB_MAIL_WATCH: &str = "web_mail_watch";
-pub const TYPE_FIRST_REPLY: &str = "first_reply";
 pub const SAVED_REPLIES_PK: &str = "SAVED_REPLIES";
 /// The change feed's index, its partition attribute and how many partitions it has
 /// (each takes up to 1,000 conversation writes a second).

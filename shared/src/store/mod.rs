@@ -22,6 +22,7 @@ pub mod rekey;
 pub mod state;
 mod statuses;
 mod threads;
+pub mod waits;
 mod widget;
 
 pub use crate::ports::{

@@ -55,22 +55,22 @@ pub(super) fn is_transition(message: &Message, effect: OutboundEffect) -> bool {
 }
 
 impl DynamoStore {
-    /// The conversation's update in the outbound transaction, and the wait it ends
-    /// when it is an agent's first answer to it (`waiting_since`). `NotFound` when a
-    /// transition finds no conversation.
+    /// The conversation's update in the outbound transaction; an agent's answer that
+    /// ends a wait names the agent (`answered_by`, for the reports). `NotFound` when
+    /// a transition finds no conversation.
     pub(super) async fn outbound_conversation_write(
         &self,
         message: &Message,
         effect: OutboundEffect,
         now: DateTime<Utc>,
-    ) -> Result<(TransactWriteItem, Option<DateTime<Utc>>), StoreError> {
+    ) -> Result<TransactWriteItem, StoreError> {
         let id = &message.conversation_id;
         let mut e = Expr::default();
         outbound_fields(&mut e, message, now, self.expiry(now));
         if !is_transition(message, effect) {
             let pk = e.name("pk");
             e.condition(format!("attribute_exists({pk})"));
-            return Ok((e.transact_update(&self.table, conversation_key(id))?, None));
+            return e.transact_update(&self.table, conversation_key(id));
         }
         let item = self
             .read_conversation(id)
@@ -78,7 +78,6 @@ impl DynamoStore {
             .ok_or_else(|| StoreError::NotFound(format!("conversation {id}")))?;
         let (was, rev) = state::read(&item)
             .ok_or_else(|| StoreError::Corrupt(format!("conversation {id} has no status")))?;
-        let waited = was.waiting_since;
         let mut next = was;
         let answers = match effect {
             OutboundEffect::KeepStatus => false,
@@ -99,14 +98,14 @@ impl DynamoStore {
                 !newer
             }
         };
-        let mut ended = None;
         if answers {
             next = lifecycle::apply(Some(&next), &Event::Answered { at: now }).unwrap_or(next);
             e.set("unanswered", n(0));
-            if matches!(message.author, crate::conversation::Author::Agent(_))
+            if let crate::conversation::Author::Agent(agent) = &message.author
                 && next.waiting_since.is_none()
             {
-                ended = waited;
+                // Who ended the wait: the reports' stream reader reads it here.
+                e.set("answered_by", AttributeValue::S(agent.clone()));
             }
         }
         if let Some(reply_by) = message.promised_reply_by {
@@ -114,6 +113,6 @@ impl DynamoStore {
         }
         state::write(&mut e, id, &next, rev.map_or(0, |r| r + 1));
         state::expect_rev(&mut e, rev);
-        Ok((e.transact_update(&self.table, conversation_key(id))?, ended))
+        e.transact_update(&self.table, conversation_key(id))
     }
 }

@@ -10,7 +10,7 @@ use super::items::*;
 use super::state;
 use crate::conversation::{Author, Channel, ConversationId, DeliveryState, Message};
 use crate::lifecycle::keys::{self, ms13};
-use crate::ports::{FirstReplies, MailWatch, StoreError, ThreadSince, WebMailStore, WidgetStore};
+use crate::ports::{MailWatch, StoreError, ThreadSince, WebMailStore, WidgetStore};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use chrono::{DateTime, Utc};
@@ -201,69 +201,5 @@ impl WebMailStore for DynamoStore {
             Err(e) if condition_failed(&e) => Ok(false),
             Err(e) => Err(unavailable(e)),
         }
-    }
-}
-
-/// The partition of first-answer samples (the widget's "typically replies in").
-const FIRST_REPLIES_PK: &str = "FIRSTREPLY";
-/// How long a sample is kept.
-const SAMPLE_TTL_SECS: i64 = 30 * 24 * 3600;
-
-impl DynamoStore {
-    /// An agent's first answer to a wait that began at `from`: one small item, in
-    /// the answer's transaction (`sk` = when it was answered, then the conversation).
-    pub(super) fn first_reply_sample(
-        &self,
-        message: &Message,
-        from: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> Result<TransactWriteItem, StoreError> {
-        let item = Item::from([
-            (PK.into(), s(FIRST_REPLIES_PK)),
-            (
-                SK.into(),
-                s(format!("{}#{}", ms13(now), message.conversation_id)),
-            ),
-            ("item_type".into(), s(TYPE_FIRST_REPLY)),
-            ("channel".into(), s(message.endpoint.channel.as_str())),
-            ("waited_from".into(), n(from.timestamp_millis())),
-            ("answered_at".into(), n(now.timestamp_millis())),
-            (EXPIRES_AT.into(), n(now.timestamp() + SAMPLE_TTL_SECS)),
-        ]);
-        self.put(item, None)
-    }
-}
-
-#[async_trait]
-impl FirstReplies for DynamoStore {
-    async fn first_replies(
-        &self,
-        since: DateTime<Utc>,
-        limit: i32,
-    ) -> Result<Vec<(DateTime<Utc>, DateTime<Utc>)>, StoreError> {
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND sk > :since")
-            .expression_attribute_values(":pk", s(FIRST_REPLIES_PK))
-            .expression_attribute_values(":since", s(ms13(since)))
-            .projection_expression("waited_from, answered_at")
-            .scan_index_forward(false)
-            .limit(limit)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        let ms = |item: &Item, k: &str| {
-            item.get(k)
-                .and_then(|v| v.as_n().ok())
-                .and_then(|v| v.parse::<i64>().ok())
-                .and_then(DateTime::from_timestamp_millis)
-        };
-        Ok(out
-            .items()
-            .iter()
-            .filter_map(|i| Some((ms(i, "waited_from")?, ms(i, "answered_at")?)))
-            .collect())
     }
 }

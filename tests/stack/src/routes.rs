@@ -58,6 +58,7 @@ pub struct Functions<'a, S, O> {
     pub desk: &'a desk::Desk,
     /// `None` without the website chat (WIDGET_ORIGINS).
     pub widget: Option<&'a widget::Widget<S>>,
+    pub reports: &'a reports::Reports<S>,
 }
 
 /// `/dev/site`: a demo shop page embedding the widget from this server's other
@@ -102,7 +103,7 @@ where
         + asyncdesk::ports::DeskStore
         + asyncdesk::ports::WidgetStore
         + asyncdesk::ports::WebMailStore
-        + asyncdesk::ports::FirstReplies,
+        + asyncdesk::ports::WaitStore,
     O: asyncdesk::ports::Outbound,
 {
     let Functions {
@@ -110,6 +111,7 @@ where
         agent,
         desk,
         widget,
+        reports,
     } = functions;
     let path = req.uri().path().to_string();
     let now = chrono::Utc::now();
@@ -126,6 +128,11 @@ where
         Some("AgentReplyFunction") => {
             return server::from_lambda(
                 agent_reply::handle(&server::to_lambda(req), agent, now).await,
+            );
+        }
+        Some("ReportsFunction") => {
+            return server::from_lambda(
+                reports::handle(&server::to_lambda(req), reports, now).await,
             );
         }
         Some("DeskFunction") => {

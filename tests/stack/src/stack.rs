@@ -325,6 +325,11 @@ pub async fn start(mut settings: Settings) -> Result<RunningStack, BoxError> {
     // The website chat's function, on the same table.
     let widget_config = asyncdesk::config::WidgetConfig::load(&env)?;
     let widget = Arc::new(widget::Widget::new(store.clone(), &widget_config));
+    // The promise reports, on the same table and keys.
+    let reports = Arc::new(reports::Reports::new(
+        store.clone(),
+        &asyncdesk::reports::config::ReportsConfig::load(&env)?,
+    ));
     // The retry queue on the same server, fed to the function as Lambda would.
     let queue_name = format!("{}-auto-reply-retries", inbound_config.table_name);
     let queue = crate::retry_queue::LocalQueue::create(&endpoint, &queue_name).await?;
@@ -374,11 +379,12 @@ pub async fn start(mut settings: Settings) -> Result<RunningStack, BoxError> {
     let api_routes = Arc::new(template.http_routes());
     let cdn_origin = endpoint.clone();
     let routes = move |req: Request| {
-        let (inbound, agent, desk, widget, sandboxes, api_routes, email, moto_endpoint) = (
+        let (inbound, agent, desk, widget, reports, sandboxes, api_routes, email, moto_endpoint) = (
             inbound.clone(),
             agent.clone(),
             desk.clone(),
             widget.clone(),
+            reports.clone(),
             sandboxes.clone(),
             api_routes.clone(),
             email.clone(),
@@ -411,6 +417,7 @@ pub async fn start(mut settings: Settings) -> Result<RunningStack, BoxError> {
                 agent: &agent,
                 desk: &desk,
                 widget: widget.as_ref().as_ref(),
+                reports: &reports,
             };
             crate::routes::route(req, &api_routes, functions, &sandboxes).await
         }

@@ -14,15 +14,15 @@ export function onUnauthorized(fn) {
   unauthorized = fn;
 }
 
-export async function api(path, { method = 'GET', body, headers = {}, timeout = 20000, allow401 = false } = {}) {
-  const h = { 'X-Asyncdesk-Desk': '1', Accept: 'application/json', ...headers };
+// One request: the response and its body as text. Network failures and timeouts
+// become ApiErrors with status 0.
+async function request(path, { method, body, headers, timeout, accept }) {
+  const h = { 'X-Asyncdesk-Desk': '1', Accept: accept, ...headers };
   if (body !== undefined) h['Content-Type'] = 'application/json';
   const ctrl = new AbortController();
   const timer = setTimeout(() => ctrl.abort(), timeout);
-  let res;
-  let data = null;
   try {
-    res = await fetch(path, {
+    const res = await fetch(path, {
       method,
       credentials: 'same-origin',
       cache: 'no-store',
@@ -30,16 +30,8 @@ export async function api(path, { method = 'GET', body, headers = {}, timeout = 
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: ctrl.signal,
     });
-    if (res.status !== 204) {
-      const text = await res.text();
-      if (text) {
-        try {
-          data = JSON.parse(text);
-        } catch {
-          data = null;
-        }
-      }
-    }
+    const text = res.status === 204 ? '' : await res.text();
+    return { res, text };
   } catch (e) {
     const timedOut = e && e.name === 'AbortError';
     throw new ApiError(0, timedOut ? 'timeout' : 'network',
@@ -47,12 +39,38 @@ export async function api(path, { method = 'GET', body, headers = {}, timeout = 
   } finally {
     clearTimeout(timer);
   }
-  if (res.ok) return data;
+}
+
+function parse(text) {
+  if (!text) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+// A failed answer as an ApiError (errors are JSON: {"error": {code, message, details}}).
+function failure(res, text, allow401) {
+  const data = parse(text);
   const err = (data && data.error) || {};
   const e = new ApiError(res.status, err.code || `http_${res.status}`,
     err.message || `The server answered ${res.status}.`, err.details);
   if (res.status === 401 && !allow401) unauthorized(e);
-  throw e;
+  return e;
+}
+
+export async function api(path, { method = 'GET', body, headers = {}, timeout = 20000, allow401 = false } = {}) {
+  const { res, text } = await request(path, { method, body, headers, timeout, accept: 'application/json' });
+  if (res.ok) return parse(text);
+  throw failure(res, text, allow401);
+}
+
+// A GET whose answer is not JSON (a CSV export): { text, type, headers }.
+export async function apiText(path, { accept = 'text/csv', headers = {}, timeout = 60000 } = {}) {
+  const { res, text } = await request(path, { method: 'GET', headers, timeout, accept });
+  if (res.ok) return { text, type: res.headers.get('content-type') || 'text/plain', headers: res.headers };
+  throw failure(res, text, false);
 }
 
 export const enc = encodeURIComponent;

@@ -2,12 +2,13 @@
 import { initActions } from './actions.js';
 import { onUnauthorized } from './api.js';
 import { initChanges, startChanges, stopChanges } from './changes.js';
-import { initCompose, renderMode } from './compose.js';
+import { initCompose, onSent, renderMode } from './compose.js';
 import { closeConversation, hashConversation, initConversation, openConversation, renderHeader } from './conversation.js';
 import { $ } from './dom.js';
 import { claimDrafts, clearAllDrafts } from './drafts.js';
 import { initKeys } from './keys.js';
 import { focusSelected, initQueue, loadQueue, refreshTimes, resetQueue } from './queue.js';
+import { initReports, refreshSoon, startReports, stopReports } from './reports.js';
 import { initSaved } from './saved.js';
 import { currentSession, initSession, showDesk, showSignIn } from './session.js';
 import { state } from './state.js';
@@ -24,6 +25,7 @@ async function signedIn(session) {
   clearError();
   showDesk(session);
   startChanges();
+  startReports();
   await loadQueue({ keepSelection: !!again });
   if (!state.agent) return;
   const id = reopen || hashConversation();
@@ -37,6 +39,7 @@ async function signedIn(session) {
 
 function signedOut() {
   stopChanges();
+  stopReports();
   state.agent = null;
   reopen = null;
   clearAllDrafts();
@@ -51,6 +54,7 @@ onUnauthorized(() => {
   if (!state.agent) return;
   reopen = state.open && state.open.id;
   stopChanges();
+  stopReports();
   state.agent = null;
   for (const d of document.querySelectorAll('dialog[open]')) d.close();
   showSignIn('Your session has ended. Sign in again to continue — your drafts are kept.');
@@ -77,6 +81,9 @@ async function boot() {
   initSaved();
   initKeys();
   initChanges();
+  initReports();
+  // A reply or template ends a wait: the header's figures follow.
+  onSent((kind) => { if (kind !== 'note') refreshSoon(); });
   setInterval(tick, 30000);
   try {
     const s = await currentSession();

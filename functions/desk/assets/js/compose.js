@@ -11,6 +11,12 @@ import { mergeMessages } from './thread.js';
 
 let current = null; // the conversation the boxes belong to
 const flights = new Map(); // "id|kind" -> Promise<boolean>
+let sentHook = () => {};
+
+// Called with the kind ('reply', 'note', 'template') after each successful send.
+export function onSent(fn) {
+  sentHook = fn;
+}
 
 const WHAT = { reply: 'The reply', note: 'The note', template: 'The template' };
 // A send waits longer than the server's send budget (20 s) and its wait for a
@@ -123,6 +129,7 @@ export function send(kind) {
         mergeMessages([...(r.messages || []), r.message, r.note].filter(Boolean));
       }
       announce(kind === 'note' ? 'Note added' : kind === 'template' ? 'Template sent' : 'Reply sent');
+      sentHook(kind);
       return true;
     } catch (e) {
       failed(e, id, kind, part);

@@ -1,13 +1,17 @@
 // DOM helpers. Text is always added as text nodes: never parse untrusted strings as HTML.
 export const $ = (id) => document.getElementById(id);
 
-export function h(tag, props, ...kids) {
-  const el = document.createElement(tag);
+export const h = (tag, props, ...kids) => build(document.createElement(tag), props, kids);
+
+// SVG elements (the report charts): geometry as attributes, colours by class.
+export const svg = (tag, props, ...kids) => build(document.createElementNS('http://www.w3.org/2000/svg', tag), props, kids);
+
+function build(el, props, kids) {
   if (props) {
     for (const k of Object.keys(props)) {
       const v = props[k];
       if (v == null || v === false) continue;
-      if (k === 'class') el.className = v;
+      if (k === 'class') el.setAttribute('class', v);
       else if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
       else if (k === 'style') throw new Error('inline styles are not allowed (CSP)');
       else el.setAttribute(k, v === true ? '' : String(v));

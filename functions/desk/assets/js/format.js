@@ -126,3 +126,23 @@ export const displayName = (c) => (c && (c.customer_name || c.customer_id)) || '
 
 const CHANNELS = { whatsapp: 'WhatsApp', telegram: 'Telegram', email: 'Email', web: 'Website chat' };
 export const channelLabel = (ch) => CHANNELS[ch] || ch || '';
+
+// A kept rate as a whole percent that never rounds a miss to 100% (or a keep to 0%).
+export function percent(rate) {
+  if (typeof rate !== 'number' || !Number.isFinite(rate)) return null;
+  let p = Math.round(rate * 100);
+  if (p === 100 && rate < 1) p = 99;
+  if (p === 0 && rate > 0) p = 1;
+  return `${p}%`;
+}
+
+// Report minutes: "under 1 min", "42 min", "3 h 5 min", "2 d 4 h".
+export function minutes(m) {
+  if (typeof m !== 'number' || !Number.isFinite(m)) return 'no data';
+  if (m < 1) return 'under 1 min';
+  const t = Math.round(m);
+  if (t < 60) return `${t} min`;
+  const hrs = Math.floor(t / 60);
+  if (hrs < 48) return t % 60 ? `${hrs} h ${t % 60} min` : `${hrs} h`;
+  return hrs % 24 ? `${Math.floor(hrs / 24)} d ${hrs % 24} h` : `${hrs / 24} d`;
+}
