@@ -2,7 +2,8 @@
 //! machine's message, an agent's answer, an auto-reply's promise, an agent's PATCH, a
 //! snooze ending, a failed delivery) decided as a pure function of the current state
 //! and the event. The store turns a decision into one conditional write; `keys`
-//! derives the queue indexes' keys from a state, `order` the queue's sort keys.
+//! derives the queue indexes' keys from a state, `order` the queue's sort keys,
+//! `waits` the customer waits a change starts, promises or ends (the reports').
 //! No clock reads: every instant comes with the event.
 
 pub mod keys;
@@ -10,6 +11,7 @@ pub mod merge;
 pub mod order;
 #[cfg(test)]
 mod props;
+pub mod waits;
 
 use crate::conversation::{Conversation, ConversationStatus, Priority};
 use chrono::{DateTime, Utc};

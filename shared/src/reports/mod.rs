@@ -1,8 +1,9 @@
 //! Promises kept: every customer wait, measured against the promise made for it
 //! (docs/reports.md has the definitions word for word).
 //!
-//! - this module: what a wait is, and how the lifecycle's changes of a conversation
-//!   (two images of its item, from the table's stream) start, promise and end one;
+//! - this module: what a wait is, and the lifecycle's wait events
+//!   (`lifecycle::waits`) of a conversation's change (two images of its item, from
+//!   the table's stream) as the changes of its waits;
 //! - `measure`: a wait's business and wall time and whether its promise was kept,
 //!   from its raw times and the business hours;
 //! - `summary`: the figures of a set of waits, grouped;
@@ -18,31 +19,19 @@ mod props;
 pub mod summary;
 
 use crate::conversation::{Channel, ConversationId, ConversationStatus};
+use crate::lifecycle::State;
+use crate::lifecycle::waits::{WaitEvent, wait_events};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-/// What the reports read of a conversation item (an image in the table's stream).
+/// What the reports read of a conversation item (an image in the table's stream):
+/// its lifecycle state, and the agent whose answer ended its latest wait.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Side {
     pub id: ConversationId,
     pub channel: Channel,
-    pub status: ConversationStatus,
-    pub status_since: DateTime<Utc>,
-    pub waiting_since: Option<DateTime<Utc>>,
-    pub promised_reply_by: Option<DateTime<Utc>>,
-    pub promise_for: Option<DateTime<Utc>>,
-    /// The agent whose answer ended the latest wait.
+    pub state: State,
     pub answered_by: Option<String>,
-}
-
-impl Side {
-    /// The auto-reply's promise for the wait that starts at `waiting_since`.
-    fn told(&self) -> Option<DateTime<Utc>> {
-        match (self.waiting_since, self.promise_for) {
-            (Some(w), Some(f)) if w == f => self.promised_reply_by,
-            _ => None,
-        }
-    }
 }
 
 /// Which wait: a conversation's wait is named by when it started.
@@ -126,9 +115,6 @@ pub enum WaitChange {
     },
     End {
         key: WaitKey,
-        /// `Some` when the wait started with this change's old image unknown (the
-        /// start was recorded, or the wait began before waits were recorded).
-        kind: Option<Kind>,
         at: DateTime<Utc>,
         outcome: Outcome,
         agent: Option<String>,
@@ -137,58 +123,50 @@ pub enum WaitChange {
 }
 
 /// The wait changes between two images of a conversation item (`None`: no item,
-/// before an insert or after a delete). A delete (erasure) ends nothing: the
-/// erasure removes the conversation's waits itself.
+/// before an insert or after a delete): the lifecycle's wait events
+/// (`lifecycle::waits`), named. A delete (erasure) ends nothing.
 pub fn changes(old: Option<&Side>, new: Option<&Side>) -> Vec<WaitChange> {
     let Some(new) = new else { return Vec::new() };
-    let mut out = Vec::new();
-    let was = old.and_then(|o| o.waiting_since);
     let key = |side: &Side, at: DateTime<Utc>| WaitKey {
         conversation: side.id.clone(),
         channel: side.channel,
         started_at: at,
     };
-    if let (Some(old), Some(started)) = (old, was)
-        && new.waiting_since != Some(started)
-    {
-        let outcome = match new.status {
-            ConversationStatus::Pending => Outcome::Answered,
-            ConversationStatus::Snoozed => Outcome::Snoozed,
-            // Resolved, or (never written so) open with another wait.
-            _ => Outcome::Resolved,
-        };
-        out.push(WaitChange::End {
-            key: key(old, started),
-            kind: None,
-            at: new.status_since,
-            outcome,
-            agent: (outcome == Outcome::Answered)
-                .then(|| new.answered_by.clone())
-                .flatten(),
-            told: old.told(),
-        });
-    }
-    if let Some(started) = new.waiting_since
-        && was != Some(started)
-    {
-        let kind = match old.map(|o| o.status) {
-            None | Some(ConversationStatus::Resolved) => Kind::First,
-            Some(_) => Kind::Next,
-        };
-        out.push(WaitChange::Start {
-            key: key(new, started),
-            kind,
-        });
-    }
-    if let Some(reply_by) = new.told()
-        && old.and_then(Side::told) != Some(reply_by)
-    {
-        out.push(WaitChange::Promise {
-            key: key(new, new.waiting_since.unwrap_or(reply_by)),
-            reply_by,
-        });
-    }
-    out
+    wait_events(old.map(|o| &o.state), &new.state)
+        .into_iter()
+        .map(|event| match event {
+            WaitEvent::Started { at, first } => WaitChange::Start {
+                key: key(new, at),
+                kind: if first { Kind::First } else { Kind::Next },
+            },
+            WaitEvent::Promised { wait, reply_by } => WaitChange::Promise {
+                key: key(new, wait),
+                reply_by,
+            },
+            WaitEvent::Ended {
+                wait,
+                at,
+                into,
+                told,
+            } => {
+                let outcome = match into {
+                    ConversationStatus::Pending => Outcome::Answered,
+                    ConversationStatus::Snoozed => Outcome::Snoozed,
+                    // Resolved, or (never written so) open with another wait.
+                    _ => Outcome::Resolved,
+                };
+                WaitChange::End {
+                    key: key(new, wait),
+                    at,
+                    outcome,
+                    agent: (outcome == Outcome::Answered)
+                        .then(|| new.answered_by.clone())
+                        .flatten(),
+                    told,
+                }
+            }
+        })
+        .collect()
 }
 
 /// One wait as recorded: its raw times, and what was measured of them under the
@@ -228,75 +206,59 @@ impl Wait {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lifecycle::{Event, apply};
 
     fn t(m: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(1_800_000_000 + m * 60, 0).unwrap()
     }
 
-    fn side(status: ConversationStatus, since: i64, waiting: Option<i64>) -> Side {
+    fn side(state: State, agent: Option<&str>) -> Side {
         Side {
             id: ConversationId::parse("wa-0123456789abcdef0123456789abcdef").unwrap(),
             channel: Channel::Whatsapp,
-            status,
-            status_since: t(since),
-            waiting_since: waiting.map(t),
-            promised_reply_by: None,
-            promise_for: None,
-            answered_by: None,
+            state,
+            answered_by: agent.map(str::to_string),
         }
     }
 
     #[test]
-    fn a_new_conversation_starts_a_first_wait_and_an_answer_ends_it() {
-        let open = side(ConversationStatus::Open, 0, Some(0));
-        let c = changes(None, Some(&open));
+    fn an_answer_names_its_agent_and_an_end_without_one_names_none() {
+        let open = apply(None, &Event::CustomerMessage { at: t(0) }).unwrap();
+        let c = changes(None, Some(&side(open.clone(), None)));
         assert!(
             matches!(&c[..], [WaitChange::Start { kind: Kind::First, key }] if key.started_at == t(0))
         );
-        let mut answered = side(ConversationStatus::Pending, 30, None);
-        answered.answered_by = Some("alice".into());
-        let c = changes(Some(&open), Some(&answered));
+        let answered = apply(Some(&open), &Event::Answered { at: t(30) }).unwrap();
+        let c = changes(
+            Some(&side(open.clone(), None)),
+            Some(&side(answered, Some("alice"))),
+        );
         assert!(
             matches!(&c[..], [WaitChange::End { outcome: Outcome::Answered, at, agent: Some(a), .. }] if *at == t(30) && a == "alice")
         );
-        // The customer writes again: a next wait.
-        let again = side(ConversationStatus::Open, 40, Some(40));
-        let c = changes(Some(&answered), Some(&again));
+        // An agent who answered an earlier wait is not this one's.
+        let change = crate::lifecycle::StateChange {
+            status: Some(crate::lifecycle::StatusChange::Resolved),
+            ..Default::default()
+        };
+        let resolved = apply(Some(&open), &Event::Changed { change, at: t(40) }).unwrap();
+        let c = changes(
+            Some(&side(open, Some("bob"))),
+            Some(&side(resolved, Some("bob"))),
+        );
         assert!(matches!(
             &c[..],
-            [WaitChange::Start {
-                kind: Kind::Next,
+            [WaitChange::End {
+                outcome: Outcome::Resolved,
+                agent: None,
                 ..
             }]
         ));
-        // A second message in the same wait changes nothing.
-        assert!(changes(Some(&again), Some(&again.clone())).is_empty());
     }
 
     #[test]
-    fn a_promise_is_recorded_once_for_its_wait_and_ends_with_it() {
-        let open = side(ConversationStatus::Open, 0, Some(0));
-        let mut promised = open.clone();
-        promised.promised_reply_by = Some(t(600));
-        promised.promise_for = Some(t(0));
-        let c = changes(Some(&open), Some(&promised));
-        assert!(matches!(&c[..], [WaitChange::Promise { reply_by, .. }] if *reply_by == t(600)));
-        assert!(changes(Some(&promised), Some(&promised.clone())).is_empty());
-        let mut resolved = promised.clone();
-        resolved.status = ConversationStatus::Resolved;
-        resolved.status_since = t(50);
-        resolved.waiting_since = None;
-        let c = changes(Some(&promised), Some(&resolved));
-        assert!(
-            matches!(&c[..], [WaitChange::End { outcome: Outcome::Resolved, told: Some(p), agent: None, .. }] if *p == t(600))
-        );
-    }
-
-    #[test]
-    fn a_delete_or_a_quiet_start_records_nothing() {
-        let open = side(ConversationStatus::Open, 0, Some(0));
-        assert!(changes(Some(&open), None).is_empty());
-        let quiet = side(ConversationStatus::Resolved, 0, None);
-        assert!(changes(None, Some(&quiet)).is_empty());
+    fn a_delete_records_nothing() {
+        let open = apply(None, &Event::CustomerMessage { at: t(0) }).unwrap();
+        assert!(changes(Some(&side(open, None)), None).is_empty());
     }
 }

@@ -6,7 +6,7 @@
 use super::dynamo::*;
 use super::expr::{Expr, condition_failed};
 use super::items::{EXPIRES_AT, PK, SK};
-use crate::conversation::{Channel, ConversationId, ConversationStatus};
+use crate::conversation::{Channel, ConversationId};
 use crate::lifecycle::keys::ms13;
 use crate::ports::{StoreError, WaitPage, WaitStore};
 use crate::reports::measure::{Measured, PromiseKind};
@@ -14,7 +14,6 @@ use crate::reports::{Kind, Outcome, Side, Wait, WaitChange, WaitKey};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Datelike, Utc};
-use serde::Deserialize;
 use std::collections::HashMap;
 
 pub const TYPE_WAIT: &str = "wait";
@@ -106,7 +105,6 @@ impl WaitStore for DynamoStore {
             }
             WaitChange::End {
                 key,
-                kind,
                 at,
                 outcome,
                 agent,
@@ -114,7 +112,7 @@ impl WaitStore for DynamoStore {
             } => {
                 // A wait whose start was not recorded (it began before waits were)
                 // counts as a first one.
-                set_identity(&mut e, key, kind.unwrap_or(Kind::First));
+                set_identity(&mut e, key, Kind::First);
                 not_ended(&mut e);
                 e.set("ended_at", ms(*at));
                 e.set("outcome", s(outcome.as_str()));
@@ -250,44 +248,27 @@ fn wait_of(item: &HashMap<String, AttributeValue>) -> Result<Wait, StoreError> {
     })
 }
 
-/// What the reports read of a conversation item's stream image.
-#[derive(Deserialize)]
-struct SideItem {
-    item_type: String,
-    id: ConversationId,
-    channel: Channel,
-    status: ConversationStatus,
-    #[serde(with = "chrono::serde::ts_milliseconds")]
-    status_since: DateTime<Utc>,
-    #[serde(default, with = "chrono::serde::ts_milliseconds_option")]
-    waiting_since: Option<DateTime<Utc>>,
-    #[serde(default, with = "chrono::serde::ts_milliseconds_option")]
-    promised_reply_by: Option<DateTime<Utc>>,
-    #[serde(default, with = "chrono::serde::ts_milliseconds_option")]
-    promise_for: Option<DateTime<Utc>>,
-    #[serde(default)]
-    answered_by: Option<String>,
-}
-
-/// A conversation item's stream image, as the reports read it (`None`: the image is
-/// not a conversation's).
+/// A conversation item's stream image, as the reports read it: its id, channel,
+/// lifecycle state (`state::read`, as every store read) and `answered_by`. `None`
+/// when the image is not a conversation's.
 pub fn side_of_image(image: serde_dynamo::Item) -> Result<Option<Side>, StoreError> {
-    let is_conversation = matches!(image.get("item_type"),
-        Some(serde_dynamo::AttributeValue::S(t)) if t == super::items::TYPE_CONVERSATION);
-    if !is_conversation {
+    let item: Item = image.into();
+    let text = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).map(String::as_str);
+    if text("item_type") != Some(super::items::TYPE_CONVERSATION) {
         return Ok(None);
     }
-    let i: SideItem = super::items::from_item(image)?;
-    debug_assert_eq!(i.item_type, super::items::TYPE_CONVERSATION);
+    let corrupt = |what: &str| StoreError::Corrupt(format!("conversation image without {what}"));
     Ok(Some(Side {
-        id: i.id,
-        channel: i.channel,
-        status: i.status,
-        status_since: i.status_since,
-        waiting_since: i.waiting_since,
-        promised_reply_by: i.promised_reply_by,
-        promise_for: i.promise_for,
-        answered_by: i.answered_by,
+        id: text("id")
+            .and_then(ConversationId::parse)
+            .ok_or_else(|| corrupt("id"))?,
+        channel: text("channel")
+            .and_then(Channel::parse)
+            .ok_or_else(|| corrupt("channel"))?,
+        state: super::state::read(&item)
+            .map(|(state, _)| state)
+            .ok_or_else(|| corrupt("status"))?,
+        answered_by: text("answered_by").map(str::to_string),
     }))
 }
 
