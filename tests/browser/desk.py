@@ -342,7 +342,7 @@ def desktop(p):
     reports = page.get_by_role("dialog", name="Reports", exact=True)
     expect(reports).to_be_visible()
     expect(reports.get_by_role("img", name=re.compile(r"^Promises kept by day"))).to_be_visible()
-    expect(reports.get_by_role("img", name=re.compile(r"^Customer messages by hour of week"))).to_be_visible()
+    expect(reports.get_by_role("img", name=re.compile(r"^Waits started by hour of week"))).to_be_visible()
     page.screenshot(path=str(SHOTS / "desk-reports.png"))
     reports.get_by_text("Show as table", exact=True).first.click()
     table = reports.get_by_role("table").first

@@ -1,6 +1,7 @@
 //! The promise reports, golden: scripted Telegram conversations over a weekend with a
 //! DST change, a holiday, a split day, an overnight shift, an auto-reply's promise,
-//! a note, a bot, a resolve without answer and a reopen. Customers write through the
+//! a note, a bot, a second auto-reply in one wait, a resolve without answer and a
+//! reopen. Customers write through the
 //! webhook handler, agents through the agent API (to a Bot API stand-in), the
 //! table's real stream (moto) feeds the auto-reply function that records the waits,
 //! and the reports function answers with exact figures. Then: the whole stream
@@ -200,6 +201,14 @@ async fn script(rig: &Rig) {
     // 1590 wall: kept.
     rig.writes(103, "2026-03-27T19:00:00Z", false).await;
     rig.replies(BOB_KEY, 103, "2026-03-28T21:30:00Z").await;
+    // 107, Fri 20:00, closed: promised Sat 22:00 too, but nobody answers in the
+    // night shift. The customer writes again Sun 09:00, a new off-hours period: a
+    // second auto-reply promises Tue 08:00. The wait is measured by the first
+    // promise: bob's answer Tue 07:30 broke it. 270 business minutes (240 of the
+    // night shift, 30 on Tuesday), 5010 wall.
+    rig.writes(107, "2026-03-27T20:00:00Z", false).await;
+    rig.writes(107, "2026-03-29T09:00:00Z", false).await;
+    rig.replies(BOB_KEY, 107, "2026-03-31T07:30:00Z").await;
     // 106: only a bot writes: no wait.
     rig.writes(106, "2026-03-28T10:00:00Z", true).await;
     // 104, Sun 10:00 (after the clocks went forward), closed through the Monday
@@ -246,17 +255,17 @@ async fn golden_week_gives_exact_figures_that_redelivery_keeps_and_other_hours_r
             &t["ended_without_answer"],
             &t["waiting"]
         ),
-        (&json!(7), &json!(5), &json!(1), &json!(1)),
+        (&json!(8), &json!(6), &json!(1), &json!(1)),
         "{s:#}"
     );
     assert_eq!(
         (&t["promises_due"], &t["promises_kept"], &t["kept_rate"]),
-        (&json!(6), &json!(3), &json!(0.5))
+        (&json!(7), &json!(3), &json!(0.4286))
     );
     assert_eq!(
         t["first_reply"],
-        json!({"count": 4, "business_minutes": {"median": 30.0, "p90": 90.0},
-               "wall_minutes": {"median": 130.0, "p90": 2790.0}})
+        json!({"count": 5, "business_minutes": {"median": 70.0, "p90": 270.0},
+               "wall_minutes": {"median": 1590.0, "p90": 5010.0}})
     );
     assert_eq!(
         t["next_reply"],
@@ -274,7 +283,7 @@ async fn golden_week_gives_exact_figures_that_redelivery_keeps_and_other_hours_r
     assert_eq!(
         days,
         vec![
-            (json!("2026-03-27"), json!(4), json!(0.75)),
+            (json!("2026-03-27"), json!(5), json!(0.6)),
             (json!("2026-03-29"), json!(1), json!(0.0)),
             (json!("2026-03-31"), json!(2), json!(0.0)),
         ]
@@ -298,7 +307,7 @@ async fn golden_week_gives_exact_figures_that_redelivery_keeps_and_other_hours_r
         vec![
             (json!(""), json!(0)),
             (json!("alice"), json!(3)),
-            (json!("bob"), json!(2))
+            (json!("bob"), json!(3))
         ]
     );
 
@@ -322,6 +331,7 @@ async fn golden_week_gives_exact_figures_that_redelivery_keeps_and_other_hours_r
         rows,
         vec![
             (id(102), json!(70.0), json!("target"), json!("broken")),
+            (id(107), json!(270.0), json!("told"), json!("broken")),
             (id(104), json!(90.0), json!("told"), json!("broken")),
             (id(105), Value::Null, json!("target"), json!("broken")),
         ]
@@ -334,15 +344,19 @@ async fn golden_week_gives_exact_figures_that_redelivery_keeps_and_other_hours_r
     .await;
     assert_eq!(told["waits"][0]["told_reply_by"], "2026-03-28T22:00:00Z");
     assert_eq!(told["waits"][0]["wall_minutes"], 1590.0);
-    assert_eq!(told["waits"].as_array().unwrap().len(), 1);
+    // 107's second auto-reply did not move its promise.
+    assert_eq!(told["waits"][1]["conversation"], id(107));
+    assert_eq!(told["waits"][1]["told_reply_by"], "2026-03-28T22:00:00Z");
+    assert_eq!(told["waits"][1]["wall_minutes"], 5010.0);
+    assert_eq!(told["waits"].as_array().unwrap().len(), 2);
 
     // Paged, then as CSV.
-    let page = report(&deps, &format!("/reports/waits?{PERIOD}&limit=4"), NOW).await;
-    assert_eq!(page["waits"].as_array().unwrap().len(), 4);
+    let page = report(&deps, &format!("/reports/waits?{PERIOD}&limit=5"), NOW).await;
+    assert_eq!(page["waits"].as_array().unwrap().len(), 5);
     let cursor = page["next_cursor"].as_str().unwrap().to_string();
     let rest = report(
         &deps,
-        &format!("/reports/waits?{PERIOD}&limit=4&cursor={cursor}"),
+        &format!("/reports/waits?{PERIOD}&limit=5&cursor={cursor}"),
         NOW,
     )
     .await;
@@ -358,15 +372,15 @@ async fn golden_week_gives_exact_figures_that_redelivery_keeps_and_other_hours_r
     assert_eq!(resp.headers()["content-type"], "text/csv; charset=utf-8");
     let csv = String::from_utf8(resp.body().to_vec()).unwrap();
     let lines: Vec<&str> = csv.lines().collect();
-    assert_eq!(lines.len(), 8, "{csv}");
+    assert_eq!(lines.len(), 9, "{csv}");
     assert!(lines[0].starts_with("conversation,channel,kind,started_at,ended_at,outcome,agent"));
     assert!(
         lines.iter().any(|l| l.contains(",2026-03-27T10:40:00Z,2026-03-27T12:50:00Z,answered,alice,target,2026-03-27T12:40:00Z,,70,130,false,broken,")),
         "{csv}"
     );
 
-    // Calibration over the week before now: the five answered waits needed 10, 30,
-    // 30, 70 and 90 minutes; 60 kept 3 of 5; 90 keeps all.
+    // Calibration over the week before now: the six answered waits needed 10, 30,
+    // 30, 70, 90 and 270 minutes; 60 kept 3 of 6; 270 keeps all.
     let c = report(&deps, "/reports/calibration?weeks=1", NOW).await;
     let all = c["channels"]
         .as_array()
@@ -377,8 +391,8 @@ async fn golden_week_gives_exact_figures_that_redelivery_keeps_and_other_hours_r
         .clone();
     assert_eq!(
         all,
-        json!({"channel": "all", "samples": 5, "enough_samples": false, "configured_minutes": 60,
-               "configured_kept_rate": 0.6, "suggested_minutes": 90, "suggested_kept_rate": 1.0})
+        json!({"channel": "all", "samples": 6, "enough_samples": false, "configured_minutes": 60,
+               "configured_kept_rate": 0.5, "suggested_minutes": 270, "suggested_kept_rate": 1.0})
     );
 
     // The whole stream again, later (a redelivery): nothing changes, nothing sent twice.
@@ -393,11 +407,11 @@ async fn golden_week_gives_exact_figures_that_redelivery_keeps_and_other_hours_r
     // Other hours: the same raw times measured again, and said so.
     let other = reports_over(rig.table.store.clone(), OTHER_HOURS);
     let s2 = report(&other, &format!("/reports/summary?{PERIOD}"), NOW).await;
-    assert_eq!(s2["recomputed"], 7);
+    assert_eq!(s2["recomputed"], 8);
     assert_ne!(s2["hours"], s["hours"]);
     assert_eq!(
         s2["totals"]["first_reply"]["business_minutes"],
-        json!({"median": 30.0, "p90": 130.0}),
+        json!({"median": 90.0, "p90": 270.0}),
         "no lunch break: 102 waited 130 business minutes"
     );
     // 120 minutes to answer in one stretch: 102 still due 12:40 (broken); 105 due
@@ -407,6 +421,6 @@ async fn golden_week_gives_exact_figures_that_redelivery_keeps_and_other_hours_r
             &s2["totals"]["promises_due"],
             &s2["totals"]["promises_kept"]
         ),
-        (&json!(5), &json!(3))
+        (&json!(6), &json!(3))
     );
 }

@@ -1,6 +1,6 @@
 //! The reports' DynamoDB requests through the counting proxy (the budget in
-//! docs/data-model.md): recording a wait costs one UpdateItem per change, nothing
-//! on the intake or reply path; a redelivered change costs its one failed write and
+//! docs/data-model.md): recording a wait costs one UpdateItem per change (and a
+//! GetItem at its end), nothing on the intake or reply path; a redelivered change
 //! changes nothing; a report reads one Query per month; and every action each
 //! function performs is one its policy allows.
 
@@ -76,7 +76,8 @@ async fn a_wait_costs_one_write_per_change_and_a_report_one_query_per_month() {
     assert_eq!(ops(&proxy), ["UpdateItem"], "a wait starts: one write");
     proxy.reset();
 
-    // An agent answers: one write ends the wait (the reply's own requests unchanged).
+    // An agent answers: one read and one write end the wait (the reply's own
+    // requests unchanged)
     let id = kit::tg_endpoint(501).conversation_id();
     let req = kit::agent_request(
         "POST",
@@ -89,11 +90,16 @@ async fn a_wait_costs_one_write_per_change_and_a_report_one_query_per_month() {
     let all = table.stream_event().await.records;
     let records = fresh(all.clone(), &mut seen);
     feed(records).await;
-    assert_eq!(ops(&proxy), ["UpdateItem"], "a wait ends: one write");
+    // (the wait read first: it is measured by the first promise it recorded).
+    assert_eq!(
+        ops(&proxy),
+        ["GetItem", "UpdateItem"],
+        "a wait ends: one read, one write"
+    );
     proxy.reset();
 
-    // Everything again: each conversation change costs its one write, which its
-    // condition refuses; the wait is as it was.
+    // Everything again: the start's write, which its condition refuses, and the
+    // end's read, which finds the wait ended; the wait is as it was.
     let before = kit::read(
         reports::handle(
             &kit::agent_request("GET", "/reports/waits", Some(kit::ALICE_KEY), None),
@@ -107,8 +113,8 @@ async fn a_wait_costs_one_write_per_change_and_a_report_one_query_per_month() {
     feed(all).await;
     assert_eq!(
         ops(&proxy),
-        ["UpdateItem", "UpdateItem"],
-        "redelivered: two refused writes"
+        ["UpdateItem", "GetItem"],
+        "redelivered: a refused write, a read"
     );
     let auto_reply_actions = proxy.iam_actions();
     proxy.reset();

@@ -39,8 +39,21 @@ pub async fn record<S: Store, O: Outbound>(
     let old = side(&record.change.old_image)?;
     let new = side(&record.change.new_image)?;
     let changes = reports::changes(old.as_ref(), new.as_ref());
+    let mut written = 0;
     for change in &changes {
-        let measured = match change {
+        let mut change = change.clone();
+        if let WaitChange::End { key, told, .. } = &mut change {
+            // Measured by the first promise told for the wait, as recorded; a wait
+            // ended already is a redelivery.
+            let stored = deps.store.get_wait(key).await?;
+            if stored.as_ref().is_some_and(|w| w.ended_at.is_some()) {
+                continue;
+            }
+            if let Some(first) = stored.and_then(|w| w.told_reply_by) {
+                *told = Some(first);
+            }
+        }
+        let measured = match &change {
             WaitChange::Start { key, .. } => measure(&deps.hours, key.started_at, None, None),
             WaitChange::Promise { key, reply_by } => {
                 measure(&deps.hours, key.started_at, None, Some(*reply_by))
@@ -53,7 +66,8 @@ pub async fn record<S: Store, O: Outbound>(
                 ..
             } => measure(&deps.hours, key.started_at, Some((*at, *outcome)), *told),
         };
-        deps.store.record_wait(change, &measured).await?;
+        deps.store.record_wait(&change, &measured).await?;
+        written += 1;
     }
-    Ok(Outcome::Waits(changes.len()))
+    Ok(Outcome::Waits(written))
 }

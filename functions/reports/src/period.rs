@@ -160,6 +160,30 @@ impl Filter {
         })
     }
 
+    /// The filters as query parameters (`&channel=...`), for the links to the
+    /// waits behind a figure.
+    pub fn query(&self) -> String {
+        let enc = crate::summary::encode;
+        let mut q = String::new();
+        let mut add = |k: &str, v: &str| q.push_str(&format!("&{k}={}", enc(v)));
+        if let Some(c) = self.channel {
+            add("channel", c.as_str());
+        }
+        if let Some(a) = &self.agent {
+            add("agent", a);
+        }
+        if let Some(k) = self.kind {
+            add("kind", k.as_str());
+        }
+        if let Some(o) = &self.outcome {
+            add("outcome", o);
+        }
+        if let Some(k) = self.kept {
+            add("kept", if k { "true" } else { "false" });
+        }
+        q
+    }
+
     pub fn keeps(&self, w: &Wait, hours: &BusinessHours, now: DateTime<Utc>) -> bool {
         self.channel.is_none_or(|c| w.channel == c)
             && self

@@ -1,7 +1,8 @@
 //! `GET /reports/summary?from=&to=&group_by=day|week|channel|agent|hour_of_week`
 //! (and the filters of `period.rs`): the figures of the waits that started in the
-//! period, in total and per group, each group with the link to its waits; and the
-//! conversations overdue now.
+//! period, in total and per group, each group with the link to its waits (with the
+//! same filters); and the conversations overdue now (all of them: the filters
+//! choose waits, not the queue).
 
 use crate::period::{Filter, parse_group_by, period};
 use crate::{Reports, Store, read_waits, rfc3339};
@@ -35,9 +36,10 @@ pub async fn summary<S: Store>(
         .collect();
     let all: Vec<&Wait> = waits.iter().collect();
     let base = format!(
-        "/reports/waits?from={}&to={}",
+        "/reports/waits?from={}&to={}{}",
         encode(&rfc3339(p.from)),
-        encode(&rfc3339(p.to))
+        encode(&rfc3339(p.to)),
+        filter.query()
     );
     let groups = group_by.map(|by| {
         grouped(&waits, by, deps.hours.timezone, now)

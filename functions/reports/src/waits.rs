@@ -15,6 +15,11 @@ use serde_json::json as j;
 pub const DEFAULT_LIMIT: usize = 100;
 pub const MAX_LIMIT: usize = 1000;
 pub const CSV_LIMIT: usize = 10_000;
+/// Waits read for one answer at most: a page may hold fewer than `limit` (and an
+/// empty one a cursor) when a filter keeps few.
+pub const MAX_EXAMINED: usize = 50_000;
+/// Waits per store read.
+const READ_PAGE: usize = 1000;
 
 pub async fn list<S: Store>(
     req: &Request,
@@ -61,22 +66,28 @@ pub async fn list<S: Store>(
     }
     let mut waits: Vec<Wait> = Vec::new();
     let mut recomputed = 0;
+    let mut examined = 0;
     let mut next = None;
     'read: loop {
+        // Store pages of their own size, whatever the limit: a filter that keeps few
+        // waits costs a query per thousand, not one per wait.
         let page = deps
             .store
-            .waits_page(p.from, p.to, after.as_deref(), limit)
+            .waits_page(p.from, p.to, after.as_deref(), READ_PAGE)
             .await?;
         for mut w in page.waits {
+            examined += 1;
             if w.remeasure(&deps.hours) {
                 recomputed += 1;
             }
+            let last = wait_token(&w);
             if filter.keeps(&w, &deps.hours, now) {
                 waits.push(w);
-                if waits.len() == limit {
-                    next = waits.last().map(|w| wait_token(w).replace('#', "."));
-                    break 'read;
-                }
+            }
+            // Full, or read enough for one answer: go on after this wait.
+            if waits.len() == limit || examined == MAX_EXAMINED {
+                next = Some(last);
+                break 'read;
             }
         }
         match page.next {
@@ -84,6 +95,7 @@ pub async fn list<S: Store>(
             None => break,
         }
     }
+    let next = next.map(|t| t.replace('#', "."));
     if csv {
         return Ok(csv_response(&waits, next.as_deref(), now));
     }

@@ -153,8 +153,8 @@ async fn measured<S: Store>(deps: &Widget<S>, now: DateTime<Utc>) -> Option<i64>
         return minutes;
     }
     let since = now - chrono::Duration::days(SAMPLE_DAYS);
-    let minutes = match deps.store.waits_page(since, now, None, MAX_SAMPLES).await {
-        Ok(page) => typical_minutes(&deps.hours, &answered(&page.waits)),
+    let minutes = match deps.store.recent_waits(since, now, MAX_SAMPLES).await {
+        Ok(waits) => typical_minutes(&deps.hours, &answered(&waits)),
         Err(e) => {
             tracing::warn!(error = %e, "first answers not read");
             None

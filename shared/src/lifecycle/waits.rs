@@ -12,13 +12,14 @@ pub enum WaitEvent {
     /// request), not when an agent had answered or snoozed it.
     Started { at: DateTime<Utc>, first: bool },
     /// The auto-reply promised an answer by `reply_by` for the wait that began at
-    /// `wait`.
+    /// `wait`: the first promise of the wait only.
     Promised {
         wait: DateTime<Utc>,
         reply_by: DateTime<Utc>,
     },
     /// The wait that began at `wait` ended at `at`, the conversation going `into`
-    /// that status (pending: answered); `told` is the promise it had.
+    /// that status (pending: answered); `told` is the latest promise it had (the
+    /// store keeps the first one it recorded).
     Ended {
         wait: DateTime<Utc>,
         at: DateTime<Utc>,
@@ -50,8 +51,10 @@ pub fn wait_events(old: Option<&State>, new: &State) -> Vec<WaitEvent> {
         );
         out.push(WaitEvent::Started { at, first });
     }
+    // The first promise told for a wait: a later auto-reply in the same wait (the
+    // next off-hours period) does not move what the wait is measured by.
     if let (Some(reply_by), Some(wait)) = (new.live_promise(), new.waiting_since)
-        && old.and_then(State::live_promise) != Some(reply_by)
+        && old.and_then(State::live_promise).is_none()
     {
         out.push(WaitEvent::Promised { wait, reply_by });
     }
@@ -97,6 +100,7 @@ mod tests {
             Event::CustomerMessage { at: t(0) },
             Event::CustomerMessage { at: t(5) },
             Event::Promised { reply_by: t(60) },
+            Event::Promised { reply_by: t(90) },
             Event::Answered { at: t(30) },
             Event::QuietMessage { at: t(35) },
             Event::CustomerMessage { at: t(40) },
@@ -130,7 +134,8 @@ mod tests {
                     wait: t(0),
                     reply_by: t(60)
                 }],
-                vec![ended(0, 30, Pending, Some(t(60)))],
+                vec![],
+                vec![ended(0, 30, Pending, Some(t(90)))],
                 vec![],
                 vec![WaitEvent::Started {
                     at: t(40),

@@ -1,11 +1,13 @@
-//! The waits (docs/data-model.md, "Waits"): one item per customer wait, in a
-//! partition of the month it started (`WAITS#2026-12`, UTC), sorted by its start
-//! (`<ms13>#<conversation id>`), so a period is one query per month. Written from
-//! the table's stream by one conditional update per change; read by the reports.
+//! The waits (docs/data-model.md, "Waits"): one item per customer wait, in its
+//! conversation's partition (`sk = WAIT#<ms13>`), so erasing a conversation erases
+//! its waits and they expire with it. The `by_wait` index lists them by the month
+//! they started (`wm = WAITS#2026-12`, UTC) in the order they started (`wm_at =
+//! <ms13>#<conversation id>`), so a period is one query per month. Written from the
+//! table's stream by one conditional update per change; read by the reports.
 
 use super::dynamo::*;
 use super::expr::{Expr, condition_failed};
-use super::items::{EXPIRES_AT, PK, SK};
+use super::items::{EXPIRES_AT, PK, SK, conversation_pk};
 use crate::conversation::{Channel, ConversationId};
 use crate::lifecycle::keys::ms13;
 use crate::ports::{StoreError, WaitPage, WaitStore};
@@ -17,22 +19,49 @@ use chrono::{DateTime, Datelike, Utc};
 use std::collections::HashMap;
 
 pub const TYPE_WAIT: &str = "wait";
-/// How long a wait is kept: two years of reports.
+/// The index of the waits by month.
+pub const WAIT_INDEX: &str = "by_wait";
+pub const WM: &str = "wm";
+pub const WM_AT: &str = "wm_at";
+/// How long a wait is kept: two years of reports (less under a shorter
+/// `MESSAGE_RETENTION_DAYS`).
 const WAIT_TTL_SECS: i64 = 731 * 24 * 3600;
 
-/// The partition of the waits that started in `at`'s month (UTC).
-pub fn wait_pk(at: DateTime<Utc>) -> String {
+/// The `by_wait` partition of the waits that started in `at`'s month (UTC).
+pub fn wait_month(at: DateTime<Utc>) -> String {
     format!("WAITS#{:04}-{:02}", at.year(), at.month())
+}
+
+fn wait_sk(started_at: DateTime<Utc>) -> String {
+    format!("WAIT#{}", ms13(started_at))
 }
 
 fn wait_key(key: &WaitKey) -> Item {
     Item::from([
-        (PK.into(), s(wait_pk(key.started_at))),
-        (
-            SK.into(),
-            s(format!("{}#{}", ms13(key.started_at), key.conversation)),
-        ),
+        (PK.into(), s(conversation_pk(&key.conversation))),
+        (SK.into(), s(wait_sk(key.started_at))),
     ])
+}
+
+/// A wait's page token: its sort key in `by_wait` (a page goes on after it).
+pub fn wait_token(w: &Wait) -> String {
+    format!("{}#{}", ms13(w.started_at), w.conversation)
+}
+
+/// When a token's wait started, and its `by_wait` start key (`None`: no token).
+fn start_key(token: &str) -> Option<(DateTime<Utc>, Item)> {
+    let (ms, id) = token.split_once('#')?;
+    let at = DateTime::from_timestamp_millis(ms.parse().ok()?)?;
+    let id = ConversationId::parse(id)?;
+    Some((
+        at,
+        Item::from([
+            (PK.into(), s(conversation_pk(&id))),
+            (SK.into(), s(wait_sk(at))),
+            (WM.into(), s(wait_month(at))),
+            (WM_AT.into(), s(token)),
+        ]),
+    ))
 }
 
 fn ms(at: DateTime<Utc>) -> AttributeValue {
@@ -58,14 +87,25 @@ fn set_measured(e: &mut Expr, m: &Measured) {
     e.set("hours", s(&m.hours));
 }
 
-/// What every write fills in when the item has none yet.
-fn set_identity(e: &mut Expr, key: &WaitKey, kind: Kind) {
-    e.set_if_absent("item_type", s(TYPE_WAIT));
-    e.set_if_absent("conversation", s(key.conversation.as_str()));
-    e.set_if_absent("channel", s(key.channel.as_str()));
-    e.set_if_absent("started_at", ms(key.started_at));
-    e.set_if_absent("kind", s(kind.as_str()));
-    e.set_if_absent(EXPIRES_AT, n(key.started_at.timestamp() + WAIT_TTL_SECS));
+impl DynamoStore {
+    /// What every write fills in when the item has none yet.
+    fn set_identity(&self, e: &mut Expr, key: &WaitKey, kind: Kind) {
+        e.set_if_absent("item_type", s(TYPE_WAIT));
+        e.set_if_absent("conversation", s(key.conversation.as_str()));
+        e.set_if_absent("channel", s(key.channel.as_str()));
+        e.set_if_absent("started_at", ms(key.started_at));
+        e.set_if_absent("kind", s(kind.as_str()));
+        e.set_if_absent(WM, s(wait_month(key.started_at)));
+        e.set_if_absent(
+            WM_AT,
+            s(format!("{}#{}", ms13(key.started_at), key.conversation)),
+        );
+        let two_years = key.started_at.timestamp() + WAIT_TTL_SECS;
+        let expiry = self
+            .expiry(key.started_at)
+            .map_or(two_years, |r| r.min(two_years));
+        e.set_if_absent(EXPIRES_AT, n(expiry));
+    }
 }
 
 #[async_trait]
@@ -82,23 +122,22 @@ impl WaitStore for DynamoStore {
         };
         let key = match change {
             WaitChange::Start { key, kind } => {
-                set_identity(&mut e, key, *kind);
+                self.set_identity(&mut e, key, *kind);
                 // A start after the end (never in stream order) changes nothing.
                 not_ended(&mut e);
-                for (attr, v) in [
-                    ("promise_kind", s(measured.promise_kind.as_str())),
-                    ("hours", s(&measured.hours)),
-                ] {
-                    e.set_if_absent(attr, v);
-                }
+                e.set_if_absent("promise_kind", s(measured.promise_kind.as_str()));
+                e.set_if_absent("hours", s(&measured.hours));
                 if let Some(p) = measured.promise_at {
                     e.set_if_absent("promise_at", ms(p));
                 }
                 key
             }
             WaitChange::Promise { key, reply_by } => {
-                set_identity(&mut e, key, Kind::First);
+                // The first promise told for the wait is the one it is measured by.
+                self.set_identity(&mut e, key, Kind::First);
                 not_ended(&mut e);
+                let told = e.name("told_reply_by");
+                e.condition(format!("attribute_not_exists({told})"));
                 e.set("told_reply_by", ms(*reply_by));
                 set_measured(&mut e, measured);
                 key
@@ -112,7 +151,7 @@ impl WaitStore for DynamoStore {
             } => {
                 // A wait whose start was not recorded (it began before waits were)
                 // counts as a first one.
-                set_identity(&mut e, key, Kind::First);
+                self.set_identity(&mut e, key, Kind::First);
                 not_ended(&mut e);
                 e.set("ended_at", ms(*at));
                 e.set("outcome", s(outcome.as_str()));
@@ -120,7 +159,7 @@ impl WaitStore for DynamoStore {
                     e.set("agent", s(a));
                 }
                 if let Some(t) = told {
-                    e.set("told_reply_by", ms(*t));
+                    e.set_if_absent("told_reply_by", ms(*t));
                 }
                 set_measured(&mut e, measured);
                 key
@@ -132,10 +171,64 @@ impl WaitStore for DynamoStore {
             .await
         {
             Ok(_) => Ok(()),
-            // Ended already: a redelivered change, or one after the end.
+            // Ended (or promised) already: a redelivered change.
             Err(err) if condition_failed(&err) => Ok(()),
             Err(err) => Err(unavailable(err)),
         }
+    }
+
+    async fn get_wait(&self, key: &WaitKey) -> Result<Option<Wait>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(wait_key(key)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        out.item().map(wait_of).transpose()
+    }
+
+    async fn recent_waits(
+        &self,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Wait>, StoreError> {
+        let mut waits = Vec::new();
+        let mut month = until;
+        while waits.len() < limit && wait_month(month) >= wait_month(since) {
+            let mut start = None;
+            loop {
+                let out = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .index_name(WAIT_INDEX)
+                    .key_condition_expression("#wm = :wm AND #at BETWEEN :lo AND :hi")
+                    .expression_attribute_names("#wm", WM)
+                    .expression_attribute_names("#at", WM_AT)
+                    .expression_attribute_values(":wm", s(wait_month(month)))
+                    .expression_attribute_values(":lo", s(ms13(since)))
+                    .expression_attribute_values(":hi", s(ms13(until)))
+                    .scan_index_forward(false)
+                    .set_exclusive_start_key(start.take())
+                    .limit(i32::try_from(limit - waits.len()).unwrap_or(i32::MAX))
+                    .send()
+                    .await
+                    .map_err(unavailable)?;
+                for item in out.items() {
+                    waits.push(wait_of(item)?);
+                }
+                match out.last_evaluated_key() {
+                    Some(k) if waits.len() < limit => start = Some(k.clone()),
+                    _ => break,
+                }
+            }
+            month = previous_month_end(month);
+        }
+        Ok(waits)
     }
 
     async fn waits_page(
@@ -148,28 +241,30 @@ impl WaitStore for DynamoStore {
         let limit = limit.max(1);
         let resume = match after {
             None => None,
-            Some(token) => {
-                let at = crate::lifecycle::order::leading_ms(token)
-                    .and_then(DateTime::from_timestamp_millis)
-                    .ok_or_else(|| StoreError::Invalid("page token is not a wait's".into()))?;
-                Some((at, token.to_string()))
-            }
+            Some(token) => Some(
+                start_key(token)
+                    .filter(|(at, _)| *at >= from && *at < to)
+                    .ok_or(StoreError::InvalidCursor)?,
+            ),
         };
         let mut month = resume.as_ref().map_or(from, |(at, _)| *at);
         let mut page = WaitPage::default();
         while month < to {
-            let pk = wait_pk(month);
+            let partition = wait_month(month);
             let mut start = resume
                 .as_ref()
-                .filter(|(at, _)| wait_pk(*at) == pk)
-                .map(|(_, sk)| Item::from([(PK.into(), s(&pk)), (SK.into(), s(sk))]));
+                .filter(|(at, _)| wait_month(*at) == partition)
+                .map(|(_, key)| key.clone());
             loop {
                 let out = self
                     .client
                     .query()
                     .table_name(&self.table)
-                    .key_condition_expression("pk = :pk AND sk BETWEEN :lo AND :hi")
-                    .expression_attribute_values(":pk", s(&pk))
+                    .index_name(WAIT_INDEX)
+                    .key_condition_expression("#wm = :wm AND #at BETWEEN :lo AND :hi")
+                    .expression_attribute_names("#wm", WM)
+                    .expression_attribute_names("#at", WM_AT)
+                    .expression_attribute_values(":wm", s(&partition))
                     .expression_attribute_values(":lo", s(ms13(from)))
                     .expression_attribute_values(":hi", s(ms13(to)))
                     .set_exclusive_start_key(start.take())
@@ -180,7 +275,7 @@ impl WaitStore for DynamoStore {
                 for item in out.items() {
                     page.waits.push(wait_of(item)?);
                     if page.waits.len() == limit {
-                        page.next = item.get(SK).and_then(|v| v.as_s().ok()).cloned();
+                        page.next = item.get(WM_AT).and_then(|v| v.as_s().ok()).cloned();
                         return Ok(page);
                     }
                 }
@@ -193,6 +288,15 @@ impl WaitStore for DynamoStore {
         }
         Ok(page)
     }
+}
+
+/// The last instant of the month before `at`'s.
+fn previous_month_end(at: DateTime<Utc>) -> DateTime<Utc> {
+    chrono::TimeZone::with_ymd_and_hms(&Utc, at.year(), at.month(), 1, 0, 0, 0)
+        .single()
+        .map_or(DateTime::<Utc>::MIN_UTC, |first| {
+            first - chrono::Duration::milliseconds(1)
+        })
 }
 
 /// The first instant of the month after `at`'s.
@@ -270,9 +374,4 @@ pub fn side_of_image(image: serde_dynamo::Item) -> Result<Option<Side>, StoreErr
             .ok_or_else(|| corrupt("status"))?,
         answered_by: text("answered_by").map(str::to_string),
     }))
-}
-
-/// A wait's page token: its sort key (a page of `waits_page` goes on after it).
-pub fn wait_token(w: &Wait) -> String {
-    format!("{}#{}", ms13(w.started_at), w.conversation)
 }

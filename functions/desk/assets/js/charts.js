@@ -128,7 +128,7 @@ export function hourHeat(grid, zone, days) {
   }));
   const shade = (v) => (v ? Math.max(1, Math.ceil((v / max) * 4)) : 0);
   const when = (d, hr) => `${DAYS[d]} ${hh(hr)}:00–${hh((hr + 1) % 24)}:00`;
-  const label = `Customer messages by hour of week, last ${days} days: ${total
+  const label = `Waits started by hour of week, last ${days} days: ${total
     ? `${total} in all, the busiest hour ${when(...busiest)} with ${max}`
     : 'none'}`;
   const hours = Array.from({ length: 8 }, (_, i) => text('axis', L + i * 3 * S + CELL / 2, T - 6, hh(i * 3)));
@@ -146,10 +146,10 @@ export function hourHeat(grid, zone, days) {
   }
   return [
     svg('svg', { class: 'chart', role: 'img', 'aria-label': label, viewBox: `0 0 ${W} ${H}` }, hours, rows),
-    h('p', { class: 'heat-legend' }, 'Messages per hour:',
+    h('p', { class: 'heat-legend' }, 'Waits started per hour:',
       ranges.map(([b, lo, hi]) => [' ', h('span', { class: 'legend-item' },
         h('span', { class: `swatch heat-${b}` }), lo === hi ? String(lo) : `${lo}–${hi}`)])),
-    table(`Customer messages by hour of week, last ${days} days (hours in ${zone})`,
+    table(`Waits started by hour of week, last ${days} days (hours in ${zone})`,
       ['Hour', ...DAYS],
       Array.from({ length: 24 }, (_, hr) => [`${hh(hr)}:00`, ...grid.map((row) => row[hr])])),
   ];

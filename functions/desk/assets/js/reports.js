@@ -1,6 +1,6 @@
 // Promise reports. The header shows the week's kept rate and what is overdue now,
 // read every 60 s, a moment after a reply and whenever the Reports dialog opens.
-// The dialog shows the kept rate by day, customer messages by hour of week, reply
+// The dialog shows the kept rate by day, waits started by hour of week, reply
 // times, and downloads the waits as CSV. Reads GET /reports/summary and /reports/waits.
 import { api, apiText, enc } from './api.js';
 import { hourGrid, hourHeat, keptByDay, lastDays } from './charts.js';
@@ -84,7 +84,7 @@ export function stopReports() {
 function times(d) {
   const t = d.totals || {};
   const kept = t.promises_due ? `${t.promises_kept} of ${t.promises_due} promises kept (${percent(t.kept_rate)})` : 'no promise due';
-  $('reports-totals').textContent = `Last 28 days: ${t.waits || 0} customer messages waited for a reply, ${t.answered || 0} answered; ${kept}.`;
+  $('reports-totals').textContent = `Last 28 days: ${t.waits || 0} customer waits, ${t.answered || 0} answered; ${kept}.`;
   const pairs = [];
   for (const [name, r] of [['First reply', t.first_reply], ['Next reply', t.next_reply]]) {
     if (!r || !r.count) {
