@@ -162,6 +162,22 @@ async fn a_wait_costs_one_write_per_change_and_a_report_one_query_per_month() {
         "{summary_ops:?}"
     );
     assert!(summary_ops.len() <= 2 + 2 * 8 + 2, "{summary_ops:?}");
+    // Erasing the customer's data erases their waits (they live in the
+    // conversation's partition).
+    use asyncdesk::ports::{ConversationStore, WaitStore};
+    let now = Utc::now();
+    let erased = table
+        .store
+        .erase_conversation(&id, "alice", now)
+        .await
+        .unwrap();
+    assert!(erased.is_some());
+    let left = table
+        .store
+        .waits_page(now - Duration::days(1), now, None, 10)
+        .await
+        .unwrap();
+    assert!(left.waits.is_empty(), "{:?}", left.waits);
     for (function, performed) in [
         ("OffHoursAutoReplyFunction", auto_reply_actions),
         (
