@@ -219,6 +219,21 @@ pub fn query_param(uri: &http::Uri, name: &str) -> Option<String> {
     url_pairs(query).find(|(k, _)| k == name).map(|(_, v)| v)
 }
 
+/// A whole-number query parameter from 1 to `max`; `default` when absent; 400
+/// naming the parameter otherwise.
+pub fn count_param(uri: &http::Uri, name: &str, default: u64, max: u64) -> Result<u64, ApiError> {
+    match query_param(uri, name) {
+        None => Ok(default),
+        Some(v) => v
+            .parse::<u64>()
+            .ok()
+            .filter(|v| (1..=max).contains(v))
+            .ok_or_else(|| {
+                ApiError::bad_request(format!("{name} must be a whole number from 1 to {max}"))
+            }),
+    }
+}
+
 fn url_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
     form_urlencoded::parse(query.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned()))
 }

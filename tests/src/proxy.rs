@@ -124,6 +124,14 @@ impl CountingProxy {
         self.operations.lock().unwrap().clone()
     }
 
+    /// The operations seen so far by their short names, e.g. "TransactWriteItems".
+    pub fn operation_names(&self) -> Vec<String> {
+        self.operations()
+            .iter()
+            .map(|o| o.rsplit('.').next().unwrap_or(o).to_string())
+            .collect()
+    }
+
     pub fn reset(&self) {
         self.operations.lock().unwrap().clear();
     }

@@ -56,9 +56,23 @@ fn table_matches_the_store_adapter() {
             STATUS_INDEX,
             DEADLINE_INDEX,
             AGENT_INDEX,
-            items::CHANGE_INDEX
+            items::CHANGE_INDEX,
+            asyncdesk::store::waits::WAIT_INDEX
         ]
     );
+    // The reports' waits by month: the whole wait (a report reads nothing else).
+    let waits = &t.indexes[4];
+    assert_eq!(
+        waits.key_schema,
+        [
+            (asyncdesk::store::waits::WM.to_string(), "HASH".to_string()),
+            (
+                asyncdesk::store::waits::WM_AT.to_string(),
+                "RANGE".to_string()
+            )
+        ]
+    );
+    assert_eq!(waits.projection, "ALL");
     // The desk's change feed: every conversation's key by its last write.
     let feed = &t.indexes[3];
     assert_eq!(

@@ -20,11 +20,7 @@ use std::sync::Arc;
 const ALWAYS: &str = r#"{"timezone":"UTC","weekly":{"mon":["00:00-24:00"],"tue":["00:00-24:00"],"wed":["00:00-24:00"],"thu":["00:00-24:00"],"fri":["00:00-24:00"],"sat":["00:00-24:00"],"sun":["00:00-24:00"]},"first_response_minutes":30,"auto_reply":{"default":"x"}}"#;
 
 fn ops(proxy: &CountingProxy) -> Vec<String> {
-    proxy
-        .operations()
-        .iter()
-        .map(|o| o.rsplit('.').next().unwrap().to_string())
-        .collect()
+    proxy.operation_names()
 }
 
 fn allowed(function: &str) -> BTreeSet<String> {

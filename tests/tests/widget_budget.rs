@@ -54,11 +54,7 @@ fn request(
 }
 
 fn ops(proxy: &CountingProxy) -> Vec<String> {
-    proxy
-        .operations()
-        .iter()
-        .map(|o| o.rsplit('.').next().unwrap().to_string())
-        .collect()
+    proxy.operation_names()
 }
 
 #[tokio::test]

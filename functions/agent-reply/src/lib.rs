@@ -34,7 +34,7 @@ use asyncdesk::auth::AgentKeys;
 use asyncdesk::config::AgentConfig;
 use asyncdesk::conversation::{Conversation, ConversationId};
 use asyncdesk::hours::BusinessHours;
-use asyncdesk::http::{ApiError, query_param};
+use asyncdesk::http::ApiError;
 use asyncdesk::ports::{ConversationStore, DeskStore, Outbound};
 use chrono::{DateTime, Utc};
 use lambda_http::{Body, Request, Response};
@@ -207,16 +207,8 @@ pub(crate) fn view(
 
 /// `?limit=`: `default` when absent, else a whole number from 1 to `max`.
 pub(crate) fn page_limit(req: &Request, default: u32, max: u32) -> Result<u32, ApiError> {
-    match query_param(req.uri(), "limit") {
-        None => Ok(default),
-        Some(l) => l
-            .parse::<u32>()
-            .ok()
-            .filter(|l| (1..=max).contains(l))
-            .ok_or_else(|| {
-                ApiError::bad_request(format!("limit must be a whole number from 1 to {max}"))
-            }),
-    }
+    let limit = asyncdesk::http::count_param(req.uri(), "limit", default.into(), max.into())?;
+    Ok(u32::try_from(limit).unwrap_or(max))
 }
 
 /// The request's JSON body, or 400 saying what it must be.

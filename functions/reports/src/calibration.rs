@@ -4,32 +4,21 @@
 //! the configured one, with the kept rate each gives (docs/reports.md, "Calibration").
 
 use crate::{Reports, Store, read_waits, rfc3339};
-use asyncdesk::http::{ApiError, json, query_param};
+use asyncdesk::http::{ApiError, count_param, json};
 use asyncdesk::reports::calibration::{MIN_SAMPLES, TARGET, calibrate};
 use chrono::{DateTime, Duration, Utc};
 use lambda_http::{Body, Request, Response};
 use serde_json::json as j;
 
-pub const DEFAULT_WEEKS: i64 = 4;
-pub const MAX_WEEKS: i64 = 52;
+pub const DEFAULT_WEEKS: u64 = 4;
+pub const MAX_WEEKS: u64 = 52;
 
 pub async fn calibration<S: Store>(
     req: &Request,
     deps: &Reports<S>,
     now: DateTime<Utc>,
 ) -> Result<Response<Body>, ApiError> {
-    let weeks = match query_param(req.uri(), "weeks") {
-        None => DEFAULT_WEEKS,
-        Some(w) => w
-            .parse::<i64>()
-            .ok()
-            .filter(|w| (1..=MAX_WEEKS).contains(w))
-            .ok_or_else(|| {
-                ApiError::bad_request(format!(
-                    "weeks must be a whole number from 1 to {MAX_WEEKS}"
-                ))
-            })?,
-    };
+    let weeks = count_param(req.uri(), "weeks", DEFAULT_WEEKS, MAX_WEEKS)? as i64;
     let from = now - Duration::weeks(weeks);
     let (waits, recomputed) = read_waits(deps, from, now).await?;
     Ok(json(

@@ -43,16 +43,8 @@ pub async fn list<S: Store>(
     } else {
         (DEFAULT_LIMIT, MAX_LIMIT)
     };
-    let limit = match q("limit") {
-        None => default,
-        Some(l) => l
-            .parse::<usize>()
-            .ok()
-            .filter(|l| (1..=max).contains(l))
-            .ok_or_else(|| {
-                ApiError::bad_request(format!("limit must be a whole number from 1 to {max}"))
-            })?,
-    };
+    let limit =
+        asyncdesk::http::count_param(req.uri(), "limit", default as u64, max as u64)? as usize;
     // The cursor is a wait's page token with `.` for `#` (safe in a query string).
     let mut after = q("cursor").map(|c| c.replace('.', "#"));
     if let Some(c) = &after

@@ -106,6 +106,38 @@ impl DynamoStore {
             .map_or(two_years, |r| r.min(two_years));
         e.set_if_absent(EXPIRES_AT, n(expiry));
     }
+
+    /// One page of `by_wait`'s `partition` (a month), the waits started in
+    /// `[from, to)`, oldest first or newest first, after `start`: its items and
+    /// where the next page starts.
+    async fn month_page(
+        &self,
+        partition: &str,
+        (from, to): (DateTime<Utc>, DateTime<Utc>),
+        oldest_first: bool,
+        start: Option<Item>,
+        limit: usize,
+    ) -> Result<(Vec<Wait>, Option<Item>), StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(WAIT_INDEX)
+            .key_condition_expression("#wm = :wm AND #at BETWEEN :lo AND :hi")
+            .expression_attribute_names("#wm", WM)
+            .expression_attribute_names("#at", WM_AT)
+            .expression_attribute_values(":wm", s(partition))
+            .expression_attribute_values(":lo", s(ms13(from)))
+            .expression_attribute_values(":hi", s(ms13(to)))
+            .scan_index_forward(oldest_first)
+            .set_exclusive_start_key(start)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let waits = out.items().iter().map(wait_of).collect::<Result<_, _>>()?;
+        Ok((waits, out.last_evaluated_key().cloned()))
+    }
 }
 
 #[async_trait]
@@ -201,28 +233,18 @@ impl WaitStore for DynamoStore {
         while waits.len() < limit && wait_month(month) >= wait_month(since) {
             let mut start = None;
             loop {
-                let out = self
-                    .client
-                    .query()
-                    .table_name(&self.table)
-                    .index_name(WAIT_INDEX)
-                    .key_condition_expression("#wm = :wm AND #at BETWEEN :lo AND :hi")
-                    .expression_attribute_names("#wm", WM)
-                    .expression_attribute_names("#at", WM_AT)
-                    .expression_attribute_values(":wm", s(wait_month(month)))
-                    .expression_attribute_values(":lo", s(ms13(since)))
-                    .expression_attribute_values(":hi", s(ms13(until)))
-                    .scan_index_forward(false)
-                    .set_exclusive_start_key(start.take())
-                    .limit(i32::try_from(limit - waits.len()).unwrap_or(i32::MAX))
-                    .send()
-                    .await
-                    .map_err(unavailable)?;
-                for item in out.items() {
-                    waits.push(wait_of(item)?);
-                }
-                match out.last_evaluated_key() {
-                    Some(k) if waits.len() < limit => start = Some(k.clone()),
+                let (page, next) = self
+                    .month_page(
+                        &wait_month(month),
+                        (since, until),
+                        false,
+                        start,
+                        limit - waits.len(),
+                    )
+                    .await?;
+                waits.extend(page);
+                match next {
+                    Some(k) if waits.len() < limit => start = Some(k),
                     _ => break,
                 }
             }
@@ -256,31 +278,25 @@ impl WaitStore for DynamoStore {
                 .filter(|(at, _)| wait_month(*at) == partition)
                 .map(|(_, key)| key.clone());
             loop {
-                let out = self
-                    .client
-                    .query()
-                    .table_name(&self.table)
-                    .index_name(WAIT_INDEX)
-                    .key_condition_expression("#wm = :wm AND #at BETWEEN :lo AND :hi")
-                    .expression_attribute_names("#wm", WM)
-                    .expression_attribute_names("#at", WM_AT)
-                    .expression_attribute_values(":wm", s(&partition))
-                    .expression_attribute_values(":lo", s(ms13(from)))
-                    .expression_attribute_values(":hi", s(ms13(to)))
-                    .set_exclusive_start_key(start.take())
-                    .limit(i32::try_from(limit - page.waits.len()).unwrap_or(i32::MAX))
-                    .send()
-                    .await
-                    .map_err(unavailable)?;
-                for item in out.items() {
-                    page.waits.push(wait_of(item)?);
+                let (waits, next) = self
+                    .month_page(
+                        &partition,
+                        (from, to),
+                        true,
+                        start,
+                        limit - page.waits.len(),
+                    )
+                    .await?;
+                for w in waits {
+                    let token = wait_token(&w);
+                    page.waits.push(w);
                     if page.waits.len() == limit {
-                        page.next = item.get(WM_AT).and_then(|v| v.as_s().ok()).cloned();
+                        page.next = Some(token);
                         return Ok(page);
                     }
                 }
-                match out.last_evaluated_key() {
-                    Some(k) => start = Some(k.clone()),
+                match next {
+                    Some(k) => start = Some(k),
                     None => break,
                 }
             }
