@@ -81,17 +81,19 @@ pub fn measure(
 
 /// The smallest whole `first_response_minutes` whose deadline from `started` is not
 /// before `answered` (0 for an answer at the start; `None` beyond a week of open
-/// time). The deadline grows with the minutes, so a binary search finds it.
+/// time; a deadline past the schedule's horizon counts as after the answer). The
+/// deadline grows with the minutes, so a binary search finds it.
 pub fn minutes_needed(
     hours: &BusinessHours,
     started: DateTime<Utc>,
     answered: DateTime<Utc>,
 ) -> Option<u32> {
     const MAX: u32 = 7 * 24 * 60;
+    // A deadline beyond the schedule's horizon (a year) is after any answer.
     let keeps = |m: u32| {
         hours
             .deadline_after(started, m)
-            .is_some_and(|d| d >= answered)
+            .is_none_or(|d| d >= answered)
     };
     if !keeps(MAX) {
         return None;
