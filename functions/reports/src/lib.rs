@@ -129,9 +129,10 @@ pub(crate) async fn read_waits<S: Store>(
             None => break,
         }
     }
+    let fingerprint = deps.hours.fingerprint();
     let recomputed = all
         .iter_mut()
-        .map(|w| w.remeasure(&deps.hours))
+        .map(|w| w.remeasure(&deps.hours, &fingerprint))
         .filter(|r| *r)
         .count();
     Ok((all, recomputed))

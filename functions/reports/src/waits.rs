@@ -56,6 +56,7 @@ pub async fn list<S: Store>(
             "cursor is not valid for this listing",
         ));
     }
+    let fingerprint = deps.hours.fingerprint();
     let mut waits: Vec<Wait> = Vec::new();
     let mut recomputed = 0;
     let mut examined = 0;
@@ -69,7 +70,7 @@ pub async fn list<S: Store>(
             .await?;
         for mut w in page.waits {
             examined += 1;
-            if w.remeasure(&deps.hours) {
+            if w.remeasure(&deps.hours, &fingerprint) {
                 recomputed += 1;
             }
             let last = wait_token(&w);

@@ -61,6 +61,18 @@ pub fn measure(
     end: Option<(DateTime<Utc>, Outcome)>,
     told: Option<DateTime<Utc>>,
 ) -> Measured {
+    measure_as(hours, &hours.fingerprint(), started, end, told)
+}
+
+/// `measure`, with the hours' fingerprint computed once by the caller (a report
+/// measures thousands of waits under the same hours).
+pub fn measure_as(
+    hours: &BusinessHours,
+    fingerprint: &str,
+    started: DateTime<Utc>,
+    end: Option<(DateTime<Utc>, Outcome)>,
+    told: Option<DateTime<Utc>>,
+) -> Measured {
     let (promise_at, promise_kind) = match told {
         Some(t) => (Some(t), PromiseKind::Told),
         None => (hours.reply_by(started), PromiseKind::Target),
@@ -75,37 +87,33 @@ pub fn measure(
             Some((at, Outcome::Answered)) => Some(promise_at.is_none_or(|p| at <= p)),
             _ => None,
         },
-        hours: hours.fingerprint(),
+        hours: fingerprint.to_string(),
     }
 }
 
 /// The smallest whole `first_response_minutes` whose deadline from `started` is not
 /// before `answered` (0 for an answer at the start; `None` beyond a week of open
-/// time; a deadline past the schedule's horizon counts as after the answer). The
-/// deadline grows with the minutes, so a binary search finds it.
+/// time; a deadline past the schedule's horizon counts as after the answer).
+///
+/// With x the open time from start to answer: fewer than x minutes end before the
+/// answer, more than x after it, so the answer is ceil(x), or x + 1 when x is whole
+/// and its deadline (the end of a stretch) comes before an answer given while
+/// closed. One count of open time and at most one deadline.
 pub fn minutes_needed(
     hours: &BusinessHours,
     started: DateTime<Utc>,
     answered: DateTime<Utc>,
 ) -> Option<u32> {
-    const MAX: u32 = 7 * 24 * 60;
-    // A deadline beyond the schedule's horizon (a year) is after any answer.
-    let keeps = |m: u32| {
-        hours
-            .deadline_after(started, m)
-            .is_none_or(|d| d >= answered)
-    };
-    if !keeps(MAX) {
-        return None;
+    const MAX: i64 = 7 * 24 * 60;
+    let open = hours.open_time_between(started, answered).num_seconds();
+    let mut minutes = (open + 59) / 60;
+    if open % 60 == 0
+        && minutes <= MAX
+        && hours
+            .deadline_after(started, minutes as u32)
+            .is_some_and(|d| d < answered)
+    {
+        minutes += 1;
     }
-    let (mut lo, mut hi) = (0u32, MAX);
-    while lo < hi {
-        let mid = lo + (hi - lo) / 2;
-        if keeps(mid) {
-            hi = mid;
-        } else {
-            lo = mid + 1;
-        }
-    }
-    Some(lo)
+    u32::try_from(minutes).ok().filter(|m| i64::from(*m) <= MAX)
 }

@@ -190,15 +190,16 @@ pub struct Wait {
 }
 
 impl Wait {
-    /// Measures the wait again under `hours` when its figures were measured under
-    /// others (`true`: they were); the raw times never change.
-    pub fn remeasure(&mut self, hours: &crate::hours::BusinessHours) -> bool {
-        let fingerprint = hours.fingerprint();
+    /// Measures the wait again under `hours` (whose fingerprint is `fingerprint`)
+    /// when its figures were measured under others (`true`: they were); the raw
+    /// times never change.
+    pub fn remeasure(&mut self, hours: &crate::hours::BusinessHours, fingerprint: &str) -> bool {
         if self.measured.hours == fingerprint {
             return false;
         }
         let end = self.ended_at.zip(self.outcome);
-        self.measured = measure::measure(hours, self.started_at, end, self.told_reply_by);
+        self.measured =
+            measure::measure_as(hours, fingerprint, self.started_at, end, self.told_reply_by);
         true
     }
 }
